@@ -1,0 +1,2 @@
+//! `pgtmp` entry point (stub — being implemented).
+fn main() {}

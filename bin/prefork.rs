@@ -1,0 +1,2 @@
+//! `prefork` entry point (stub — being implemented).
+fn main() {}

@@ -1,0 +1,278 @@
+//! Command line → validated [`Config`]: the one definition of every knob.
+//!
+//! `Cli` is what clap parses; `Config::from_cli` validates it once, so the rest of
+//! the crate works with plain, already-checked values.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// How a worker moves bytes and connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// One mio event loop per worker, one PostgreSQL connection (the Node model).
+    Evloop,
+    /// An acceptor thread plus T request threads, one PostgreSQL connection each
+    /// (Gunicorn's gthread model; `--threads 1` is its sync worker).
+    Threads,
+}
+
+/// How listeners are shared between workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AcceptMode {
+    /// One `SO_REUSEPORT` listener per worker slot: the kernel balances connections.
+    Reuseport,
+    /// One listener inherited by every worker (the Gunicorn/PM2 model).
+    Shared,
+}
+
+/// `prefork` command line.
+#[derive(Debug, Parser)]
+#[command(name = "prefork", version, about = "Prefork HTTP server for the task-insert experiment")]
+pub struct Cli {
+    /// Address to listen on. Default: 127.0.0.1:8000
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Number of worker processes, or `auto` for one per CPU. Default: auto
+    #[arg(long, default_value = "auto")]
+    pub workers: String,
+
+    /// Worker model: `evloop` (mio event loop) or `threads` (thread pool). Default: evloop
+    #[arg(long, value_enum, default_value_t = Mode::Evloop)]
+    pub mode: Mode,
+
+    /// Request threads per worker in `--mode threads`. Default: 2 × CPUs
+    #[arg(long)]
+    pub threads: Option<usize>,
+
+    /// Listener sharing: `reuseport` (one SO_REUSEPORT socket per worker) or `shared`. Default: reuseport
+    #[arg(long, value_enum, default_value_t = AcceptMode::Reuseport)]
+    pub accept: AcceptMode,
+
+    /// Listen backlog of each listener. Default: 1024
+    #[arg(long, default_value_t = 1024)]
+    pub backlog: i32,
+
+    /// PostgreSQL URL or key=value string; also read from DATABASE_URL.
+    /// Default: a private cluster under target/pg, started on demand
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Largest accepted request body in bytes; larger ones get 413. Default: 65536
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_body: usize,
+
+    /// Seconds a client may take to send a whole request (or to start one on a
+    /// fresh connection) before it gets 408. Default: 30
+    #[arg(long, default_value_t = 30.0)]
+    pub read_timeout: f64,
+
+    /// Seconds an idle keep-alive connection is kept open between requests. Default: 5
+    #[arg(long, default_value_t = 5.0)]
+    pub keepalive_timeout: f64,
+
+    /// Seconds a stopping worker may take to finish in-flight requests before SIGKILL. Default: 30
+    #[arg(long, default_value_t = 30.0)]
+    pub graceful_timeout: f64,
+
+    /// Seconds without a heartbeat after which a worker is killed and replaced; 0 disables. Default: 30
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Requests after which a worker is recycled; 0 disables. Default: 0
+    #[arg(long, default_value_t = 0)]
+    pub max_requests: u64,
+
+    /// Random extra 0..=J requests added to --max-requests per worker. Default: 0
+    #[arg(long, default_value_t = 0)]
+    /// Upper bound of the random extra requests added to `max_requests` per worker.
+    pub max_requests_jitter: u64,
+}
+
+/// Why a command line was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Bad `--workers`.
+    #[error("--workers must be a positive number or `auto`, got {0:?}")]
+    Workers(String),
+    /// Bad `--threads`.
+    #[error("--threads must be at least 1")]
+    Threads,
+    /// Bad `--backlog`.
+    #[error("--backlog must be at least 1")]
+    Backlog,
+    /// Bad `--max-body`.
+    #[error("--max-body must be at least 1 byte")]
+    MaxBody,
+    /// A duration that is negative or not a number.
+    #[error("{flag} must be a finite number of seconds >= 0, got {value}")]
+    Seconds {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// A duration that must not be zero.
+    #[error("{flag} must be more than 0 seconds")]
+    ZeroSeconds {
+        /// The flag.
+        flag: &'static str,
+    },
+}
+
+/// Validated configuration, plain data that is copied into every worker before fork.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address (port 0: the kernel picks one, shared by every slot).
+    pub bind: SocketAddr,
+    /// Number of worker processes (and of listener slots with `AcceptMode::Reuseport`).
+    pub workers: usize,
+    /// Worker model.
+    pub mode: Mode,
+    /// Request threads per worker (only used in `Mode::Threads`).
+    pub threads: usize,
+    /// Listener sharing between workers.
+    pub accept: AcceptMode,
+    /// Listen backlog of each listener.
+    pub backlog: i32,
+    /// `None`: use the private cluster (see [`crate::pgtmp`]).
+    pub database_url: Option<String>,
+    /// Request size limits.
+    pub limits: Limits,
+    /// Time allowed to send one whole request; then 408.
+    pub read_timeout: Duration,
+    /// Time an idle keep-alive connection is kept between requests.
+    pub keepalive_timeout: Duration,
+    /// Time a stopping worker has to finish in-flight requests.
+    pub graceful_timeout: Duration,
+    /// `None` when hung-worker detection is disabled (`--timeout 0`).
+    pub timeout: Option<Duration>,
+    /// `None` when recycling is disabled.
+    pub max_requests: Option<u64>,
+    /// Upper bound of the random extra requests added to `max_requests` per worker.
+    pub max_requests_jitter: u64,
+}
+
+/// Request size limits enforced while parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request head (request line + headers) in bytes; over it: 431.
+    pub max_head: usize,
+    /// Most headers in one request; over it: 431.
+    pub max_headers: usize,
+    /// Largest body in bytes; over it: 413.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_head: 8 * 1024, max_headers: 64, max_body: 64 * 1024 }
+    }
+}
+
+/// Number of CPUs this process may run on (at least 1).
+pub fn cpu_count() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+impl Config {
+    /// Validates a parsed command line.
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        let workers = parse_workers(&cli.workers)?;
+        let threads = cli.threads.unwrap_or(2 * cpu_count());
+        if threads == 0 {
+            return Err(ConfigError::Threads);
+        }
+        if cli.backlog < 1 {
+            return Err(ConfigError::Backlog);
+        }
+        if cli.max_body == 0 {
+            return Err(ConfigError::MaxBody);
+        }
+        let timeout = seconds("--timeout", cli.timeout)?;
+        Ok(Config {
+            bind: cli.bind,
+            workers,
+            mode: cli.mode,
+            threads,
+            accept: cli.accept,
+            backlog: cli.backlog,
+            database_url: cli.database_url.filter(|u| !u.is_empty()),
+            limits: Limits { max_body: cli.max_body, ..Limits::default() },
+            read_timeout: positive_seconds("--read-timeout", cli.read_timeout)?,
+            keepalive_timeout: positive_seconds("--keepalive-timeout", cli.keepalive_timeout)?,
+            graceful_timeout: seconds("--graceful-timeout", cli.graceful_timeout)?,
+            timeout: (!timeout.is_zero()).then_some(timeout),
+            max_requests: (cli.max_requests > 0).then_some(cli.max_requests),
+            max_requests_jitter: cli.max_requests_jitter,
+        })
+    }
+}
+
+fn parse_workers(value: &str) -> Result<usize, ConfigError> {
+    if value == "auto" {
+        return Ok(cpu_count());
+    }
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::Workers(value.to_string())),
+    }
+}
+
+fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(ConfigError::Seconds { flag, value })
+    }
+}
+
+fn positive_seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    let d = seconds(flag, value)?;
+    if d.is_zero() {
+        return Err(ConfigError::ZeroSeconds { flag });
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["prefork"];
+        argv.extend_from_slice(args);
+        Config::from_cli(Cli::try_parse_from(argv).expect("clap accepts the arguments"))
+    }
+
+    #[test]
+    fn auto_workers_is_cpu_count() {
+        assert_eq!(parse(&["--workers", "auto"]).unwrap().workers, cpu_count());
+    }
+
+    #[test]
+    fn zero_or_garbage_workers_rejected() {
+        assert!(matches!(parse(&["--workers", "0"]), Err(ConfigError::Workers(_))));
+        assert!(matches!(parse(&["--workers", "many"]), Err(ConfigError::Workers(_))));
+    }
+
+    #[test]
+    fn timeout_zero_disables_detection() {
+        assert_eq!(parse(&["--timeout", "0"]).unwrap().timeout, None);
+        assert_eq!(parse(&["--timeout", "2.5"]).unwrap().timeout, Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn negative_and_zero_seconds_rejected() {
+        assert!(matches!(parse(&["--graceful-timeout=-1"]), Err(ConfigError::Seconds { .. })));
+        assert!(matches!(parse(&["--read-timeout", "0"]), Err(ConfigError::ZeroSeconds { .. })));
+    }
+
+    #[test]
+    fn max_body_flows_into_limits() {
+        let c = parse(&["--max-body", "100"]).unwrap();
+        assert_eq!(c.limits, Limits { max_body: 100, ..Limits::default() });
+    }
+}

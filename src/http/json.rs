@@ -1,0 +1,1 @@
+//! JSON request bodies and response bodies (stub — being implemented).

@@ -1,0 +1,1 @@
+//! A private, throwaway PostgreSQL cluster (stub — being implemented).

@@ -1,0 +1,1 @@
+//! Everything that happens in a worker process after fork (stub — being implemented).
