@@ -29,7 +29,11 @@ pub enum AcceptMode {
 
 /// `prefork` command line.
 #[derive(Debug, Parser)]
-#[command(name = "prefork", version, about = "Prefork HTTP server for the task-insert experiment")]
+#[command(
+    name = "prefork",
+    version,
+    about = "Prefork HTTP server for the task-insert experiment"
+)]
 pub struct Cli {
     /// Address to listen on. Default: 127.0.0.1:8000
     #[arg(long, default_value = "127.0.0.1:8000")]
@@ -168,13 +172,19 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_head: 8 * 1024, max_headers: 64, max_body: 64 * 1024 }
+        Limits {
+            max_head: 8 * 1024,
+            max_headers: 64,
+            max_body: 64 * 1024,
+        }
     }
 }
 
 /// Number of CPUs this process may run on (at least 1).
 pub fn cpu_count() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 impl Config {
@@ -200,7 +210,10 @@ impl Config {
             accept: cli.accept,
             backlog: cli.backlog,
             database_url: cli.database_url.filter(|u| !u.is_empty()),
-            limits: Limits { max_body: cli.max_body, ..Limits::default() },
+            limits: Limits {
+                max_body: cli.max_body,
+                ..Limits::default()
+            },
             read_timeout: positive_seconds("--read-timeout", cli.read_timeout)?,
             keepalive_timeout: positive_seconds("--keepalive-timeout", cli.keepalive_timeout)?,
             graceful_timeout: seconds("--graceful-timeout", cli.graceful_timeout)?,
@@ -254,25 +267,46 @@ mod tests {
 
     #[test]
     fn zero_or_garbage_workers_rejected() {
-        assert!(matches!(parse(&["--workers", "0"]), Err(ConfigError::Workers(_))));
-        assert!(matches!(parse(&["--workers", "many"]), Err(ConfigError::Workers(_))));
+        assert!(matches!(
+            parse(&["--workers", "0"]),
+            Err(ConfigError::Workers(_))
+        ));
+        assert!(matches!(
+            parse(&["--workers", "many"]),
+            Err(ConfigError::Workers(_))
+        ));
     }
 
     #[test]
     fn timeout_zero_disables_detection() {
         assert_eq!(parse(&["--timeout", "0"]).unwrap().timeout, None);
-        assert_eq!(parse(&["--timeout", "2.5"]).unwrap().timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(
+            parse(&["--timeout", "2.5"]).unwrap().timeout,
+            Some(Duration::from_millis(2500))
+        );
     }
 
     #[test]
     fn negative_and_zero_seconds_rejected() {
-        assert!(matches!(parse(&["--graceful-timeout=-1"]), Err(ConfigError::Seconds { .. })));
-        assert!(matches!(parse(&["--read-timeout", "0"]), Err(ConfigError::ZeroSeconds { .. })));
+        assert!(matches!(
+            parse(&["--graceful-timeout=-1"]),
+            Err(ConfigError::Seconds { .. })
+        ));
+        assert!(matches!(
+            parse(&["--read-timeout", "0"]),
+            Err(ConfigError::ZeroSeconds { .. })
+        ));
     }
 
     #[test]
     fn max_body_flows_into_limits() {
         let c = parse(&["--max-body", "100"]).unwrap();
-        assert_eq!(c.limits, Limits { max_body: 100, ..Limits::default() });
+        assert_eq!(
+            c.limits,
+            Limits {
+                max_body: 100,
+                ..Limits::default()
+            }
+        );
     }
 }

@@ -1,1 +1,206 @@
-//! (stub — being implemented)
+//! Listening sockets, bound by the master before any fork (socket2).
+//!
+//! In `reuseport` mode every worker slot gets its own `SO_REUSEPORT` socket on the same
+//! address and the kernel spreads incoming connections over them (the nginx model); in
+//! `shared` mode one socket is inherited by every worker. Sockets are non-blocking
+//! (workers accept until `WouldBlock`) and close-on-exec (socket2's default).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::AcceptMode;
+use crate::sys::{self, BpfInstruction};
+
+/// Binds the listeners for `count` worker slots: `count` `SO_REUSEPORT` sockets on one
+/// address in `Reuseport` mode, a single socket in `Shared` mode.
+///
+/// With port 0 the first socket gets a port from the kernel and the others are bound to
+/// that same port, so every slot listens on one address.
+pub fn bind_listeners(
+    addr: SocketAddr,
+    count: usize,
+    backlog: i32,
+    mode: AcceptMode,
+) -> io::Result<Vec<TcpListener>> {
+    match mode {
+        AcceptMode::Shared => Ok(vec![bind(addr, backlog, Reuse::AddressOnly)?]),
+        AcceptMode::Reuseport => {
+            let first = bind_one(addr, backlog)?;
+            let resolved = first.local_addr()?;
+            let mut listeners = vec![first];
+            for _ in 1..count {
+                listeners.push(bind_one(resolved, backlog)?);
+            }
+            Ok(listeners)
+        }
+    }
+}
+
+/// Binds one more `SO_REUSEPORT` listener, e.g. for a slot added by `TTIN`; give it the
+/// resolved address of the existing listeners (not port 0).
+pub fn bind_one(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    bind(addr, backlog, Reuse::AddressAndPort)
+}
+
+/// Sends every new connection of `listener`'s `SO_REUSEPORT` group to one of the
+/// sockets at `targets` (positions in the group, in the order its sockets started
+/// listening; a closed socket's place is taken by the group's last one), picked at
+/// random. Used to stop feeding a slot before its worker is retired.
+pub fn steer(listener: &TcpListener, targets: &[u32]) -> io::Result<()> {
+    if targets.is_empty() {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    sys::attach_reuseport_program(listener, &steering_program(targets))
+}
+
+/// `A = random; A %= n; if A == 0 return targets[0]; if A == 1 return targets[1]; …`
+fn steering_program(targets: &[u32]) -> Vec<BpfInstruction> {
+    use nix::libc::{BPF_ABS, BPF_ALU, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_MOD, BPF_RET, BPF_W};
+    use nix::libc::{SKF_AD_OFF, SKF_AD_RANDOM};
+    let op = |code: u32, k: u32, jt: u8, jf: u8| BpfInstruction {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    let random = (SKF_AD_OFF + SKF_AD_RANDOM) as u32;
+    let mut program = vec![
+        op(BPF_LD | BPF_W | BPF_ABS, random, 0, 0),
+        op(BPF_ALU | BPF_MOD | BPF_K, targets.len() as u32, 0, 0),
+    ];
+    for (i, &target) in targets.iter().enumerate() {
+        // Equal: fall through to the return; else skip it.
+        program.push(op(BPF_JMP | BPF_JEQ | BPF_K, i as u32, 0, 1));
+        program.push(op(BPF_RET | BPF_K, target, 0, 0));
+    }
+    program.push(op(BPF_RET | BPF_K, targets[0], 0, 0));
+    program
+}
+
+/// Which reuse options a socket gets.
+#[derive(Clone, Copy)]
+enum Reuse {
+    /// `SO_REUSEADDR` only: a second bind of the same port fails, as it should for a
+    /// shared listener.
+    AddressOnly,
+    /// `SO_REUSEADDR` + `SO_REUSEPORT`: sibling sockets of the same user may share the port.
+    AddressAndPort,
+}
+
+fn bind(addr: SocketAddr, backlog: i32, reuse: Reuse) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // SO_REUSEADDR lets a restarted server bind while old connections sit in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    if let Reuse::AddressAndPort = reuse {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    fn loopback() -> SocketAddr {
+        "127.0.0.1:0".parse().unwrap()
+    }
+
+    /// Port 0 is resolved once and every reuseport listener ends up on that port.
+    #[test]
+    fn port_zero_resolves_to_one_port_for_all_slots() {
+        let listeners = bind_listeners(loopback(), 3, 16, AcceptMode::Reuseport).unwrap();
+        assert_eq!(listeners.len(), 3);
+        let port = listeners[0].local_addr().unwrap().port();
+        assert_ne!(port, 0);
+        assert!(listeners
+            .iter()
+            .all(|l| l.local_addr().unwrap().port() == port));
+    }
+
+    /// Shared mode binds a single listener whatever the worker count.
+    #[test]
+    fn shared_mode_binds_one_listener() {
+        let listeners = bind_listeners(loopback(), 4, 16, AcceptMode::Shared).unwrap();
+        assert_eq!(listeners.len(), 1);
+    }
+
+    /// Two reuseport listeners on one port: a connection reaches one of them, and a
+    /// slot added later (bind_one) joins the same port.
+    #[test]
+    fn reuseport_listeners_share_a_port_and_accept() {
+        let mut listeners = bind_listeners(loopback(), 2, 16, AcceptMode::Reuseport).unwrap();
+        let addr = listeners[0].local_addr().unwrap();
+        listeners.push(bind_one(addr, 16).unwrap());
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.write_all(b"x").unwrap();
+        let (mut server, _) = accept_any(&listeners);
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+
+    /// A shared listener refuses to share its port with a second bind.
+    #[test]
+    fn shared_listener_port_is_exclusive() {
+        let first = bind_listeners(loopback(), 1, 16, AcceptMode::Shared).unwrap();
+        let addr = first[0].local_addr().unwrap();
+        assert!(bind_listeners(addr, 1, 16, AcceptMode::Shared).is_err());
+    }
+
+    /// Steering to positions 0 and 2 of a three-socket group: the socket at position 1
+    /// gets no connection, the others do.
+    #[test]
+    fn steered_group_skips_excluded_socket() {
+        let listeners = bind_listeners(loopback(), 3, 128, AcceptMode::Reuseport).unwrap();
+        let addr = listeners[0].local_addr().unwrap();
+        steer(&listeners[1], &[0, 2]).unwrap();
+        let clients: Vec<_> = (0..60).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let accepted: Vec<usize> = listeners.iter().map(drain).collect();
+        assert_eq!(accepted[1], 0, "accepted per socket: {accepted:?}");
+        assert!(
+            accepted[0] > 0 && accepted[2] > 0,
+            "accepted per socket: {accepted:?}"
+        );
+        assert_eq!(accepted.iter().sum::<usize>(), clients.len());
+    }
+
+    /// Closing a socket moves the group's last socket into its place: after closing
+    /// position 0 of three, position 0 is the socket that was bound last.
+    #[test]
+    fn closed_socket_is_replaced_by_last_in_group() {
+        let mut listeners = bind_listeners(loopback(), 3, 128, AcceptMode::Reuseport).unwrap();
+        let addr = listeners[0].local_addr().unwrap();
+        drop(listeners.remove(0));
+        steer(&listeners[0], &[0]).unwrap();
+        let _clients: Vec<_> = (0..20).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!((drain(&listeners[0]), drain(&listeners[1])), (0, 20));
+    }
+
+    /// Accepts until `WouldBlock`; returns how many connections there were.
+    fn drain(listener: &TcpListener) -> usize {
+        std::iter::from_fn(|| listener.accept().ok()).count()
+    }
+
+    /// Polls the non-blocking listeners until one of them accepts.
+    fn accept_any(listeners: &[TcpListener]) -> (TcpStream, SocketAddr) {
+        for _ in 0..200 {
+            for listener in listeners {
+                if let Ok((stream, peer)) = listener.accept() {
+                    stream.set_nonblocking(false).unwrap();
+                    return (stream, peer);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("no listener accepted the connection");
+    }
+}

@@ -1,1 +1,158 @@
-//! (stub — being implemented)
+//! The OS boundary: the only `unsafe` code in the crate, kept small so it can be audited.
+//!
+//! Three calls here are `unsafe` because their soundness depends on the caller: `fork`
+//! (a child of a multi-threaded process may only call async-signal-safe functions),
+//! `mmap` (the mapping must be turned into Rust values correctly) and the raw
+//! `setsockopt` that attaches a reuseport BPF program (pointers handed to the kernel),
+//! plus `_exit`. Everything else is a thin, safe wrapper kept here so that the raw
+//! process-level operations the master relies on are found in one place.
+// `unsafe` is denied crate-wide; this module is the documented exception.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::AtomicU64;
+
+use nix::libc;
+
+use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::unistd::{ForkResult, Pid};
+
+/// Forks the calling process.
+///
+/// Only the master calls this, and the master never starts a thread (DESIGN.md), so the
+/// child is an ordinary single-threaded copy that may allocate, lock and run anything.
+pub fn fork() -> nix::Result<ForkResult> {
+    // SAFETY: fork(2) is only unsound in a multi-threaded process (another thread may
+    // hold a lock, e.g. the allocator's, that the child could never release). The
+    // master is single-threaded by design; nothing in it spawns threads.
+    unsafe { nix::unistd::fork() }
+}
+
+/// Maps `count` zeroed `AtomicU64`s in memory shared with every child forked later.
+///
+/// The mapping is never unmapped: the master maps it once before the first fork and
+/// it lives as long as the process (the kernel unmaps it at exit), hence `'static`.
+pub fn shared_atomics(count: usize) -> nix::Result<&'static [AtomicU64]> {
+    let bytes = count.max(1) * std::mem::size_of::<AtomicU64>();
+    let length = NonZeroUsize::new(bytes).expect("at least one cell");
+    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    // SAFETY: an anonymous mapping with no address hint cannot alias any existing
+    // Rust object; mmap(2) returns a fresh, page-aligned region or an error.
+    let ptr = unsafe { mmap_anonymous(None, length, prot, MapFlags::MAP_SHARED)? };
+    // SAFETY: the region is `bytes` long, page-aligned (so aligned for AtomicU64),
+    // zero-filled by the kernel (zero is a valid AtomicU64), and never unmapped, so
+    // the `'static` lifetime holds. Atomics are the only way this memory is accessed,
+    // which makes concurrent access from several processes well-defined.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.as_ptr().cast::<AtomicU64>(), count.max(1)) })
+}
+
+/// Blocks every blockable signal; returns the previous mask for [`restore_signal_mask`].
+///
+/// The master blocks signals around `fork` so that no handler of its own runs in the
+/// child before the child has replaced the master's signal handling with its own.
+pub fn block_all_signals() -> nix::Result<SigSet> {
+    let mut old = SigSet::empty();
+    sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    )?;
+    Ok(old)
+}
+
+/// Restores a signal mask saved by [`block_all_signals`].
+pub fn restore_signal_mask(mask: &SigSet) -> nix::Result<()> {
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(mask), None)
+}
+
+/// Unblocks every signal (what a worker does once its own handlers are in place).
+pub fn unblock_all_signals() -> nix::Result<()> {
+    sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&SigSet::all()), None)
+}
+
+/// Asks the kernel to send `signal` to this process when its parent dies
+/// (`PR_SET_PDEATHSIG`); a worker must not outlive its master.
+pub fn set_parent_death_signal(signal: Signal) -> nix::Result<()> {
+    nix::sys::prctl::set_pdeathsig(signal)
+}
+
+/// Ends the process at once with `code`: no atexit handlers, no stdio flush, no
+/// destructors. For a forked child that must not run anything inherited from the parent.
+pub fn exit_immediately(code: i32) -> ! {
+    // SAFETY: _exit(2) is async-signal-safe and takes no pointers; it never returns.
+    unsafe { nix::libc::_exit(code) }
+}
+
+/// One classic-BPF instruction (`struct sock_filter`).
+pub type BpfInstruction = libc::sock_filter;
+
+/// Attaches a classic-BPF program to the `SO_REUSEPORT` group `listener` belongs to
+/// (`SO_ATTACH_REUSEPORT_CBPF`): for each new connection it returns the index, in the
+/// group, of the socket that gets it (an index out of range: the kernel's hash decides).
+/// The program replaces any earlier one and stays with the group, whichever socket it
+/// was attached through.
+pub fn attach_reuseport_program(
+    listener: &impl AsFd,
+    program: &[BpfInstruction],
+) -> io::Result<()> {
+    let len = u16::try_from(program.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    let size = std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t;
+    // SAFETY: setsockopt(2) reads `size` bytes at `&fprog`, and the kernel copies the
+    // `len` instructions `filter` points to before returning; both outlive the call and
+    // the kernel does not write through `filter`. The fd is valid while borrowed.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_REUSEPORT_CBPF,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The parent's pid: a worker compares it with the master's pid right after setting
+/// the death signal, to close the race where the master died before that call.
+pub fn getppid() -> Pid {
+    nix::unistd::getppid()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    /// A fresh shared mapping reads as zeros and can be written through atomics.
+    #[test]
+    fn shared_atomics_start_zeroed() {
+        let cells = shared_atomics(16).unwrap();
+        assert_eq!(cells.len(), 16);
+        assert!(cells.iter().all(|c| c.load(Ordering::Relaxed) == 0));
+        cells[3].store(7, Ordering::Relaxed);
+        assert_eq!(cells[3].load(Ordering::Relaxed), 7);
+    }
+
+    /// Blocking then restoring the mask leaves the original mask in place.
+    #[test]
+    fn block_and_restore_signal_mask() {
+        let old = block_all_signals().unwrap();
+        let mut now = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, None, Some(&mut now)).unwrap();
+        assert!(now.contains(Signal::SIGTERM));
+        restore_signal_mask(&old).unwrap();
+        sigprocmask(SigmaskHow::SIG_BLOCK, None, Some(&mut now)).unwrap();
+        assert_eq!(now.contains(Signal::SIGTERM), old.contains(Signal::SIGTERM));
+    }
+}

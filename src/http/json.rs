@@ -1,1 +1,198 @@
-//! JSON request bodies and response bodies (stub — being implemented).
+//! JSON request bodies (serde_json) and response bodies (written by hand: the shapes
+//! are fixed and small, so escaping strings straight into the output buffer is both
+//! simpler and cheaper than building a serde value).
+
+use super::numbers::push_i64;
+use super::TaskFields;
+use crate::db::Task;
+
+/// Why a JSON body was refused (answered with 400).
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// The body is not a JSON object.
+    #[error("JSON body must be an object")]
+    NotAnObject,
+    /// Invalid JSON or UTF-8, a field of the wrong type, or a field given twice.
+    #[error("invalid JSON body: {0}")]
+    Invalid(#[from] serde_json::Error),
+}
+
+/// Decodes `{"title": string, "description": string}`; unknown fields are ignored,
+/// absent or `null` fields are `None`, a duplicated field is an error.
+pub fn decode_task(body: &[u8]) -> Result<TaskFields, JsonError> {
+    // serde would also accept `["t", "d"]` for a struct; only an object is meant.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(JsonError::NotAnObject);
+    }
+    Ok(serde_json::from_slice(body)?)
+}
+
+/// `{"id":..,"title":..,"description":..,"created_at":..}`.
+pub fn task_body(task: &Task) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + task.title.len() + task.description.len());
+    push_task(&mut out, task);
+    out
+}
+
+/// A JSON array of tasks, in the given order.
+pub fn tasks_body(tasks: &[Task]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + tasks.len() * 128);
+    out.push(b'[');
+    for (i, task) in tasks.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_task(&mut out, task);
+    }
+    out.push(b']');
+    out
+}
+
+/// `{"error":"<message>"}`.
+pub fn error_body(message: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + message.len());
+    out.extend_from_slice(b"{\"error\":");
+    push_str(&mut out, message);
+    out.push(b'}');
+    out
+}
+
+/// Appends one task object to `out`.
+pub fn push_task(out: &mut Vec<u8>, task: &Task) {
+    out.extend_from_slice(b"{\"id\":");
+    push_i64(out, task.id);
+    out.extend_from_slice(b",\"title\":");
+    push_str(out, &task.title);
+    out.extend_from_slice(b",\"description\":");
+    push_str(out, &task.description);
+    out.extend_from_slice(b",\"created_at\":");
+    push_str(out, &task.created_at);
+    out.push(b'}');
+}
+
+/// Appends `s` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control
+/// characters escaped, everything else passed through as UTF-8.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[plain..i]);
+        if escape.is_empty() {
+            push_unicode_escape(out, b);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        plain = i + 1;
+    }
+    out.extend_from_slice(&bytes[plain..]);
+    out.push(b'"');
+}
+
+/// `\u00XX` for a control byte.
+fn push_unicode_escape(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u00");
+    out.push(HEX[usize::from(b >> 4)]);
+    out.push(HEX[usize::from(b & 0xf)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(title: &str) -> Task {
+        Task {
+            id: 42,
+            title: title.into(),
+            description: "d".into(),
+            created_at: "2026-11-28T01:02:03.456789Z".into(),
+        }
+    }
+
+    /// Both fields decode; unknown fields are ignored.
+    #[test]
+    fn decodes_fields_ignoring_unknown() {
+        let f =
+            decode_task(br#" {"title":"t\u00e9","description":"d","x":[1,{"y":null}]}"#).unwrap();
+        assert_eq!(
+            f,
+            TaskFields {
+                title: Some("t\u{e9}".into()),
+                description: Some("d".into())
+            }
+        );
+    }
+
+    /// Absent or null fields are None; validation is the app's job.
+    #[test]
+    fn missing_and_null_fields_are_none() {
+        let f = decode_task(br#"{"title":null}"#).unwrap();
+        assert_eq!(f, TaskFields::default());
+    }
+
+    /// Wrong types, duplicates, non-objects, bad JSON and bad UTF-8 are errors.
+    #[test]
+    fn rejects_bad_bodies() {
+        for bad in [
+            &br#"{"title":1,"description":"d"}"#[..],
+            br#"{"title":"a","title":"b","description":"d"}"#,
+            br#"["t","d"]"#,
+            b"",
+            b"null",
+            br#"{"title":"t""#,
+            b"{\"title\":\"\xff\",\"description\":\"d\"}",
+            br#"{"title":"\ud800","description":"d"}"#,
+            br#"{"title":"t","description":"d"} x"#,
+        ] {
+            assert!(
+                decode_task(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    /// Escaping round-trips every control character, quotes, backslashes and non-ASCII.
+    #[test]
+    fn escaped_strings_round_trip() {
+        let nasty: String = (0u8..0x20)
+            .map(char::from)
+            .chain("\"\\/é😀\u{7f}".chars())
+            .collect();
+        let mut out = Vec::new();
+        push_str(&mut out, &nasty);
+        assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), nasty);
+        let mut out = Vec::new();
+        push_str(&mut out, "a\"b\n\u{1}");
+        assert_eq!(out, br#""a\"b\n\u0001""#);
+    }
+
+    /// A task encodes as the documented object, in field order.
+    #[test]
+    fn encodes_task() {
+        assert_eq!(
+            String::from_utf8(task_body(&task("a\"b"))).unwrap(),
+            r#"{"id":42,"title":"a\"b","description":"d","created_at":"2026-11-28T01:02:03.456789Z"}"#
+        );
+    }
+
+    /// Lists are arrays (empty included); errors are {"error": ...}.
+    #[test]
+    fn encodes_lists_and_errors() {
+        assert_eq!(tasks_body(&[]), b"[]");
+        let two: serde_json::Value =
+            serde_json::from_slice(&tasks_body(&[task("x"), task("y")])).unwrap();
+        assert_eq!(two[1]["title"], "y");
+        assert_eq!(error_body("bad \"x\""), br#"{"error":"bad \"x\""}"#);
+    }
+}

@@ -1,0 +1,132 @@
+//! Tests of [`Db`] against a real private cluster (one per test), and of the helpers.
+
+use super::*;
+use crate::pgtmp::{base_dir, Cluster};
+
+fn new_task(title: &str) -> NewTask {
+    NewTask {
+        title: title.to_string(),
+        description: format!("about {title}"),
+    }
+}
+
+fn cluster(name: &str) -> (Cluster, Db) {
+    let cluster = Cluster::fresh(base_dir().join(name)).unwrap();
+    let db = Db::connect(&cluster.url()).unwrap();
+    (cluster, db)
+}
+
+/// An inserted row comes back with an id and an RFC 3339 UTC timestamp, and `get` finds it.
+#[test]
+fn insert_then_get() {
+    let (cluster, mut db) = cluster("db-insert-get");
+    let task = db.insert(&new_task("first")).unwrap();
+    assert_eq!(
+        (task.title.as_str(), task.description.as_str()),
+        ("first", "about first")
+    );
+    // 2026-11-28T01:02:03.456789Z
+    assert_eq!(task.created_at.len(), 27, "{}", task.created_at);
+    assert!(task.created_at.ends_with('Z') && task.created_at.as_bytes()[10] == b'T');
+    assert_eq!(db.get(task.id).unwrap(), Some(task.clone()));
+    assert_eq!(db.get(task.id + 1000).unwrap(), None);
+    // Committed: another session sees it.
+    assert_eq!(
+        cluster
+            .psql(&format!("SELECT title FROM task WHERE id = {}", task.id))
+            .unwrap(),
+        "first"
+    );
+}
+
+/// `list` returns the newest rows first, at most `limit`.
+#[test]
+fn list_is_newest_first_and_bounded() {
+    let (_cluster, mut db) = cluster("db-list");
+    let ids: Vec<i64> = ["a", "b", "c"]
+        .iter()
+        .map(|t| db.insert(&new_task(t)).unwrap().id)
+        .collect();
+    let listed: Vec<i64> = db.list(2).unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(listed, vec![ids[2], ids[1]]);
+    assert_eq!(db.list(100).unwrap().len(), 3);
+}
+
+/// A batch insert is one statement and returns the rows in input order.
+#[test]
+fn insert_batch_keeps_input_order() {
+    let (_cluster, mut db) = cluster("db-batch");
+    let batch: Vec<NewTask> = (0..5).map(|i| new_task(&format!("t{i}"))).collect();
+    let rows = db.insert_batch(&batch).unwrap();
+    let titles: Vec<&str> = rows.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["t0", "t1", "t2", "t3", "t4"]);
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(db.insert_batch(&[]).unwrap().is_empty());
+}
+
+/// With the server stopped, calls fail fast with `Unavailable`; once it is back, they succeed.
+#[test]
+fn reconnects_after_server_restart() {
+    let (mut cluster, mut db) = cluster("db-reconnect");
+    db.insert(&new_task("before")).unwrap();
+    cluster.stop().unwrap();
+    let err = db.insert(&new_task("during")).unwrap_err();
+    assert!(matches!(err, DbError::Unavailable(_)), "{err}");
+    // The next failure costs no connection attempt while the backoff runs.
+    let started = Instant::now();
+    let err = db.get(1).unwrap_err();
+    assert!(matches!(err, DbError::Unavailable(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    cluster.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        match db.insert(&new_task("after")) {
+            Ok(task) => break task,
+            Err(DbError::Unavailable(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("not back after restart: {e}"),
+        }
+    };
+    assert_eq!(
+        db.get(after.id).unwrap().map(|t| t.title),
+        Some("after".to_string())
+    );
+}
+
+/// A missing table is reported as `SchemaMissing` at connect.
+#[test]
+fn missing_table_is_schema_missing() {
+    let cluster = Cluster::fresh(base_dir().join("db-noschema")).unwrap();
+    cluster.psql("DROP TABLE task").unwrap();
+    let err = Db::connect(&cluster.url()).err().unwrap();
+    assert!(matches!(err, DbError::SchemaMissing(_)), "{err}");
+}
+
+/// No server behind the socket: `Unavailable`, not a panic or a hang.
+#[test]
+fn no_server_is_unavailable() {
+    let err = Db::connect("host=/nonexistent/pgtmp port=5432 user=postgres dbname=prefork")
+        .err()
+        .unwrap();
+    assert!(matches!(err, DbError::Unavailable(_)), "{err}");
+}
+
+/// Passwords are masked in both URL forms; everything else is kept.
+#[test]
+fn mask_password_hides_only_the_password() {
+    assert_eq!(
+        mask_password("postgres://u:secret@h:5432/db"),
+        "postgres://u:***@h:5432/db"
+    );
+    assert_eq!(mask_password("postgres://u@h/db"), "postgres://u@h/db");
+    assert_eq!(
+        mask_password("host=/x password=secret user=u"),
+        "host=/x password=*** user=u"
+    );
+    assert_eq!(
+        mask_password("password = 'a b\\'c' user=u"),
+        "password = *** user=u"
+    );
+    assert_eq!(mask_password("host=/x user=u"), "host=/x user=u");
+}

@@ -1,0 +1,354 @@
+//! The arbiter: forks the workers, reaps them, respawns, reloads, scales and stops.
+//!
+//! Modelled on Gunicorn's `arbiter.py`. The master binds every listener before forking,
+//! keeps each slot's socket for its whole life (so connections queued on a slot survive a
+//! worker crash or a reload), never starts a thread and never opens a database
+//! connection. Its loop is a runbook:
+//!
+//! 1. wait for signals (or a tick), and handle each one;
+//! 2. kill workers whose heartbeat went silent ([`Config::timeout`]);
+//! 3. give every slot that lacks a worker a new one (with crash-loop backoff).
+//!
+//! The pieces live in `spawn` (fork, and what the child does before `worker::boot`),
+//! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
+//! (which listener gets new connections while the pool shrinks).
+
+mod database;
+mod reap;
+mod scale;
+mod spawn;
+mod steer;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::config::{AcceptMode, Config, Mode};
+use crate::net;
+use crate::pgtmp::Cluster;
+use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
+use crate::signals::{MasterSignals, SignalAction};
+use crate::worker::EXIT_BOOT_FAILURE;
+
+pub use database::mask_password;
+
+/// The longest the loop sleeps: how often hung workers and deadlines are checked.
+const TICK: Duration = Duration::from_secs(1);
+/// How long workers get to exit after SIGQUIT before they are killed.
+const QUIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Why the master could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    /// The private PostgreSQL cluster could not be provided.
+    #[error("cannot provide the default database (or pass --database-url / set DATABASE_URL)")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address from `--bind`.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The shared heartbeat memory could not be mapped.
+    #[error("cannot map the shared heartbeat memory")]
+    Scoreboard(#[source] io::Error),
+    /// Signal handling could not be set up, or waiting for signals failed.
+    #[error("cannot handle signals")]
+    Signals(#[source] io::Error),
+}
+
+/// How to stop the workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shutdown {
+    /// SIGTERM: finish in-flight requests within `--graceful-timeout`.
+    Graceful,
+    /// SIGQUIT: exit now; SIGKILL after [`QUIT_GRACE`].
+    Immediate,
+}
+
+/// A listener slot: where one worker accepts (or the shared listener's n-th worker).
+struct Slot {
+    /// This slot's own listener; `None` in shared mode, and once TTOU retired the slot.
+    listener: Option<Listener>,
+    /// `false` once TTOU removed the slot: it gets no new worker and is forgotten once
+    /// its last worker has exited. Active slots always form a prefix.
+    active: bool,
+    /// Set by TTOU: when to close our listener and tell the worker to stop, once new
+    /// connections have been steered away from the slot for a while.
+    retire_at: Option<Instant>,
+    /// Crash-loop backoff before the next respawn.
+    backoff: reap::Backoff,
+}
+
+/// One slot's `SO_REUSEPORT` socket.
+struct Listener {
+    socket: TcpListener,
+    /// Its name in the [`steer::Group`] model.
+    serial: u64,
+}
+
+/// One forked worker process (one *incarnation* of a slot).
+struct Worker {
+    slot: usize,
+    pid: Pid,
+    /// Its heartbeat cell in the scoreboard.
+    cell: Cell,
+    /// Serial of the slot socket it inherited (`None` in shared mode).
+    socket: Option<u64>,
+    started_at: Instant,
+    /// Set once it was told to stop (reload, TTOU): it no longer counts as its slot's
+    /// worker, and is killed if still alive at this deadline.
+    retiring: Option<Instant>,
+    /// It has been sent SIGKILL; do not kill (or log) it again.
+    killed: bool,
+}
+
+/// The master process.
+pub struct Master {
+    config: Config,
+    database_url: String,
+    /// The private cluster, if the master started or reused it: dropping it stops a
+    /// cluster this process started, so it lives exactly as long as the master.
+    cluster: Option<Cluster>,
+    pid: Pid,
+    /// The resolved listening address (port 0 already replaced by the real port).
+    addr: SocketAddr,
+    slots: Vec<Slot>,
+    /// The one listener of `--accept shared`.
+    shared: Option<TcpListener>,
+    /// The order of the slots' sockets in the kernel's reuseport group.
+    group: steer::Group,
+    /// Whether new connections can be steered between slots (reuseport mode, and the
+    /// kernel accepted the program).
+    steering: bool,
+    workers: Vec<Worker>,
+    scoreboard: Scoreboard,
+    /// `None` only in a freshly forked child, which has released it.
+    signals: Option<MasterSignals>,
+    jitter: spawn::XorShift,
+    /// A worker exited with [`EXIT_BOOT_FAILURE`]: stop everything.
+    boot_failed: bool,
+    /// Shutting down: exits are no longer respawned nor treated as failures.
+    stopping: bool,
+}
+
+impl Master {
+    /// Runs the master until it is told to stop; returns the process exit code
+    /// (0 after a stop by signal, [`EXIT_BOOT_FAILURE`] when workers cannot boot).
+    pub fn run(config: Config) -> Result<i32, MasterError> {
+        let mut master = Master::start(config)?;
+        let pid = master.pid;
+        let code = master.serve()?;
+        // Drop before the last line: a private cluster started here is stopped now.
+        drop(master);
+        eprintln!("prefork: master pid {pid} exiting with status {code}");
+        Ok(code)
+    }
+
+    /// Everything before the first fork: signals, listeners, shared memory, database.
+    fn start(config: Config) -> Result<Master, MasterError> {
+        let signals = MasterSignals::install().map_err(MasterError::Signals)?;
+        let bind_error = |source| MasterError::Bind {
+            addr: config.bind,
+            source,
+        };
+        let listeners =
+            net::bind_listeners(config.bind, config.workers, config.backlog, config.accept)
+                .map_err(bind_error)?;
+        let addr = listeners[0].local_addr().map_err(bind_error)?;
+        let scoreboard = Scoreboard::new(DEFAULT_CAPACITY).map_err(MasterError::Scoreboard)?;
+        let (database_url, cluster) = database::resolve(&config)?;
+        eprintln!("prefork: using database {}", mask_password(&database_url));
+        let mut group = steer::Group::default();
+        let (slots, shared) = make_slots(listeners, &config, &mut group);
+        eprintln!(
+            "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
+            config.workers,
+            mode_name(config.mode),
+            accept_name(config.accept)
+        );
+        Ok(Master {
+            database_url,
+            cluster,
+            pid: nix::unistd::getpid(),
+            addr,
+            slots,
+            shared,
+            group,
+            steering: config.accept == AcceptMode::Reuseport,
+            workers: Vec::new(),
+            scoreboard,
+            signals: Some(signals),
+            jitter: spawn::XorShift::seeded(),
+            boot_failed: false,
+            stopping: false,
+            config,
+        })
+    }
+
+    /// The main loop (Gunicorn's `Arbiter.run`); returns the exit code.
+    fn serve(&mut self) -> Result<i32, MasterError> {
+        self.manage_workers();
+        loop {
+            for action in self.wait_for_signals(self.sleep_time())? {
+                match action {
+                    SignalAction::Reap => self.reap_workers(),
+                    SignalAction::Graceful => return self.stop(Shutdown::Graceful).map(|()| 0),
+                    SignalAction::Immediate => return self.stop(Shutdown::Immediate).map(|()| 0),
+                    SignalAction::Reload => self.reload(),
+                    SignalAction::AddWorker => self.add_worker(),
+                    SignalAction::RemoveWorker => self.remove_worker(),
+                }
+            }
+            if self.boot_failed {
+                eprintln!("prefork: worker could not boot; see the error above. Stopping.");
+                self.stop(Shutdown::Graceful)?;
+                return Ok(EXIT_BOOT_FAILURE);
+            }
+            self.kill_stale_workers();
+            self.manage_workers();
+        }
+    }
+
+    /// Retires the slots TTOU removed once their settle time is over, gives every
+    /// active slot without a worker a new one once its backoff allows, then forgets
+    /// removed slots whose workers are all gone.
+    fn manage_workers(&mut self) {
+        self.retire_removed_slots();
+        let now = Instant::now();
+        for slot in 0..self.slots.len() {
+            let wanted = self.slots[slot].active && self.slots[slot].backoff.is_due(now);
+            if wanted && self.current_worker(slot).is_none() {
+                self.spawn_worker(slot);
+            }
+        }
+        while let Some(last) = self.slots.last() {
+            let index = self.slots.len() - 1;
+            if last.active || self.workers.iter().any(|w| w.slot == index) {
+                break;
+            }
+            // Its worker has drained: the slot number is free again.
+            self.slots.pop();
+        }
+    }
+
+    /// Stops every worker, and returns once all of them have been reaped.
+    fn stop(&mut self, how: Shutdown) -> Result<(), MasterError> {
+        self.stopping = true;
+        // Nothing new should queue on sockets no worker will accept from again.
+        self.slots.iter_mut().for_each(|slot| slot.listener = None);
+        self.shared = None;
+        let (signal, grace) = match how {
+            Shutdown::Graceful => (Signal::SIGTERM, self.config.graceful_timeout),
+            Shutdown::Immediate => (Signal::SIGQUIT, QUIT_GRACE),
+        };
+        eprintln!(
+            "prefork: stopping {} workers ({signal})",
+            self.workers.len()
+        );
+        self.signal_workers(signal);
+        let deadline = Instant::now() + grace;
+        while !self.workers.is_empty() && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let actions = self.wait_for_signals(left.min(TICK / 10))?;
+            // A second, more impatient request (QUIT during a graceful stop) wins.
+            if how == Shutdown::Graceful && actions.contains(&SignalAction::Immediate) {
+                return self.stop(Shutdown::Immediate);
+            }
+            self.reap_workers();
+        }
+        self.kill_remaining_workers();
+        Ok(())
+    }
+
+    /// Sends `signal` to every worker (errors mean it is already gone: ignored).
+    fn signal_workers(&self, signal: Signal) {
+        for worker in &self.workers {
+            let _ = kill(worker.pid, signal);
+        }
+    }
+
+    /// The slot's serving worker: the one not told to stop. At most one per slot.
+    fn current_worker(&self, slot: usize) -> Option<Pid> {
+        let current = |w: &&Worker| w.slot == slot && w.retiring.is_none();
+        self.workers.iter().find(current).map(|w| w.pid)
+    }
+
+    /// Number of active slots, i.e. the worker count asked for.
+    fn active_slots(&self) -> usize {
+        self.slots.iter().filter(|slot| slot.active).count()
+    }
+
+    /// How long the loop may sleep: a tick, or less if a respawn or a retirement is
+    /// due sooner.
+    fn sleep_time(&self) -> Duration {
+        let now = Instant::now();
+        let active = self.slots.iter().filter(|s| s.active);
+        let respawns = active.filter_map(|s| s.backoff.due_in(now));
+        let retirements = self.slots.iter().filter_map(|s| s.retire_at);
+        let retirements = retirements.map(|at| at.saturating_duration_since(now));
+        respawns.chain(retirements).fold(TICK, Duration::min)
+    }
+
+    fn wait_for_signals(&mut self, timeout: Duration) -> Result<Vec<SignalAction>, MasterError> {
+        let signals = self
+            .signals
+            .as_mut()
+            .expect("the master keeps its signal queue");
+        signals.wait(timeout).map_err(MasterError::Signals)
+    }
+}
+
+/// Turns the bound listeners into slots: one listener per slot (recorded in `group`
+/// in the order they were bound), or one shared.
+fn make_slots(
+    listeners: Vec<TcpListener>,
+    config: &Config,
+    group: &mut steer::Group,
+) -> (Vec<Slot>, Option<TcpListener>) {
+    match config.accept {
+        AcceptMode::Reuseport => {
+            let slot = |socket| {
+                Slot::new(Some(Listener {
+                    socket,
+                    serial: group.joined(),
+                }))
+            };
+            (listeners.into_iter().map(slot).collect(), None)
+        }
+        AcceptMode::Shared => {
+            let slots = (0..config.workers).map(|_| Slot::new(None)).collect();
+            (slots, listeners.into_iter().next())
+        }
+    }
+}
+
+impl Slot {
+    fn new(listener: Option<Listener>) -> Slot {
+        Slot {
+            listener,
+            active: true,
+            retire_at: None,
+            backoff: reap::Backoff::default(),
+        }
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Evloop => "evloop",
+        Mode::Threads => "threads",
+    }
+}
+
+fn accept_name(accept: AcceptMode) -> &'static str {
+    match accept {
+        AcceptMode::Reuseport => "reuseport",
+        AcceptMode::Shared => "shared",
+    }
+}

@@ -1,0 +1,187 @@
+//! Forking a worker: what the master prepares before `fork`, and what the child does
+//! between `fork` and [`worker::boot`].
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::Signal;
+use nix::unistd::{ForkResult, Pid};
+
+use super::{Master, Worker};
+use crate::scoreboard::Cell;
+use crate::sys;
+use crate::worker::{self, WorkerSpec};
+
+/// Exit code of a child that panicked before or during `boot` (Rust's panic code);
+/// the master treats it as a crash.
+const EXIT_PANIC: i32 = 101;
+
+impl Master {
+    /// Forks a worker for `slot` and records it; returns its pid. On failure the error
+    /// is logged and the slot is retried later, with backoff.
+    pub(super) fn spawn_worker(&mut self, slot: usize) -> Option<Pid> {
+        let Some(cell) = self.scoreboard.allocate() else {
+            self.spawn_failed(slot, "every heartbeat cell is in use".into());
+            return None;
+        };
+        let spec = self.worker_spec(slot, cell);
+        match spec.and_then(|spec| self.fork_worker(spec)) {
+            Ok(pid) => {
+                let socket = self.slots[slot].listener.as_ref().map(|l| l.serial);
+                let started_at = Instant::now();
+                let (retiring, killed) = (None, false);
+                let worker = Worker {
+                    slot,
+                    pid,
+                    cell,
+                    socket,
+                    started_at,
+                    retiring,
+                    killed,
+                };
+                self.workers.push(worker);
+                self.slots[slot].backoff.started();
+                eprintln!("prefork: worker {slot} pid {pid} started");
+                Some(pid)
+            }
+            Err(e) => {
+                self.scoreboard.release(cell);
+                self.spawn_failed(slot, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Logs why a worker could not be started; the slot retries after a backoff.
+    fn spawn_failed(&mut self, slot: usize, reason: String) {
+        eprintln!("prefork: cannot start worker {slot}: {reason}");
+        self.slots[slot]
+            .backoff
+            .crashed(Duration::ZERO, Instant::now());
+    }
+
+    /// The plain data the child needs (Gunicorn: "called pre-fork"). The listener is a
+    /// duplicate of the slot's (or the shared) socket; the master keeps the original.
+    fn worker_spec(&mut self, slot: usize, cell: Cell) -> io::Result<WorkerSpec> {
+        let listener = match (&self.shared, &self.slots[slot].listener) {
+            (Some(shared), _) => shared,
+            (None, Some(own)) => &own.socket,
+            (None, None) => unreachable!("an active reuseport slot has a listener"),
+        };
+        let jitter = self.jitter.up_to(self.config.max_requests_jitter);
+        Ok(WorkerSpec {
+            slot,
+            listener: listener.try_clone()?,
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            max_requests: self.config.max_requests.map(|n| n.saturating_add(jitter)),
+            heartbeat: self.scoreboard.heartbeat(cell),
+        })
+    }
+
+    /// Forks with every signal blocked, so that none of the master's handlers runs in
+    /// the child; the parent restores its mask (and drops its copy of the spec).
+    fn fork_worker(&mut self, spec: WorkerSpec) -> io::Result<Pid> {
+        let mask = sys::block_all_signals()?;
+        match sys::fork() {
+            Ok(ForkResult::Child) => self.become_worker(spec),
+            Ok(ForkResult::Parent { child }) => {
+                sys::restore_signal_mask(&mask)?;
+                Ok(child)
+            }
+            Err(e) => {
+                sys::restore_signal_mask(&mask)?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The child's side of fork: shed what belongs to the master, make sure the
+    /// worker dies with the master, and hand over to [`worker::boot`] (which installs
+    /// its own signal handling and unblocks signals). Never returns.
+    fn become_worker(&mut self, spec: WorkerSpec) -> ! {
+        // A panic must not unwind into the master's frames in the child: dropping their
+        // values (the cluster handle, above all) is the master's business, not ours.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            self.shed_master_state();
+            if let Err(e) = sys::set_parent_death_signal(Signal::SIGKILL) {
+                eprintln!(
+                    "prefork: worker {}: cannot set the parent-death signal: {e}",
+                    spec.slot
+                );
+            }
+            // The master may have died before the line above took effect.
+            if sys::getppid() != self.pid {
+                sys::exit_immediately(0);
+            }
+            worker::boot(spec)
+        }));
+        sys::exit_immediately(EXIT_PANIC)
+    }
+
+    /// In the child: drops the master's signal registration and every listener (the
+    /// spec holds this worker's own duplicate), and forgets the cluster handle.
+    fn shed_master_state(&mut self) {
+        if let Some(signals) = self.signals.take() {
+            signals.release();
+        }
+        self.slots.clear();
+        self.shared = None;
+        self.workers.clear();
+        // The master owns the private cluster; a worker must never stop it.
+        if let Some(cluster) = self.cluster.take() {
+            std::mem::forget(cluster);
+        }
+    }
+}
+
+/// A tiny xorshift64 generator for `--max-requests-jitter`: not for secrets, only to
+/// keep workers from being recycled all at once.
+#[derive(Debug)]
+pub(super) struct XorShift(u64);
+
+impl XorShift {
+    /// Seeded from the clock and the pid, so two masters draw different jitters.
+    pub(super) fn seeded() -> XorShift {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let pid = u64::from(std::process::id());
+        // xorshift must not start at zero.
+        XorShift((nanos ^ pid.rotate_left(32)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `0..=max`.
+    pub(super) fn up_to(&mut self, max: u64) -> u64 {
+        match max.checked_add(1) {
+            Some(bound) => self.next() % bound,
+            None => self.next(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jitter stays within 0..=max, takes several values, and is 0 when disabled.
+    #[test]
+    fn jitter_within_bounds() {
+        let mut rng = XorShift::seeded();
+        let draws: Vec<u64> = (0..1000).map(|_| rng.up_to(10)).collect();
+        assert!(draws.iter().all(|&d| d <= 10));
+        assert!(draws.contains(&0) && draws.contains(&10));
+        assert_eq!(rng.up_to(0), 0);
+        rng.up_to(u64::MAX);
+    }
+}

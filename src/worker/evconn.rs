@@ -1,0 +1,121 @@
+//! One connection's turn in the event loop: read, answer, write, within a budget.
+//!
+//! Kept apart from the loop itself (`evloop`), which owns the poll, the slab and the
+//! timers; this part only sees one connection, the request handler and the clock.
+
+use std::io::{self, ErrorKind};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use super::conn::{Conn, Session, Timeouts};
+use super::Worker;
+use crate::app;
+use crate::config::Limits;
+use crate::db::Db;
+use crate::http::request::Request;
+use crate::http::response::{DateCache, Response};
+
+/// Bytes read from one connection before its requests are processed (then reading
+/// resumes): bounds the read buffer even when a client floods pipelined requests.
+const READ_BATCH: usize = 64 * 1024;
+/// Read-process-write rounds one drive may take before yielding to other connections
+/// (so a client flooding pipelined requests cannot monopolise the loop).
+const ROUNDS: usize = 8;
+/// Once draining, how long a connection with nothing in flight is kept: a client that
+/// has just connected, or just got an answer, may be sending its request right now, and
+/// closing under it would fail that request instead of answering it with `close`.
+const DRAIN_GRACE: Duration = Duration::from_millis(100);
+
+/// The request handler and what decides keep-alive: the database and the stop state.
+pub(super) struct App {
+    /// The database connection.
+    pub db: Db,
+    /// Stop flags, quota, heartbeat, configuration.
+    pub worker: Worker,
+    /// Stop accepting; every response closes its connection; idle connections close.
+    pub draining: bool,
+}
+
+impl App {
+    /// Routes one request, runs its database step, and marks the response `close` once
+    /// the worker is draining (which reaching `--max-requests` starts).
+    pub fn respond(&mut self, req: &Request) -> Response {
+        let mut resp = app::handle(req, &mut self.db);
+        if self.worker.quota.count() {
+            self.draining = true;
+        }
+        resp.close |= self.draining;
+        resp
+    }
+}
+
+/// Where a drive left its connection.
+pub(super) enum Next {
+    /// Finished or failed: drop it.
+    Close,
+    /// Waiting for readiness (readable, or writable when output is pending).
+    Wait,
+    /// Its round budget ran out with input possibly still in the socket: drive it again
+    /// next iteration, since an edge-triggered poll will not report those bytes again.
+    Again,
+}
+
+/// Rounds of read, answer every complete request, write, until the socket has nothing
+/// more for us, our output waits for it, or the round budget is spent.
+pub(super) fn drive(
+    c: &mut Conn<TcpStream>,
+    app: &mut App,
+    date: &mut DateCache,
+    limits: &Limits,
+    now: Instant,
+) -> io::Result<Next> {
+    for _ in 0..ROUNDS {
+        let drained = read_burst(c, now)?;
+        c.session.process(limits, date, now, |req| app.respond(req));
+        let flushed = c.flush(now)?;
+        if c.settle(now) || drained_out(&c.session, app.draining, now) {
+            return Ok(Next::Close);
+        }
+        // Otherwise reading stopped for backpressure or the batch limit, and the output
+        // went out: go round again, the socket will not report those bytes twice.
+        if drained || !flushed || !c.session.wants_read() {
+            return Ok(Next::Wait);
+        }
+    }
+    Ok(Next::Again)
+}
+
+/// Reads until `WouldBlock` (returns true), EOF, backpressure or [`READ_BATCH`] bytes.
+fn read_burst(c: &mut Conn<TcpStream>, now: Instant) -> io::Result<bool> {
+    let mut total = 0;
+    while c.session.wants_read() && total < READ_BATCH {
+        match c.read_once(now) {
+            Ok(n) => total += n, // n == 0: the session now refuses further reads
+            // Would block "errors" are the OS's way of saying there is nothing more for now.
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// The connection's deadline; once draining, one with nothing in flight gets no more
+/// than [`DRAIN_GRACE`].
+pub(super) fn deadline(session: &Session, timeouts: &Timeouts, draining: bool) -> Instant {
+    let deadline = session.deadline(timeouts);
+    match session.idle_since() {
+        Some(since) if draining => deadline.min(since + DRAIN_GRACE),
+        _ => deadline,
+    }
+}
+
+/// Whether a draining worker closes this connection now: nothing in flight for
+/// [`DRAIN_GRACE`].
+pub(super) fn drained_out(session: &Session, draining: bool, now: Instant) -> bool {
+    draining
+        && session
+            .idle_since()
+            .is_some_and(|since| now >= since + DRAIN_GRACE)
+}

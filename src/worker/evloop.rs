@@ -1,0 +1,333 @@
+//! The event-loop worker: one thread, one `mio::Poll`, one PostgreSQL connection.
+//!
+//! The shape is mio's `tcp_server` example: named tokens, accept until `WouldBlock`, read
+//! until `WouldBlock`, connections in a `Slab`. Each readiness event drives its connection
+//! ([`super::evconn`]): read what is there, answer every complete request in it (the
+//! database call is synchronous, inside the loop: that is the experiment), encode all the
+//! answers into one buffer and write it once. Output the socket does not take at once
+//! stays buffered and the connection registers WRITABLE until it is flushed. A connection
+//! that used up its round budget is driven again next iteration, after the others.
+//!
+//! Deadlines (read timeout → 408, keep-alive timeout, lingering close) sit in a lazy
+//! min-heap ([`super::timers`]), so an iteration only looks at connections that are due;
+//! `poll` sleeps until the earliest deadline or one second, whichever is first, so the
+//! heartbeat and the master-death check run at least once per second.
+
+use std::io::{self, ErrorKind};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::conn::{Conn, Timeouts};
+use super::evconn::{deadline, drained_out, drive, App, Next};
+use super::timers::Timers;
+use super::{Stop, Worker};
+use crate::config::Limits;
+use crate::db::Db;
+use crate::http::response::DateCache;
+
+/// The listening socket.
+const LISTENER: Token = Token(0);
+/// The signal self-pipe.
+const SIGNAL: Token = Token(1);
+/// Connection tokens are slab keys shifted past the fixed tokens above.
+const FIRST_CONN: usize = 2;
+
+/// The interest of a connection whose output waits for the socket.
+const READ_WRITE: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
+/// Longest `poll` sleep: the heartbeat and the `getppid` check need a regular pulse.
+const MAX_TICK: Duration = Duration::from_secs(1);
+/// Readiness events taken per `poll`.
+const EVENTS: usize = 1024;
+
+/// One connection in the slab.
+struct Entry {
+    conn: Conn<TcpStream>,
+    /// Distinguishes this connection from a later one reusing its slab key (timers).
+    serial: u64,
+    /// The time of this connection's authoritative timer entry.
+    armed: Option<Instant>,
+    /// WRITABLE interest is registered (output is waiting for the socket).
+    writable: bool,
+}
+
+/// The event loop's state.
+struct EvLoop {
+    poll: Poll,
+    /// `None` once draining: the listener is deregistered and our copy closed (the master
+    /// keeps the socket, so connections queued on it wait for the next worker).
+    listener: Option<TcpListener>,
+    conns: Slab<Entry>,
+    timers: Timers,
+    next_serial: u64,
+    app: App,
+    date: DateCache,
+    limits: Limits,
+    timeouts: Timeouts,
+    /// Set when draining starts: past it the worker exits even with connections left.
+    drain_deadline: Option<Instant>,
+    /// Connections to drive again next iteration (key, serial), see [`Next::Again`].
+    deferred: Vec<(usize, u64)>,
+}
+
+/// What the loop does after an iteration's housekeeping.
+enum Flow {
+    Continue,
+    Exit,
+}
+
+/// Serves until stopped; returns when the worker should exit 0.
+pub(super) fn run(worker: Worker, listener: std::net::TcpListener, db: Db) -> io::Result<()> {
+    let mut ev = EvLoop::new(worker, listener, db)?;
+    let mut events = Events::with_capacity(EVENTS);
+    loop {
+        match ev.poll.poll(&mut events, Some(ev.tick(Instant::now()))) {
+            Ok(()) => {}
+            // A signal interrupted the wait: its flag is checked below like any other.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        ev.app.worker.heartbeat.beat();
+        for event in events.iter() {
+            // Readable or writable does not matter: a drive tries both directions.
+            match event.token() {
+                LISTENER => ev.accept_all(),
+                SIGNAL => ev.app.worker.signals.drain(),
+                Token(t) => ev.on_ready(t - FIRST_CONN),
+            }
+        }
+        ev.resume_deferred();
+        if let Flow::Exit = ev.housekeeping(Instant::now()) {
+            return Ok(());
+        }
+    }
+}
+
+impl EvLoop {
+    fn new(mut worker: Worker, listener: std::net::TcpListener, db: Db) -> io::Result<EvLoop> {
+        let poll = Poll::new()?;
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
+        let config = &worker.config;
+        Ok(EvLoop {
+            limits: config.limits,
+            timeouts: Timeouts::of(config),
+            poll,
+            listener: Some(listener),
+            conns: Slab::new(),
+            timers: Timers::default(),
+            next_serial: 0,
+            app: App {
+                db,
+                worker,
+                draining: false,
+            },
+            date: DateCache::default(),
+            drain_deadline: None,
+            deferred: Vec::new(),
+        })
+    }
+
+    /// How long `poll` may sleep: until the next deadline, at most [`MAX_TICK`]; not at
+    /// all while connections wait for another turn.
+    fn tick(&self, now: Instant) -> Duration {
+        if !self.deferred.is_empty() {
+            return Duration::ZERO;
+        }
+        [self.timers.next(), self.drain_deadline]
+            .into_iter()
+            .flatten()
+            .map(|at| at.saturating_duration_since(now))
+            .fold(MAX_TICK, Duration::min)
+    }
+
+    /// Accepts until `WouldBlock`: one readiness event may stand for many connections.
+    fn accept_all(&mut self) {
+        while let Some(listener) = &self.listener {
+            match listener.accept() {
+                Ok((stream, _)) => self.add(stream),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                // A connection reset while queued, or a signal: the next one may be fine.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionAborted | ErrorKind::Interrupted
+                    ) => {}
+                // FIXME(EMFILE): out of descriptors; the queued connections wait until the
+                // next one arrives (edge-triggered) instead of being retried on a timer.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Registers a new connection and starts its read clock.
+    fn add(&mut self, mut stream: TcpStream) {
+        // Every response is written in one go; Nagle would only hold back its tail.
+        let _ = stream.set_nodelay(true);
+        let vacant = self.conns.vacant_entry();
+        let key = vacant.key();
+        let registry = self.poll.registry();
+        if registry
+            .register(&mut stream, Token(key + FIRST_CONN), Interest::READABLE)
+            .is_err()
+        {
+            return; // dropping the stream closes it: the client sees a reset, nobody else does
+        }
+        let conn = Conn::new(stream, Instant::now());
+        self.next_serial += 1;
+        let serial = self.next_serial;
+        vacant.insert(Entry {
+            conn,
+            serial,
+            armed: None,
+            writable: false,
+        });
+        self.arm(key);
+    }
+
+    /// A readiness event for connection `key`.
+    fn on_ready(&mut self, key: usize) {
+        let now = Instant::now();
+        // Gone already: closed earlier in this batch of events.
+        let Some(entry) = self.conns.get_mut(key) else {
+            return;
+        };
+        let next = drive(
+            &mut entry.conn,
+            &mut self.app,
+            &mut self.date,
+            &self.limits,
+            now,
+        );
+        self.settle(key, next);
+    }
+
+    /// Drives the connections whose round budget ran out last iteration.
+    fn resume_deferred(&mut self) {
+        for (key, serial) in std::mem::take(&mut self.deferred) {
+            // The connection may have been closed (and its key reused) meanwhile.
+            if self.conns.get(key).is_some_and(|e| e.serial == serial) {
+                self.on_ready(key);
+            }
+        }
+    }
+
+    /// After a drive: close the connection, or update its interest and its timer.
+    fn settle(&mut self, key: usize, next: io::Result<Next>) {
+        let next = match next {
+            Ok(Next::Close) | Err(_) => return self.close(key), // an error concerns only this one
+            Ok(next) => next,
+        };
+        let entry = &mut self.conns[key];
+        if let Next::Again = next {
+            self.deferred.push((key, entry.serial));
+        }
+        let want_write = !entry.conn.session.pending().is_empty();
+        if want_write != entry.writable {
+            // WRITABLE only while output waits: a writable socket would wake us for nothing.
+            let interest = if want_write {
+                READ_WRITE
+            } else {
+                Interest::READABLE
+            };
+            let (registry, token) = (self.poll.registry(), Token(key + FIRST_CONN));
+            if registry
+                .reregister(&mut entry.conn.stream, token, interest)
+                .is_err()
+            {
+                return self.close(key);
+            }
+            entry.writable = want_write;
+        }
+        self.arm(key);
+    }
+
+    /// Makes sure the connection's timer fires no later than its current deadline.
+    fn arm(&mut self, key: usize) {
+        let entry = &mut self.conns[key];
+        let deadline = deadline(&entry.conn.session, &self.timeouts, self.app.draining);
+        self.timers
+            .arm(&mut entry.armed, deadline, key, entry.serial);
+    }
+
+    fn close(&mut self, key: usize) {
+        let mut entry = self.conns.remove(key);
+        // Deregister before the drop closes the fd, as mio asks.
+        let _ = self.poll.registry().deregister(&mut entry.conn.stream);
+    }
+
+    /// Stop checks, due deadlines and the drain's end, once per iteration.
+    fn housekeeping(&mut self, now: Instant) -> Flow {
+        let worker = &mut self.app.worker;
+        match worker.signals.flags.get() {
+            Some(Stop::Immediate) => return Flow::Exit,
+            Some(Stop::Graceful) => self.begin_drain(now),
+            None if self.app.draining || worker.lifeline.master_gone(now) => self.begin_drain(now),
+            None => {}
+        }
+        self.expire_due(now);
+        match self.drain_deadline {
+            Some(deadline) if self.conns.is_empty() || now >= deadline => Flow::Exit,
+            _ => Flow::Continue,
+        }
+    }
+
+    /// Handles every timer entry due at `now`; stale entries are skipped, entries whose
+    /// connection's deadline has moved later re-arm it.
+    fn expire_due(&mut self, now: Instant) {
+        while let Some(due) = self.timers.pop_due(now) {
+            let Some(entry) = self.conns.get_mut(due.key) else {
+                continue;
+            };
+            if entry.serial != due.serial || entry.armed != Some(due.at) {
+                continue;
+            }
+            entry.armed = None;
+            let conn = &mut entry.conn;
+            if deadline(&conn.session, &self.timeouts, self.app.draining) > now {
+                self.arm(due.key);
+                continue;
+            }
+            if drained_out(&conn.session, self.app.draining, now) {
+                self.close(due.key);
+                continue;
+            }
+            // 408 (then lingering close) or a silent close; deliver what it wrote.
+            conn.session.expire(&mut self.date);
+            let next = conn.flush(now).map(|_| {
+                if conn.settle(now) {
+                    Next::Close
+                } else {
+                    Next::Wait
+                }
+            });
+            self.settle(due.key, next);
+        }
+    }
+
+    /// Starts a graceful stop: no more accepts; connections with nothing in flight close
+    /// after a short grace, the others after the answer to the request they are sending.
+    fn begin_drain(&mut self, now: Instant) {
+        if self.drain_deadline.is_some() {
+            return;
+        }
+        self.drain_deadline = Some(now + self.app.worker.config.graceful_timeout);
+        self.app.draining = true;
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        // Drive each connection once: bytes that already arrived count as a started
+        // request, and every connection's timer is re-armed for the drain grace.
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.on_ready(key);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! PostgreSQL outages and the embedded default database.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::{
+    assert_created, assert_error, get, pid_alive, poll_until, post_form, Cfg, Server, Signal,
+    TestDb,
+};
+
+support::matrix!(database_outage_503_then_recovers);
+
+/// PostgreSQL stopped: POST gets 503 + Retry-After; restarted: 201 again, without restarting prefork.
+fn database_outage_503_then_recovers(cfg: Cfg) {
+    let mut db = TestDb::fresh();
+    let server = cfg.start(&db, &[]);
+    assert_created(&post_form(server.port, "before", "d"), "before", "d");
+    let workers = server.worker_pids();
+
+    db.stop();
+    for i in 0..6 {
+        let resp = post_form(server.port, "during", "d");
+        assert_error(&resp, 503);
+        let retry = resp
+            .header("retry-after")
+            .unwrap_or_else(|| panic!("503 #{i} without Retry-After"));
+        assert!(
+            retry.trim().parse::<u64>().is_ok(),
+            "Retry-After: {retry:?}"
+        );
+    }
+    assert_eq!(
+        get(server.port, "/health").status,
+        200,
+        "/health must not need the database"
+    );
+
+    db.start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let resp = post_form(server.port, "after", "d");
+        match resp.status {
+            201 => break assert_created(&resp, "after", "d"),
+            503 => assert!(
+                Instant::now() < deadline,
+                "still 503 30 s after PostgreSQL came back"
+            ),
+            other => panic!("after restart: {other} {:?}", resp.text()),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    db.assert_row(id, "after", "d");
+    assert_eq!(
+        server.worker_pids(),
+        workers,
+        "workers were restarted (or crashed) for the outage"
+    );
+}
+
+/// Stops whatever cluster runs in `dir` and deletes it, even if the test failed midway.
+struct ClusterDir(PathBuf);
+
+impl Drop for ClusterDir {
+    fn drop(&mut self) {
+        support::db::remove_cluster(&self.0);
+    }
+}
+
+fn postmaster_pid(dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
+}
+
+/// No --database-url nor DATABASE_URL: prefork starts its own cluster, serves, and stops it on SIGTERM.
+#[test]
+fn embedded_default_database() {
+    let dir = ClusterDir(prefork::pgtmp::base_dir().join(support::db::unique_name("emb")));
+    let mut cmd = Server::command(&["--workers", "1", "--mode", "evloop"]);
+    cmd.env("PREFORK_PG_DIR", &dir.0);
+    let mut server = Server::spawn(cmd);
+    let using = server.wait_for_line(
+        |l| l.starts_with("prefork: using database "),
+        Duration::from_secs(120),
+    );
+    assert!(
+        using.contains(&*dir.0.to_string_lossy()),
+        "not the PREFORK_PG_DIR cluster: {using}"
+    );
+    server.wait_ready(Duration::from_secs(60));
+    assert_created(&post_form(server.port, "embedded", "d"), "embedded", "d");
+    let postgres = postmaster_pid(&dir.0).expect("postmaster.pid of the embedded cluster");
+    assert!(pid_alive(postgres));
+
+    server.signal(Signal::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "master exit status");
+    assert!(
+        !dir.0.join("postmaster.pid").exists(),
+        "the cluster prefork started is still running"
+    );
+    poll_until(Duration::from_secs(10), "postgres to exit", || {
+        !pid_alive(postgres)
+    });
+}

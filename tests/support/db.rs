@@ -1,0 +1,114 @@
+//! One private PostgreSQL cluster per test (`prefork::pgtmp`), and queries on it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use postgres::{Client, NoTls};
+use prefork::pgtmp::{self, Cluster};
+
+/// A fresh cluster with an empty `task` table, stopped and deleted on drop.
+pub struct TestDb {
+    cluster: Cluster,
+    dir: PathBuf,
+}
+
+impl TestDb {
+    /// A new cluster in `target/pg/test-<test name>-<pid>[-n]` (copied from the shared template).
+    pub fn fresh() -> TestDb {
+        let dir = pgtmp::base_dir().join(unique_name("test"));
+        let cluster = Cluster::fresh(&dir).unwrap_or_else(|e| {
+            remove_cluster(&dir);
+            panic!("private PostgreSQL: {e}")
+        });
+        TestDb { cluster, dir }
+    }
+
+    /// The connection string to pass to `--database-url`.
+    pub fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    /// Stops PostgreSQL (fast shutdown: every client connection is dropped).
+    pub fn stop(&mut self) {
+        self.cluster
+            .stop()
+            .unwrap_or_else(|e| panic!("stop PostgreSQL: {e}"));
+    }
+
+    /// Starts PostgreSQL again, same socket, same data.
+    pub fn start(&mut self) {
+        self.cluster
+            .start()
+            .unwrap_or_else(|e| panic!("start PostgreSQL: {e}"));
+    }
+
+    /// A new client connection (the tests' own, not prefork's).
+    pub fn client(&self) -> Client {
+        Client::connect(&self.url(), NoTls)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.url()))
+    }
+
+    /// `SELECT count(*) FROM task`.
+    pub fn count_rows(&self) -> i64 {
+        self.client()
+            .query_one("SELECT count(*) FROM task", &[])
+            .expect("count rows")
+            .get(0)
+    }
+
+    /// The `(title, description)` of row `id`, if it exists.
+    pub fn row_by_id(&self, id: i64) -> Option<(String, String)> {
+        let sql = "SELECT title, description FROM task WHERE id = $1";
+        let row = self.client().query_opt(sql, &[&id]).expect("select row");
+        row.map(|r| (r.get(0), r.get(1)))
+    }
+
+    /// Asserts that row `id` exists with this title and description.
+    pub fn assert_row(&self, id: i64, title: &str, description: &str) {
+        let row = self.row_by_id(id);
+        assert_eq!(
+            row,
+            Some((title.to_string(), description.to_string())),
+            "row {id} in table task"
+        );
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop();
+        remove_cluster(&self.dir);
+    }
+}
+
+/// Stops whatever cluster runs in `dir`, deletes it and pgtmp's `<dir>.lock` beside it.
+pub fn remove_cluster(dir: &Path) {
+    if let Ok(mut cluster) = Cluster::open(dir) {
+        let _ = cluster.stop();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    let mut lock = dir.as_os_str().to_owned();
+    lock.push(".lock");
+    let _ = std::fs::remove_file(lock);
+}
+
+/// `<prefix>-<test name>-<pid>[-n]`, short enough for a Unix socket path (108 bytes).
+pub fn unique_name(prefix: &str) -> String {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("main");
+    let clean: String = test
+        .replace("::", "-")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    // Keep the end: it names the configuration (`…-evloop_3`).
+    let short = &clean[clean.len().saturating_sub(32)..];
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let suffix = if n == 0 {
+        String::new()
+    } else {
+        format!("-{n}")
+    };
+    format!("{prefix}-{short}-{}{suffix}", std::process::id())
+}
