@@ -320,6 +320,9 @@ impl EvLoop {
         }
         self.drain_deadline = Some(now + self.app.worker.config.graceful_timeout);
         self.app.draining = true;
+        // Take what the kernel already queued on this listener first: when the master
+        // has closed its copy (TTOU), dropping ours would reset those connections.
+        self.accept_all();
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }

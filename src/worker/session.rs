@@ -244,11 +244,13 @@ impl Session {
             && !matches!(self.phase, Phase::Reading(_))
     }
 
-    /// Since when nothing has been in flight (accept, or the last answer's flush), if
-    /// nothing is.
+    /// Since when the connection has sat between two requests (the last answer's
+    /// flush), if it does. A fresh connection that has sent nothing yet is not "between
+    /// requests": its client is about to send the first one, so closing it early would
+    /// fail a request rather than end an idle keep-alive.
     pub fn idle_since(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Fresh(since) | Phase::Idle(since) if self.is_idle() => Some(since),
+            Phase::Idle(since) if self.is_idle() => Some(since),
             _ => None,
         }
     }

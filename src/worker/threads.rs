@@ -163,6 +163,9 @@ fn accept_loop(
         worker.heartbeat.beat();
         worker.signals.drain();
         if should_stop(worker) {
+            // Take what the kernel already queued on this listener first: when the
+            // master has closed its copy (TTOU), dropping ours would reset them.
+            accept_all(&listener, tx, worker);
             return Ok(()); // dropping our listener fd; the master keeps the socket
         }
         // A request thread only ends early by panicking: crash so the master respawns us.
@@ -291,7 +294,7 @@ fn check(conn: &mut Conn<TcpStream>, date: &mut DateCache, sh: &Shared, now: Ins
 /// worker is stopping, or when other connections wait for a thread. Only after a read
 /// attempt: a queued connection may already hold its request in the socket buffer.
 fn give_up(conn: &Conn<TcpStream>, sh: &Shared) -> bool {
-    conn.session.is_idle() && (sh.flags.get().is_some() || !sh.queue.is_empty())
+    conn.session.idle_since().is_some() && (sh.flags.get().is_some() || !sh.queue.is_empty())
 }
 
 /// Writes all output; false when the connection is done (or the write failed).
