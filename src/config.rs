@@ -36,15 +36,15 @@ pub enum AcceptMode {
 )]
 pub struct Cli {
     /// Address to listen on. Default: 127.0.0.1:8000
-    #[arg(long, default_value = "127.0.0.1:8000")]
+    #[arg(long, default_value = "127.0.0.1:8000", hide_default_value = true)]
     pub bind: SocketAddr,
 
     /// Number of worker processes, or `auto` for one per CPU. Default: auto
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", hide_default_value = true)]
     pub workers: String,
 
     /// Worker model: `evloop` (mio event loop) or `threads` (thread pool). Default: evloop
-    #[arg(long, value_enum, default_value_t = Mode::Evloop)]
+    #[arg(long, value_enum, default_value_t = Mode::Evloop, hide_default_value = true)]
     pub mode: Mode,
 
     /// Request threads per worker in `--mode threads`. Default: 2 × CPUs
@@ -52,11 +52,11 @@ pub struct Cli {
     pub threads: Option<usize>,
 
     /// Listener sharing: `reuseport` (one SO_REUSEPORT socket per worker) or `shared`. Default: reuseport
-    #[arg(long, value_enum, default_value_t = AcceptMode::Reuseport)]
+    #[arg(long, value_enum, default_value_t = AcceptMode::Reuseport, hide_default_value = true)]
     pub accept: AcceptMode,
 
     /// Listen backlog of each listener. Default: 1024
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, hide_default_value = true)]
     pub backlog: i32,
 
     /// PostgreSQL URL or key=value string; also read from DATABASE_URL.
@@ -65,33 +65,32 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// Largest accepted request body in bytes; larger ones get 413. Default: 65536
-    #[arg(long, default_value_t = 64 * 1024)]
+    #[arg(long, default_value_t = 64 * 1024, hide_default_value = true)]
     pub max_body: usize,
 
     /// Seconds a client may take to send a whole request (or to start one on a
     /// fresh connection) before it gets 408. Default: 30
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, hide_default_value = true)]
     pub read_timeout: f64,
 
     /// Seconds an idle keep-alive connection is kept open between requests. Default: 5
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, hide_default_value = true)]
     pub keepalive_timeout: f64,
 
     /// Seconds a stopping worker may take to finish in-flight requests before SIGKILL. Default: 30
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, hide_default_value = true)]
     pub graceful_timeout: f64,
 
     /// Seconds without a heartbeat after which a worker is killed and replaced; 0 disables. Default: 30
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, hide_default_value = true)]
     pub timeout: f64,
 
     /// Requests after which a worker is recycled; 0 disables. Default: 0
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests: u64,
 
     /// Random extra 0..=J requests added to --max-requests per worker. Default: 0
-    #[arg(long, default_value_t = 0)]
-    /// Upper bound of the random extra requests added to `max_requests` per worker.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests_jitter: u64,
 }
 
