@@ -1,0 +1,187 @@
+//! Unit tests of the parent module.
+
+use super::*;
+
+const T: Timeouts = Timeouts {
+    read: Duration::from_secs(30),
+    keepalive: Duration::from_secs(5),
+};
+
+/// Echoes the path as the body: stands in for the app without a database.
+fn echo(req: &Request) -> Response {
+    Response::json(200, req.path.clone().into_bytes())
+}
+
+/// Feeds `bytes` to `s` at `now` and answers what is complete with `handler`.
+fn more(s: &mut Session, bytes: &[u8], now: Instant, handler: impl FnMut(&Request) -> Response) {
+    s.received(bytes, now);
+    s.process(&Limits::default(), &mut DateCache::default(), now, handler);
+}
+
+/// A fresh session fed `bytes`, answered with [`echo`], and its output as text.
+fn feed(bytes: &[u8]) -> (Session, String) {
+    let mut s = Session::new(Instant::now());
+    more(&mut s, bytes, Instant::now(), echo);
+    let out = text(&s);
+    (s, out)
+}
+
+fn text(s: &Session) -> String {
+    String::from_utf8(s.pending().to_vec()).unwrap()
+}
+
+fn statuses(out: &str) -> Vec<&str> {
+    out.match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &out[i + 9..i + 12])
+        .collect()
+}
+
+/// Pipelined requests in one buffer are all answered, in order, in one output.
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let (s, out) = feed(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+    assert_eq!(statuses(&out), ["200", "200", "200"]);
+    let at = |p: &str| out.find(p).unwrap();
+    assert!(at("/a") < at("/b") && at("/b") < at("/c"), "{out}");
+    assert!(s.rbuf.is_empty() && s.served == 3);
+}
+
+/// A request split across reads is answered once its last byte arrives.
+#[test]
+fn partial_request_waits_for_the_rest() {
+    let (mut s, out) = feed(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab");
+    assert!(out.is_empty());
+    more(&mut s, b"cde", Instant::now(), |r| {
+        assert_eq!(r.body, b"abcde");
+        echo(r)
+    });
+    assert_eq!(statuses(&text(&s)), ["200"]);
+}
+
+/// `Expect: 100-continue` gets one interim response, however often the head is re-parsed.
+#[test]
+fn continue_sent_once_per_request() {
+    let (mut s, out) =
+        feed(b"POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    assert_eq!(out.as_bytes(), CONTINUE);
+    more(&mut s, b"ab", Instant::now(), echo);
+    assert_eq!(s.pending(), CONTINUE, "no second 100 Continue");
+    more(&mut s, b"cd", Instant::now(), echo);
+    assert_eq!(statuses(&text(&s)), ["100", "200"]);
+}
+
+/// A malformed request gets its error status, closes, and later bytes are not parsed.
+#[test]
+fn malformed_request_answers_400_and_closes() {
+    let (s, out) = feed(b"GET / HTTP/1.1\r\nHost x\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    assert_eq!(statuses(&out), ["400"]);
+    assert!(
+        out.contains("Connection: close") && out.contains("\"error\""),
+        "{out}"
+    );
+    assert!(
+        !s.wants_read() && !s.linger_due(),
+        "flush first, then linger"
+    );
+}
+
+/// A body over the limit is refused from its Content-Length, before it arrives.
+#[test]
+fn oversized_body_is_413() {
+    let (_, out) = feed(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n");
+    assert_eq!(statuses(&out), ["413"]);
+}
+
+/// HEAD gets the headers, Content-Length included, but no body.
+#[test]
+fn head_has_no_body() {
+    let (_, out) = feed(b"HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        out.ends_with("\r\n\r\n") && out.contains("Content-Length: 7"),
+        "{out}"
+    );
+}
+
+/// `Connection: close` from the client closes after the answer, without lingering.
+#[test]
+fn client_close_finishes_after_flush() {
+    let (mut s, out) = feed(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(statuses(&out), ["200"]);
+    assert!(!s.finished());
+    s.wrote(out.len(), Instant::now());
+    assert!(s.finished() && !s.linger_due());
+}
+
+/// Requests pipelined behind a `Connection: close` one are not answered.
+#[test]
+fn nothing_answered_after_client_close() {
+    let (s, out) = feed(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    assert_eq!(statuses(&out), ["200"]);
+    assert!(!out.contains("/b") && !s.wants_read());
+}
+
+/// A response marked `close` (draining, recycling) ends keep-alive; with nothing
+/// unread the connection closes right after the flush, with pipelined requests
+/// left unanswered it lingers.
+#[test]
+fn server_close_ends_keep_alive() {
+    let one: &[u8] = b"GET /a HTTP/1.1\r\n\r\n";
+    for (input, lingers) in [
+        (one, false),
+        (b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", true),
+    ] {
+        let mut s = Session::new(Instant::now());
+        more(&mut s, input, Instant::now(), |r| Response {
+            close: true,
+            ..echo(r)
+        });
+        let out = text(&s);
+        assert!(
+            statuses(&out) == ["200"] && out.contains("Connection: close"),
+            "{out}"
+        );
+        s.wrote(out.len(), Instant::now());
+        assert_eq!((s.linger_due(), s.finished()), (lingers, !lingers));
+    }
+}
+
+/// Clocks: a fresh connection has the read timeout from accept; after an answer the
+/// keep-alive timeout from then; a new request's first byte restarts the read timeout.
+#[test]
+fn deadlines_follow_the_phase() {
+    let t0 = Instant::now();
+    let at = |secs| t0 + Duration::from_secs(secs);
+    let mut s = Session::new(t0);
+    assert_eq!(s.deadline(&T), t0 + T.read);
+    more(&mut s, b"GET /a HTTP/1.1\r\n", at(1), echo);
+    assert_eq!(s.deadline(&T), t0 + T.read, "still measured from accept");
+    more(&mut s, b"\r\n", at(1), echo);
+    let n = s.pending().len();
+    s.wrote(n, at(2));
+    assert_eq!(s.deadline(&T), at(2) + T.keepalive, "idle from the flush");
+    s.received(b"G", at(3));
+    assert_eq!(s.deadline(&T), at(3) + T.read);
+}
+
+/// An expired incomplete request gets 408 and closes; an idle one closes silently.
+#[test]
+fn expiry_408_or_silent() {
+    let (mut s, _) = feed(b"GET /slow HTTP/1.1\r\nHo");
+    s.expire(&mut DateCache::default());
+    assert_eq!(statuses(&text(&s)), ["408"]);
+    let (mut idle, out) = feed(b"GET /a HTTP/1.1\r\n\r\n");
+    idle.wrote(out.len(), Instant::now());
+    idle.expire(&mut DateCache::default());
+    assert!(idle.finished() && idle.pending().is_empty());
+}
+
+/// Reading pauses while unsent output is above the high-water mark.
+#[test]
+fn backpressure_stops_reading() {
+    let mut s = Session::new(Instant::now());
+    assert!(s.wants_read());
+    s.wbuf.resize(HIGH_WATER, b'x');
+    assert!(!s.wants_read());
+    s.wrote(HIGH_WATER, Instant::now());
+    assert!(s.wants_read());
+}
