@@ -9,6 +9,7 @@
 pub mod db;
 pub mod http;
 pub mod load;
+pub mod loadgen;
 pub mod server;
 
 use std::time::Duration;
