@@ -10,6 +10,7 @@ pub mod db;
 pub mod http;
 pub mod load;
 pub mod loadgen;
+pub mod member_bin;
 pub mod server;
 
 use std::time::Duration;

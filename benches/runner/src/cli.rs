@@ -1,0 +1,332 @@
+//! The command line (clap derives [`Cli`]) and its validation, once, into a plain
+//! [`Config`] the rest of the runner reads.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cell::Tag;
+use crate::system::System;
+
+/// `prefork-bench` command line; `bin/bench` passes its arguments through unchanged.
+#[derive(Debug, Parser)]
+#[command(
+    name = "prefork-bench",
+    version,
+    about = "The experiment's rounds on this machine: prefork vs Express/PM2 vs Django/Gunicorn, \
+             direct and through nginx, with loadgen and a private PostgreSQL"
+)]
+pub struct Cli {
+    /// Smoke run (about a minute): the experiment's round 2 only (2 workers per system),
+    /// 10 users × 100, saturation runs of 3 s. Default: off
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Run only these systems and/or phases (comma-separated): prefork, prefork-evloop,
+    /// prefork-threads, express, django; seed, saturation, direct, nginx. Default: everything
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Leave out Express and Django (their rows say so). Default: off
+    #[arg(long)]
+    pub no_peers: bool,
+
+    /// Leave out the saturation rounds through nginx. Default: off
+    #[arg(long)]
+    pub no_nginx: bool,
+
+    /// Run every cell N times, each with a fresh server, and report the median and the
+    /// min–max spread. Default: 1
+    #[arg(long, default_value_t = 1, hide_default_value = true)]
+    pub repeat: usize,
+
+    /// Users (concurrent connections) of the seed rounds. Default: 10
+    #[arg(long)]
+    pub users: Option<u64>,
+
+    /// Requests per user in the seed rounds. Default: 1000 (100 with --quick)
+    #[arg(long)]
+    pub loops: Option<u64>,
+
+    /// Keep-alive connections of the saturation rounds. Default: 64
+    #[arg(long, default_value_t = 64, hide_default_value = true)]
+    pub connections: u64,
+
+    /// Target length of each saturation run (`10s`, `500ms`). Default: 10s (3s with --quick)
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Warm-up before each saturation run; its rate sizes the run. Default: 2s (1s with --quick)
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+
+    /// Directory for results.json, results.svg and the servers' logs. Default: target/bench
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// Directory of the private PostgreSQL cluster. Default: target/pg/bench
+    #[arg(long)]
+    pub pg_dir: Option<PathBuf>,
+
+    /// Directory holding the `prefork` and `loadgen` binaries. Default: this program's directory
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// A bad command line, reported with exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An `--only` word that names no system and no phase.
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django; phases: seed, saturation, direct, nginx)")]
+    UnknownOnly(String),
+    /// A count that must be at least one.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+    /// The runner's own path (to find its sibling binaries) is unknown.
+    #[error("cannot find this program's directory: {0}; pass --bin-dir")]
+    NoBinDir(std::io::Error),
+}
+
+/// Which cells to run: both lists empty means all.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Systems named by `--only` (empty: every system).
+    pub systems: Vec<System>,
+    /// Phases named by `--only` (empty: every phase).
+    pub tags: Vec<Tag>,
+}
+
+impl Filter {
+    /// Whether a cell of `system` carrying `tags` is selected.
+    pub fn selects(&self, system: System, tags: &[Tag]) -> bool {
+        let system_ok = self.systems.is_empty() || self.systems.contains(&system);
+        let tag_ok = self.tags.is_empty() || tags.iter().any(|t| self.tags.contains(t));
+        system_ok && tag_ok
+    }
+
+    /// Parses the `--only` words.
+    fn parse(words: &[String]) -> Result<Filter, ConfigError> {
+        let mut filter = Filter::default();
+        for word in words.iter().map(|w| w.trim().to_ascii_lowercase()) {
+            if word.is_empty() {
+                continue;
+            }
+            if let Some(tag) = Tag::parse(&word) {
+                filter.tags.push(tag);
+            } else if let Some(systems) = System::parse_group(&word) {
+                filter.systems.extend(systems);
+            } else {
+                return Err(ConfigError::UnknownOnly(word));
+            }
+        }
+        Ok(filter)
+    }
+}
+
+/// The seed's client model: users in a closed loop, a new connection per request.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct SeedLoad {
+    /// Concurrent users.
+    pub users: u64,
+    /// Requests per user.
+    pub loops: u64,
+    /// Requests per user of the warm-up before each measured run.
+    pub warmup_loops: u64,
+}
+
+/// The saturation model: keep-alive connections as fast as the server answers.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct SaturationLoad {
+    /// Keep-alive connections.
+    pub connections: u64,
+    /// Target length of the measured run.
+    pub duration: Duration,
+    /// Warm-up length (its rate sizes the measured run).
+    pub warmup: Duration,
+}
+
+/// Where things are.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    /// The workspace root (peers/, nginx.conf).
+    pub root: PathBuf,
+    /// Results and logs.
+    pub out: PathBuf,
+    /// The private PostgreSQL cluster.
+    pub pg_dir: PathBuf,
+    /// `prefork` and `loadgen`.
+    pub bin_dir: PathBuf,
+}
+
+/// The validated configuration of one bench.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `--quick`: one cell per system.
+    pub quick: bool,
+    /// `--only`.
+    pub filter: Filter,
+    /// Express and Django take part (no `--no-peers`).
+    pub peers: bool,
+    /// The rounds through nginx take part (no `--no-nginx`).
+    pub nginx: bool,
+    /// Runs per cell.
+    pub repeat: usize,
+    /// The seed rounds' load.
+    pub seed: SeedLoad,
+    /// The saturation rounds' load.
+    pub saturation: SaturationLoad,
+    /// Directories.
+    pub paths: Paths,
+}
+
+impl Config {
+    /// Validates the command line.
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        let loops = cli.loops.unwrap_or(if cli.quick { 100 } else { 1000 });
+        let users = cli.users.unwrap_or(10);
+        for (name, value) in [("--users", users), ("--loops", loops)] {
+            if value == 0 {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        if cli.repeat == 0 {
+            return Err(ConfigError::Zero("--repeat"));
+        }
+        if cli.connections == 0 {
+            return Err(ConfigError::Zero("--connections"));
+        }
+        let secs = |quick, full| Duration::from_secs(if cli.quick { quick } else { full });
+        Ok(Config {
+            quick: cli.quick,
+            filter: Filter::parse(&cli.only)?,
+            peers: !cli.no_peers,
+            nginx: !cli.no_nginx,
+            repeat: cli.repeat,
+            seed: SeedLoad {
+                users,
+                loops,
+                // Enough to start JITs, pools and caches; about 5% of the run.
+                warmup_loops: (loops / 20).max(1),
+            },
+            saturation: SaturationLoad {
+                connections: cli.connections,
+                duration: cli.duration.unwrap_or(secs(3, 10)),
+                warmup: cli.warmup.unwrap_or(secs(1, 2)),
+            },
+            paths: paths(cli.out, cli.pg_dir, cli.bin_dir)?,
+        })
+    }
+}
+
+/// The workspace root: two levels above this crate's manifest (`benches/runner`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
+}
+
+fn paths(
+    out: Option<PathBuf>,
+    pg_dir: Option<PathBuf>,
+    bin_dir: Option<PathBuf>,
+) -> Result<Paths, ConfigError> {
+    let root = workspace_root();
+    let bin_dir = match bin_dir {
+        Some(dir) => dir,
+        None => std::env::current_exe()
+            .map_err(ConfigError::NoBinDir)?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    Ok(Paths {
+        out: out.unwrap_or_else(|| root.join("target").join("bench")),
+        pg_dir: pg_dir.unwrap_or_else(|| root.join("target").join("pg").join("bench")),
+        bin_dir,
+        root,
+    })
+}
+
+/// `10s`, `500ms`, `2m`, or plain seconds (`1.5`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (ms, s, m)")),
+    };
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut all = vec!["prefork-bench"];
+        all.extend(args);
+        Config::from_cli(Cli::parse_from(all))
+    }
+
+    /// Durations take ms, s and m units, or bare seconds.
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    /// Defaults are the published model; --quick shrinks the loops and durations.
+    #[test]
+    fn defaults_and_quick() {
+        let full = config(&[]).unwrap();
+        assert_eq!((full.seed.users, full.seed.loops), (10, 1000));
+        assert_eq!(full.seed.warmup_loops, 50);
+        assert_eq!(full.saturation.duration, Duration::from_secs(10));
+        let quick = config(&["--quick"]).unwrap();
+        assert_eq!(quick.seed.loops, 100);
+        assert_eq!(quick.saturation.duration, Duration::from_secs(3));
+        let tiny = config(&["--users", "2", "--loops", "10"]).unwrap();
+        assert_eq!(
+            (tiny.seed.users, tiny.seed.loops, tiny.seed.warmup_loops),
+            (2, 10, 1)
+        );
+    }
+
+    /// `--only` mixes systems and phases; unknown words are rejected.
+    #[test]
+    fn only_filter() {
+        let cfg = config(&["--only", "prefork,seed"]).unwrap();
+        assert!(cfg
+            .filter
+            .selects(System::PreforkEvloop, &[Tag::Seed, Tag::Direct]));
+        assert!(cfg.filter.selects(System::PreforkThreads, &[Tag::Seed]));
+        assert!(!cfg.filter.selects(System::Express, &[Tag::Seed]));
+        assert!(!cfg
+            .filter
+            .selects(System::PreforkEvloop, &[Tag::Saturation]));
+        assert!(matches!(
+            config(&["--only", "tomcat"]),
+            Err(ConfigError::UnknownOnly(_))
+        ));
+        assert!(matches!(
+            config(&["--repeat", "0"]),
+            Err(ConfigError::Zero(_))
+        ));
+    }
+}

@@ -1,0 +1,256 @@
+//! Drives `loadgen --report json` and reads its one JSON object (notes/LOADGEN.md).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// When a run ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop {
+    /// Each user sends this many requests.
+    Loops(u64),
+    /// Run this long (in-flight requests at the end are neither counted nor errors).
+    Duration(Duration),
+}
+
+/// One loadgen invocation against `POST /api/tasks/`.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadSpec {
+    /// Port on 127.0.0.1 (the server's or nginx's).
+    pub port: u16,
+    /// Concurrent users (connections).
+    pub users: u64,
+    /// When to stop.
+    pub stop: Stop,
+    /// Keep connections alive (saturation) or open one per request (seed).
+    pub keepalive: bool,
+    /// Run this long first without counting (loadgen's `--warmup`).
+    pub warmup: Option<Duration>,
+    /// Kill loadgen and fail after this long.
+    pub limit: Duration,
+}
+
+impl LoadSpec {
+    /// loadgen's arguments (the seed's form POST payload is loadgen's default).
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            format!("http://127.0.0.1:{}/api/tasks/", self.port),
+            "--users".into(),
+            self.users.to_string(),
+        ];
+        match self.stop {
+            Stop::Loops(n) => args.extend(["--loops".into(), n.to_string()]),
+            Stop::Duration(d) => args.extend(["--duration".into(), format!("{}ms", d.as_millis())]),
+        }
+        if let Some(w) = self.warmup {
+            args.extend(["--warmup".into(), format!("{}ms", w.as_millis())]);
+        }
+        if self.keepalive {
+            args.push("--keepalive".into());
+        }
+        // Anything but 201 is an error of the run, counted by kind.
+        args.extend(["--expect-status", "201", "--report", "json"].map(String::from));
+        args
+    }
+}
+
+/// Latency percentiles, ms.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct Latency {
+    /// Fastest.
+    pub min: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Slowest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// The fields of loadgen's JSON report the bench uses.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct LoadReport {
+    /// Client threads.
+    pub threads: u64,
+    /// `close` or `keep-alive`.
+    pub connection: String,
+    /// Responses plus failed requests.
+    pub requests: u64,
+    /// Measured seconds.
+    pub elapsed_s: f64,
+    /// Requests per second.
+    pub rps: f64,
+    /// Responses by status.
+    pub statuses: BTreeMap<String, u64>,
+    /// Errors by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Latency, ms.
+    pub latency_ms: Latency,
+}
+
+impl LoadReport {
+    /// `201 Created` responses: rows the server says it inserted.
+    pub fn created(&self) -> u64 {
+        self.statuses.get("201").copied().unwrap_or(0)
+    }
+
+    /// All errors, of every kind.
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Why a loadgen run produced no report.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Could not execute it.
+    #[error("cannot run {bin}: {source}")]
+    Spawn {
+        /// The binary.
+        bin: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Exit status other than 0 (ok) or 1 (errors counted).
+    #[error("loadgen failed ({status}): {stderr}")]
+    Failed {
+        /// Its exit status.
+        status: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+    /// Its stdout was not the expected JSON.
+    #[error("loadgen's report is not the expected JSON ({error}): {stdout}")]
+    BadReport {
+        /// The parse error.
+        error: String,
+        /// What it printed.
+        stdout: String,
+    },
+    /// Still running at the spec's limit.
+    #[error("loadgen still running after {0:?}; killed")]
+    TooLong(Duration),
+    /// Ctrl-C (or SIGTERM) arrived.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Runs loadgen (`bin`) as `spec` says; kills it on interrupt or past the limit.
+pub fn run(bin: &Path, spec: &LoadSpec, interrupted: &AtomicBool) -> Result<LoadReport, LoadError> {
+    let mut child = Command::new(bin)
+        .args(spec.args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| LoadError::Spawn {
+            bin: bin.display().to_string(),
+            source,
+        })?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + spec.limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            break status;
+        }
+        let stop = interrupted.load(Ordering::Relaxed) || Instant::now() >= deadline;
+        if stop {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(if interrupted.load(Ordering::Relaxed) {
+                LoadError::Interrupted
+            } else {
+                LoadError::TooLong(spec.limit)
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    if !matches!(status.code(), Some(0 | 1)) {
+        return Err(LoadError::Failed {
+            status: status.to_string(),
+            stderr: stderr.trim().to_string(),
+        });
+    }
+    parse(&stdout)
+}
+
+/// Parses loadgen's JSON report.
+pub fn parse(stdout: &str) -> Result<LoadReport, LoadError> {
+    serde_json::from_str(stdout.trim()).map_err(|e| LoadError::BadReport {
+        error: e.to_string(),
+        stdout: stdout.trim().chars().take(500).collect(),
+    })
+}
+
+/// Reads a pipe to the end on a thread, so a full pipe never blocks the child.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed model is a connection-per-request loops run; saturation adds -k.
+    #[test]
+    fn arguments() {
+        let mut spec = LoadSpec {
+            port: 20001,
+            users: 10,
+            stop: Stop::Loops(1000),
+            keepalive: false,
+            warmup: None,
+            limit: Duration::from_secs(60),
+        };
+        let args = spec.args().join(" ");
+        assert_eq!(
+            args,
+            "http://127.0.0.1:20001/api/tasks/ --users 10 --loops 1000 \
+             --expect-status 201 --report json"
+        );
+        spec.stop = Stop::Duration(Duration::from_secs(2));
+        spec.keepalive = true;
+        assert!(spec
+            .args()
+            .join(" ")
+            .contains("--duration 2000ms --keepalive"));
+    }
+
+    /// A report as loadgen prints it parses; extra keys are ignored.
+    #[test]
+    fn parses_report() {
+        let json = r#"{"url":"http://127.0.0.1:1/api/tasks/","method":"POST","users":2,
+            "threads":2,"connection":"close","pipeline":1,"loops":10,"duration_s":null,
+            "warmup_s":0.0,"rate_target":null,"rate_reached":null,"requests":20,
+            "elapsed_s":0.5,"rps":40.0,"statuses":{"201":19,"503":1},
+            "errors":{"connect":0,"reset":0,"timeout":0,"malformed":0,"closed":0,"status":1},
+            "latency_ms":{"min":1.0,"p50":2.0,"p90":3.0,"p99":4.0,"p999":5.0,"max":6.0,"mean":2.5},
+            "latency_uncorrected_ms":null,"bytes_read":1,"bytes_written":2,"seed":7}"#;
+        let r = parse(json).unwrap();
+        assert_eq!((r.created(), r.error_total(), r.requests), (19, 1, 20));
+        assert_eq!(r.latency_ms.p99, 4.0);
+        assert!(matches!(parse("oops"), Err(LoadError::BadReport { .. })));
+    }
+}

@@ -1,0 +1,288 @@
+//! The markdown printed on stdout: the seed rounds in the published table's shape with
+//! the published numbers beside ours, the saturation rounds, and every cell in detail.
+
+use std::fmt::Write as _;
+
+use crate::bench::{CellResult, Status};
+use crate::cell::{Load, Round, Route};
+use crate::cli::Config;
+use crate::machine::Machine;
+use crate::summary::{published, Summary, PUBLISHED_REQUESTS};
+use crate::system::System;
+
+/// The whole markdown report.
+pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# prefork bench, {}\n", machine.date);
+    let _ = writeln!(out, "Machine: {}.\n", machine.summary());
+    if results.iter().any(|r| r.cell.is_seed()) {
+        seed_table(&mut out, results, cfg);
+    }
+    if results.iter().any(|r| !r.cell.is_seed()) {
+        saturation_table(&mut out, results, cfg);
+    }
+    details_table(&mut out, results);
+    out
+}
+
+fn seed_table(out: &mut String, results: &[CellResult], cfg: &Config) {
+    let s = cfg.seed;
+    let _ = writeln!(
+        out,
+        "## Seed rounds: {} users × {} form POSTs, a new connection per request\n",
+        s.users, s.loops
+    );
+    let mut head = vec!["round".to_string()];
+    head.extend(System::ALL.iter().map(|s| s.title().to_string()));
+    head.extend([
+        "published Express (PM2)".into(),
+        "published Django (Gunicorn)".into(),
+    ]);
+    table_head(out, &head);
+    for round in Round::ALL {
+        let mut row = vec![round.title().to_string()];
+        for system in System::ALL {
+            let found = results.iter().find(|r| {
+                r.cell.is_seed()
+                    && r.cell.system() == system
+                    && Round::of(&r.cell.variant) == Some(round)
+            });
+            row.push(found.map_or("—".into(), seed_text));
+        }
+        let p = published(round);
+        row.push(published_text(p.and_then(|p| p.express_s)));
+        row.push(published_text(p.and_then(|p| p.django_s)));
+        table_row(out, &row);
+    }
+    let _ = writeln!(
+        out,
+        "\nTime = loadgen's total test time (first request to last response); req/s = \
+         requests ÷ time. Published: the experiment's times for 10,000 POSTs (its client: \
+         10 Python threads, `requests` without a session); rates marked ≈ are 10,000 ÷ time \
+         (round 1's Express rate is printed there as 227 req/s). PM2 `-i -1` = CPUs − 1 = {} \
+         worker(s) here.\n",
+        cpus_minus_one()
+    );
+}
+
+fn cpus_minus_one() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
+
+/// `3.21 s (3115 req/s)`, with the spread of repeated runs and any errors.
+fn seed_text(r: &CellResult) -> String {
+    let Some(s) = status_text(r) else {
+        let s = Summary::of(r).expect("an ok cell has runs");
+        return format!(
+            "{:.2} s ({:.0} req/s{}){}",
+            s.elapsed_s,
+            s.rps,
+            spread(&s),
+            errors(&s)
+        );
+    };
+    s
+}
+
+/// `skipped: …` / `FAIL: …`, or None for a measured cell.
+fn status_text(r: &CellResult) -> Option<String> {
+    let note = || short(r.note.as_deref().unwrap_or(""));
+    match r.status {
+        Status::Ok if !r.runs.is_empty() => None,
+        Status::Ok => Some("—".into()),
+        Status::Skipped => Some(format!("skipped: {}", note())),
+        Status::Fail => Some(format!("**FAIL**: {}", note())),
+    }
+}
+
+fn spread(s: &Summary) -> String {
+    if s.runs < 2 {
+        return String::new();
+    }
+    format!(", {:.0}–{:.0}", s.rps_min, s.rps_max)
+}
+
+fn errors(s: &Summary) -> String {
+    if s.errors == 0 {
+        return String::new();
+    }
+    format!(" ⚠ {} errors", s.errors)
+}
+
+/// The first line of a note, cut to fit a table cell, without `|`.
+fn short(note: &str) -> String {
+    let line = note.lines().next().unwrap_or("").replace('|', "/");
+    if line.chars().count() <= 70 {
+        return line;
+    }
+    let cut: String = line.chars().take(69).collect();
+    format!("{cut}…")
+}
+
+fn published_text(secs: Option<f64>) -> String {
+    match secs {
+        None => "—".into(),
+        Some(t) => format!("{t:.0} s (≈{:.0} req/s)", PUBLISHED_REQUESTS / t),
+    }
+}
+
+fn saturation_table(out: &mut String, results: &[CellResult], cfg: &Config) {
+    let s = cfg.saturation;
+    let _ = writeln!(
+        out,
+        "## Saturation: {} keep-alive connections, about {} s per run, each system at its best seed-round mode\n",
+        s.connections,
+        s.duration.as_secs_f64()
+    );
+    let head = [
+        "system",
+        "run mode",
+        "direct req/s",
+        "p50 ms",
+        "p99 ms",
+        "via nginx req/s",
+        "p50 ms",
+        "p99 ms",
+    ];
+    table_head(out, &head.map(String::from));
+    for system in System::ALL {
+        let find = |route| {
+            results
+                .iter()
+                .find(|r| !r.cell.is_seed() && r.cell.system() == system && r.cell.route == route)
+        };
+        let (direct, nginx) = (find(Route::Direct), find(Route::Nginx));
+        let Some(any) = direct.or(nginx) else {
+            continue;
+        };
+        let mut row = vec![system.title().to_string(), any.cell.variant.label()];
+        row.extend(saturation_cols(direct));
+        row.extend(saturation_cols(nginx));
+        table_row(out, &row);
+    }
+    let _ = writeln!(
+        out,
+        "\nEach run's length is sized from its warm-up rate (loops = rate × duration ÷ \
+         connections), so every request is counted and the row count is checked exactly. \
+         Gunicorn's sync worker closes each connection despite keep-alive.\n"
+    );
+}
+
+fn saturation_cols(r: Option<&CellResult>) -> [String; 3] {
+    let Some(r) = r else {
+        return ["—".into(), "—".into(), "—".into()];
+    };
+    if let Some(text) = status_text(r) {
+        return [text, String::new(), String::new()];
+    }
+    let s = Summary::of(r).expect("an ok cell has runs");
+    [
+        format!("{:.0}{}{}", s.rps, spread(&s), errors(&s)),
+        format!("{:.2}", s.p50_ms),
+        format!("{:.2}", s.p99_ms),
+    ]
+}
+
+fn details_table(out: &mut String, results: &[CellResult]) {
+    let _ = writeln!(out, "## Every cell\n");
+    let head = [
+        "system",
+        "mode",
+        "load",
+        "requests",
+        "201",
+        "rows",
+        "errors",
+        "time s",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MiB",
+        "PSS MiB",
+        "server CPU s",
+        "PG CPU s",
+        "nginx CPU s",
+        "status",
+    ];
+    table_head(out, &head.map(String::from));
+    for r in results {
+        table_row(out, &detail_row(r));
+    }
+    let _ = writeln!(
+        out,
+        "\nPeak RSS: the server's whole process tree, summed, sampled every 100 ms (shared \
+         pages count once per process); PSS splits them, at the end of the run. CPU: user + \
+         system time of the tree during the measured run. Medians over runs; rows and 201s \
+         of the last run.\n"
+    );
+}
+
+fn detail_row(r: &CellResult) -> Vec<String> {
+    let c = &r.cell;
+    let load = match (c.load, c.route) {
+        (Load::Seed(s), _) => format!("{}×{} close", s.users, s.loops),
+        (Load::Saturation(s), Route::Direct) => format!("{} keep-alive", s.connections),
+        (Load::Saturation(s), Route::Nginx) => format!("{} keep-alive via nginx", s.connections),
+    };
+    let mut row = vec![c.system().title().to_string(), c.variant.label(), load];
+    let status = match r.status {
+        Status::Ok => "ok".to_string(),
+        _ => status_text(r).unwrap_or_default(),
+    };
+    let (Some(s), Some(last)) = (Summary::of(r), r.runs.last()) else {
+        row.extend(std::iter::repeat_n(String::new(), 13));
+        row.push(status);
+        return row;
+    };
+    let opt = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2}"));
+    row.extend([
+        format!("{:.0}", s.requests),
+        last.created.to_string(),
+        last.rows.to_string(),
+        s.errors.to_string(),
+        format!("{:.2}", s.elapsed_s),
+        format!("{:.0}{}", s.rps, spread(&s)),
+        format!("{:.2}", s.p50_ms),
+        format!("{:.2}", s.p99_ms),
+        format!("{:.1}", s.peak_rss_mib),
+        format!("{:.1}", s.pss_mib),
+        format!("{:.2}", s.server_cpu_s),
+        opt(s.pg_cpu_s),
+        opt(s.nginx_cpu_s),
+        status,
+    ]);
+    row
+}
+
+fn table_head(out: &mut String, head: &[String]) {
+    table_row(out, head);
+    let rule: Vec<String> = head.iter().map(|_| "---".to_string()).collect();
+    table_row(out, &rule);
+}
+
+fn table_row(out: &mut String, cells: &[String]) {
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long notes are cut to one line without table-breaking pipes.
+    #[test]
+    fn short_notes() {
+        assert_eq!(short("a | b\nsecond line"), "a / b");
+        let long = "x".repeat(100);
+        assert_eq!(short(&long).chars().count(), 70);
+    }
+
+    /// Published times come with the rate they imply.
+    #[test]
+    fn published_cells() {
+        assert_eq!(published_text(Some(50.0)), "50 s (≈200 req/s)");
+        assert_eq!(published_text(None), "—");
+    }
+}

@@ -1,0 +1,133 @@
+//! `bin/bench`'s runner end to end: a two-cell bench (prefork evloop and threads, two
+//! workers each, tiny seed loads) against its own private PostgreSQL, then its JSON
+//! checked field by field and against the database.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use prefork::pgtmp::{self, Cluster};
+use serde_json::Value;
+use support::db::{remove_cluster, unique_name};
+use support::member_bin::{self, BENCH_RUNNER};
+
+/// Removes the test's cluster and output directory, even when the test panics.
+struct Cleanup {
+    pg_dir: PathBuf,
+    out: PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        remove_cluster(&self.pg_dir);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.out);
+        }
+    }
+}
+
+/// Runs the runner with `args`; returns (exit code, stdout, stderr).
+fn run_bench(args: &[&str]) -> (Option<i32>, String, String) {
+    let runner = member_bin::binary(&BENCH_RUNNER);
+    // loadgen must sit beside prefork, where --bin-dir points.
+    let _ = support::loadgen::binary();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_prefork")).parent().unwrap();
+    let out = Command::new(&runner)
+        .args(args)
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", runner.display()));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// A number field of `v` at `path` (`summary.rps`), which must exist.
+fn num(v: &Value, path: &str) -> f64 {
+    let field = path.split('.').fold(v, |v, key| &v[key]);
+    field
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
+}
+
+/// Two prefork seed cells: both ok, every field present, 201s = rows = the database's count.
+#[test]
+fn two_cell_bench() {
+    let pg_dir = pgtmp::base_dir().join(unique_name("bench"));
+    let out = pgtmp::base_dir()
+        .parent()
+        .unwrap()
+        .join(unique_name("bench-out"));
+    let _cleanup = Cleanup {
+        pg_dir: pg_dir.clone(),
+        out: out.clone(),
+    };
+    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
+    let args = [
+        "--quick",
+        "--only",
+        "prefork,seed",
+        "--users",
+        "2",
+        "--loops",
+        "10",
+        "--pg-dir",
+        &pg,
+        "--out",
+        &dir,
+    ];
+    let (code, stdout, stderr) = run_bench(&args);
+    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    assert!(stdout.contains("| 2: 2 workers |"), "{stdout}");
+    assert!(
+        !Cluster::open(&pg_dir).unwrap().is_running().unwrap(),
+        "the runner left PostgreSQL running"
+    );
+
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    assert!(json["machine"]["cpus"].as_u64().unwrap() >= 1);
+    assert_eq!(json["failed_cells"], 0);
+    let cells = json["cells"].as_array().expect("cells");
+    let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["seed-evloop-2", "seed-threads-2"]);
+    for cell in cells {
+        assert_eq!(cell["status"], "ok", "{cell:#}");
+        assert_eq!(cell["round"], "two");
+        for field in [
+            "rps",
+            "elapsed_s",
+            "p50_ms",
+            "p99_ms",
+            "peak_rss_mib",
+            "server_cpu_s",
+        ] {
+            num(&cell["summary"], field);
+        }
+        assert!(num(cell, "summary.rps") > 0.0 && num(cell, "summary.peak_rss_mib") > 0.0);
+        let run = &cell["runs"][0];
+        assert_eq!(num(run, "created"), 20.0, "{run:#}");
+        assert_eq!(num(run, "rows"), 20.0, "{run:#}");
+        assert_eq!(num(run, "error_total"), 0.0);
+        assert!(run["failure"].is_null());
+        num(run, "postgres.cpu_s");
+    }
+    let svg = std::fs::read_to_string(out.join("results.svg")).expect("results.svg");
+    assert!(svg.starts_with("<svg") && svg.contains("prefork threads"));
+
+    // The table still holds the last cell's rows: the database agrees with the JSON.
+    let cluster = Cluster::ensure(&pg_dir).expect("restart the bench's cluster");
+    let count = cluster.psql("SELECT count(*) FROM task").expect("count");
+    assert_eq!(count, "20");
+}
+
+/// A bad `--only` word is a usage error (exit 2) before anything starts.
+#[test]
+fn rejects_unknown_system() {
+    let (code, _, stderr) = run_bench(&["--only", "tomcat"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown word `tomcat`"), "{stderr}");
+}
