@@ -1,101 +1,33 @@
 //! The `loadgen` binary for end-to-end runs against the real prefork.
 //!
 //! loadgen is a workspace member, not a dependency of prefork, so cargo gives this package
-//! no `CARGO_BIN_EXE_loadgen`: the binary is looked up next to prefork's (same target dir,
-//! same profile), and built there with `cargo build -p loadgen` when it is missing or older
-//! than its sources — once, under a lock file, as nextest runs each test in its own process.
+//! no `CARGO_BIN_EXE_loadgen`: [`member_bin`] finds (and if needed builds) it.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use super::member_bin::{self, Member};
 
 /// The longest one loadgen run may take before the test kills it and fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The loadgen crate's directory in the workspace.
-fn crate_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("loadgen")
-}
+/// The loadgen binary (a workspace member; see `member_bin`).
+pub const LOADGEN: Member = Member {
+    package: "loadgen",
+    bin: "loadgen",
+    sources: &["loadgen/Cargo.toml", "loadgen/src", "loadgen/data"],
+};
 
 /// The path of an up-to-date loadgen binary beside prefork's, building it if needed.
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let bin = Path::new(env!("CARGO_BIN_EXE_prefork")).with_file_name("loadgen");
-        if !is_fresh(&bin) {
-            build_under_lock(&bin);
-        }
-        bin
-    })
-}
-
-/// The binary exists and is newer than every source file of the crate.
-fn is_fresh(bin: &Path) -> bool {
-    let Ok(built) = bin.metadata().and_then(|m| m.modified()) else {
-        return false;
-    };
-    let dir = crate_dir();
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for path in [dir.join("Cargo.toml"), dir.join("src"), dir.join("data")] {
-        newest = newest.max(newest_mtime(&path));
-    }
-    newest <= built
-}
-
-/// The latest modification time of `path` or anything below it.
-fn newest_mtime(path: &Path) -> SystemTime {
-    let Ok(meta) = path.metadata() else {
-        return SystemTime::UNIX_EPOCH;
-    };
-    let own = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    if !meta.is_dir() {
-        return own;
-    }
-    let entries = std::fs::read_dir(path).into_iter().flatten().flatten();
-    entries
-        .map(|e| newest_mtime(&e.path()))
-        .fold(own, SystemTime::max)
-}
-
-/// `cargo build -p loadgen` into prefork's target dir and profile, one builder at a time.
-fn build_under_lock(bin: &Path) {
-    let profile_dir = bin.parent().expect("binary directory");
-    let target_dir = profile_dir.parent().expect("target directory");
-    let lock_path = target_dir.join("loadgen-build.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .unwrap_or_else(|e| panic!("create {}: {e}", lock_path.display()));
-    lock.lock().expect("lock the loadgen build");
-    // Another test process may have built it while this one waited for the lock.
-    if is_fresh(bin) {
-        return;
-    }
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => vec![],
-        Some("release") => vec!["--release".to_string()],
-        Some(other) => vec!["--profile".to_string(), other.to_string()],
-        None => panic!("no profile in {}", bin.display()),
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
-    eprintln!("building loadgen: {cargo} build -p loadgen {profile:?}");
-    let status = Command::new(&cargo)
-        .args(["build", "-p", "loadgen", "--bin", "loadgen"])
-        .args(&profile)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap_or_else(|e| panic!("run {cargo}: {e}"));
-    assert!(status.success(), "cargo build -p loadgen failed: {status}");
-    assert!(
-        bin.exists(),
-        "cargo built loadgen but {} is missing",
-        bin.display()
-    );
+    BINARY.get_or_init(|| member_bin::binary(&LOADGEN))
 }
 
 /// One finished loadgen process.
@@ -205,7 +137,9 @@ pub fn error_total(report: &Value) -> u64 {
 
 /// The non-empty lines of `loadgen/data/{name}`.
 pub fn data_lines(name: &str) -> std::collections::BTreeSet<String> {
-    let path = crate_dir().join("data").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("loadgen/data")
+        .join(name);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()

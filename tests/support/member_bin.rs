@@ -1,5 +1,5 @@
 //! Binaries of other workspace members (the bench runner `prefork-bench`, …) for
-//! end-to-end tests — `loadgen.rs`'s approach, for any member.
+//! end-to-end tests (loadgen, the bench runner).
 //!
 //! Cargo gives this package no `CARGO_BIN_EXE_<bin>` for another member's binary: it is
 //! looked up next to prefork's (same target dir, same profile), and built there with
