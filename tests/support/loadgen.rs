@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use super::member_bin::{self, Member};
 
-/// The longest one loadgen run may take before the test kills it and fails.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+#[path = "../../loadgen/tests/support/run.rs"]
+mod run;
+pub use run::{run_binary, Run};
 
 /// The loadgen binary (a workspace member; see `member_bin`).
 pub const LOADGEN: Member = Member {
@@ -30,78 +31,9 @@ pub fn binary() -> &'static Path {
     BINARY.get_or_init(|| member_bin::binary(&LOADGEN))
 }
 
-/// One finished loadgen process.
-#[derive(Debug)]
-pub struct Run {
-    /// The exit code (`None` if killed by a signal).
-    pub code: Option<i32>,
-    /// Everything it printed on stdout.
-    pub stdout: String,
-    /// Everything it printed on stderr.
-    pub stderr: String,
-}
-
-impl Run {
-    /// Panics (with both outputs) unless the exit code is `code`.
-    pub fn assert_code(&self, code: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "loadgen exit code\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// stdout parsed as the one JSON object of `--report json`.
-    pub fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "loadgen stdout is not JSON ({e}):\n{}\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-/// Runs loadgen with `args`; killed and failed after [`RUN_TIMEOUT`].
+/// Runs loadgen with `args`; killed and failed after [`run::RUN_TIMEOUT`].
 pub fn run(args: &[&str]) -> Run {
-    let mut child = Command::new(binary())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn loadgen");
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("loadgen {args:?} still running after {RUN_TIMEOUT:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-/// Reads a pipe to the end on a thread, so a full pipe never blocks the child.
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+    run_binary(binary(), args)
 }
 
 /// Runs loadgen with `--report json` added; returns the run and its report.
