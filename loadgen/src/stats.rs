@@ -2,7 +2,7 @@
 //! and error counters, bytes. Each thread owns one `Stats`; they are merged after join.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Highest latency the histograms hold (1 hour, in µs); longer ones are clamped.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -75,8 +75,9 @@ impl Errors {
     }
 }
 
-/// Latency summary in milliseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// Latency summary in milliseconds (also read back by the bench runner from the JSON
+/// report, hence `Deserialize`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Fastest.
     pub min: f64,

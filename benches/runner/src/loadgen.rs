@@ -59,24 +59,8 @@ impl LoadSpec {
     }
 }
 
-/// Latency percentiles, ms.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
-pub struct Latency {
-    /// Fastest.
-    pub min: f64,
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Slowest.
-    pub max: f64,
-    /// Mean.
-    pub mean: f64,
-}
+/// Latency percentiles, ms: the report's own type, so producer and reader agree.
+pub use loadgen::stats::Latency;
 
 /// The fields of loadgen's JSON report the bench uses.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
