@@ -92,6 +92,16 @@ pub struct Cli {
     /// Random extra 0..=J requests added to --max-requests per worker. Default: 0
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests_jitter: u64,
+
+    /// Bind the worker in slot i to the (i mod N)-th of the N CPUs this process may
+    /// run on (sched_setaffinity), for experiments. Default: off
+    #[arg(long)]
+    pub pin_cpus: bool,
+
+    /// Run the single worker in the foreground, in this process (no fork, no respawn),
+    /// for profilers and debuggers; requires --workers 1. Default: off
+    #[arg(long)]
+    pub no_fork: bool,
 }
 
 /// Why a command line was refused.
@@ -117,6 +127,11 @@ pub enum ConfigError {
         /// What was given.
         value: f64,
     },
+    /// `--no-fork` with more than one worker.
+    #[error(
+        "--no-fork runs one worker in the foreground: use it with --workers 1 (got {0} workers)"
+    )]
+    NoForkWorkers(usize),
     /// A duration that must not be zero.
     #[error("{flag} must be more than 0 seconds")]
     ZeroSeconds {
@@ -156,6 +171,10 @@ pub struct Config {
     pub max_requests: Option<u64>,
     /// Upper bound of the random extra requests added to `max_requests` per worker.
     pub max_requests_jitter: u64,
+    /// Bind worker slot i to the (i mod N)-th allowed CPU.
+    pub pin_cpus: bool,
+    /// Serve in the master process itself, without forking (`--workers 1` only).
+    pub no_fork: bool,
 }
 
 /// Request size limits enforced while parsing.
@@ -200,6 +219,9 @@ impl Config {
         if cli.max_body == 0 {
             return Err(ConfigError::MaxBody);
         }
+        if cli.no_fork && workers != 1 {
+            return Err(ConfigError::NoForkWorkers(workers));
+        }
         let timeout = seconds("--timeout", cli.timeout)?;
         Ok(Config {
             bind: cli.bind,
@@ -219,6 +241,8 @@ impl Config {
             timeout: (!timeout.is_zero()).then_some(timeout),
             max_requests: (cli.max_requests > 0).then_some(cli.max_requests),
             max_requests_jitter: cli.max_requests_jitter,
+            pin_cpus: cli.pin_cpus,
+            no_fork: cli.no_fork,
         })
     }
 }
@@ -295,6 +319,19 @@ mod tests {
             parse(&["--read-timeout", "0"]),
             Err(ConfigError::ZeroSeconds { .. })
         ));
+    }
+
+    /// `--no-fork` is only accepted with exactly one worker; both flags default off.
+    #[test]
+    fn no_fork_requires_one_worker() {
+        let c = parse(&["--no-fork", "--workers", "1", "--pin-cpus"]).unwrap();
+        assert!(c.no_fork && c.pin_cpus);
+        assert!(matches!(
+            parse(&["--no-fork", "--workers", "2"]),
+            Err(ConfigError::NoForkWorkers(2))
+        ));
+        let d = parse(&[]).unwrap();
+        assert!(!d.no_fork && !d.pin_cpus);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicU64;
 
 use nix::libc;
 
+use nix::sched::CpuSet;
 use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::unistd::{ForkResult, Pid};
@@ -123,6 +124,25 @@ pub fn attach_reuseport_program(
     }
 }
 
+/// Binds the calling process to the `(slot mod N)`-th of the N CPUs it may currently
+/// run on (`sched_getaffinity`, so a `taskset` around the master is honoured); returns
+/// that CPU. Called in a freshly forked worker, before it starts any thread, so every
+/// thread it creates inherits the binding.
+pub fn pin_to_slot_cpu(slot: usize) -> nix::Result<usize> {
+    let me = Pid::from_raw(0);
+    let allowed = nix::sched::sched_getaffinity(me)?;
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+        .collect();
+    let Some(&cpu) = cpus.get(slot % cpus.len().max(1)) else {
+        return Err(nix::Error::EINVAL);
+    };
+    let mut only = CpuSet::new();
+    only.set(cpu)?;
+    nix::sched::sched_setaffinity(me, &only)?;
+    Ok(cpu)
+}
+
 /// The parent's pid: a worker compares it with the master's pid right after setting
 /// the death signal, to close the race where the master died before that call.
 pub fn getppid() -> Pid {
@@ -142,6 +162,22 @@ mod tests {
         assert!(cells.iter().all(|c| c.load(Ordering::Relaxed) == 0));
         cells[3].store(7, Ordering::Relaxed);
         assert_eq!(cells[3].load(Ordering::Relaxed), 7);
+    }
+
+    /// Pinning a thread of the test binary leaves it allowed on exactly one CPU.
+    #[test]
+    fn pin_to_slot_cpu_allows_one_cpu() {
+        // A thread of its own: sched_setaffinity(0) binds only the calling thread.
+        std::thread::spawn(|| {
+            let cpu = pin_to_slot_cpu(1).unwrap();
+            let now = nix::sched::sched_getaffinity(Pid::from_raw(0)).unwrap();
+            let set: Vec<usize> = (0..CpuSet::count())
+                .filter(|&c| now.is_set(c).unwrap())
+                .collect();
+            assert_eq!(set, vec![cpu]);
+        })
+        .join()
+        .unwrap();
     }
 
     /// Blocking then restoring the mask leaves the original mask in place.

@@ -10,10 +10,12 @@
 //! 3. give every slot that lacks a worker a new one (with crash-loop backoff).
 //!
 //! The pieces live in `spawn` (fork, and what the child does before `worker::boot`),
+//! `foreground` (`--no-fork`: one worker in this very process, for profilers),
 //! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
 //! (which listener gets new connections while the pool shrinks).
 
 mod database;
+mod foreground;
 mod reap;
 mod scale;
 mod spawn;
@@ -140,7 +142,11 @@ pub struct Master {
 impl Master {
     /// Runs the master until it is told to stop; returns the process exit code
     /// (0 after a stop by signal, [`EXIT_BOOT_FAILURE`] when workers cannot boot).
+    /// With `--no-fork` the one worker runs in this process instead (see `foreground`).
     pub fn run(config: Config) -> Result<i32, MasterError> {
+        if config.no_fork {
+            return foreground::run(config);
+        }
         let mut master = Master::start(config)?;
         let pid = master.pid;
         let code = master.serve()?;
@@ -166,12 +172,7 @@ impl Master {
         eprintln!("prefork: using database {}", mask_password(&database_url));
         let mut group = steer::Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
-        eprintln!(
-            "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
-            config.workers,
-            mode_name(config.mode),
-            accept_name(config.accept)
-        );
+        log_listening(addr, &config);
         Ok(Master {
             database_url,
             cluster,
@@ -337,6 +338,16 @@ impl Slot {
             backoff: reap::Backoff::default(),
         }
     }
+}
+
+/// The `listening on` line, shared with `foreground` (tests parse it: keep it exact).
+fn log_listening(addr: SocketAddr, config: &Config) {
+    eprintln!(
+        "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
+        config.workers,
+        mode_name(config.mode),
+        accept_name(config.accept)
+    );
 }
 
 fn mode_name(mode: Mode) -> &'static str {

@@ -115,6 +115,9 @@ impl Master {
             if sys::getppid() != self.pid {
                 sys::exit_immediately(0);
             }
+            if spec.config.pin_cpus {
+                pin_worker(spec.slot);
+            }
             worker::boot(spec)
         }));
         sys::exit_immediately(EXIT_PANIC)
@@ -133,6 +136,14 @@ impl Master {
         if let Some(cluster) = self.cluster.take() {
             std::mem::forget(cluster);
         }
+    }
+}
+
+/// `--pin-cpus`: binds the calling worker to its slot's CPU before it starts any
+/// thread. Failing to pin is logged and otherwise harmless (the worker still serves).
+pub(super) fn pin_worker(slot: usize) {
+    if let Err(e) = sys::pin_to_slot_cpu(slot) {
+        eprintln!("prefork: worker {slot}: cannot pin to a CPU: {e}");
     }
 }
 

@@ -82,15 +82,21 @@ impl WorkerError {
 
 /// Runs the worker in the child process; never returns.
 pub fn boot(spec: WorkerSpec) -> ! {
+    std::process::exit(serve(spec))
+}
+
+/// Everything [`boot`] does except exiting: serves until told to stop and returns the
+/// worker's exit code. Same precondition (every signal blocked); `--no-fork` calls it
+/// in the master process so that it gets control back to stop its private cluster.
+pub fn serve(spec: WorkerSpec) -> i32 {
     let slot = spec.slot;
-    let code = match run(spec) {
+    match run(spec) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("prefork: worker {slot}: {err}");
             err.exit_code()
         }
-    };
-    std::process::exit(code)
+    }
 }
 
 /// Everything a mode needs besides the database connection.

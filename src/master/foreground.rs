@@ -1,0 +1,63 @@
+//! `--no-fork`: the master process runs its single worker itself, in the foreground.
+//!
+//! For profilers and debuggers: one process to attach to, no fork, no respawn, no
+//! heartbeat check (`--timeout` is irrelevant). Everything else is what the master and
+//! a forked worker would do: the same database resolution (the private cluster is
+//! started if no URL is given, and stopped when the worker returns), the same listener,
+//! the same log lines, the same worker code (`worker::serve`, which returns instead of
+//! exiting so that the cluster can be stopped).
+
+use std::net::SocketAddr;
+
+use super::{database, log_listening, mask_password, spawn, MasterError};
+use crate::config::Config;
+use crate::net;
+use crate::scoreboard::Scoreboard;
+use crate::sys;
+use crate::worker::{self, WorkerSpec};
+
+/// The only slot there is.
+const SLOT: usize = 0;
+
+/// Serves with one in-process worker until it stops; returns the exit code the worker
+/// would have exited with (0 after SIGTERM/SIGINT/SIGQUIT, 3 if it cannot boot).
+pub(super) fn run(config: Config) -> Result<i32, MasterError> {
+    let bind_error = |source| MasterError::Bind {
+        addr: config.bind,
+        source,
+    };
+    let listeners =
+        net::bind_listeners(config.bind, 1, config.backlog, config.accept).map_err(bind_error)?;
+    let listener = listeners.into_iter().next().expect("one listener");
+    let addr: SocketAddr = listener.local_addr().map_err(bind_error)?;
+    // The worker code beats a heartbeat cell; nobody reads it here.
+    let mut scoreboard = Scoreboard::new(1).map_err(MasterError::Scoreboard)?;
+    let cell = scoreboard
+        .allocate()
+        .expect("a fresh scoreboard has a cell");
+    let (database_url, cluster) = database::resolve(&config)?;
+    eprintln!("prefork: using database {}", mask_password(&database_url));
+    log_listening(addr, &config);
+    let pid = nix::unistd::getpid();
+    eprintln!("prefork: worker {SLOT} pid {pid} started");
+    if config.pin_cpus {
+        spawn::pin_worker(SLOT);
+    }
+    let spec = WorkerSpec {
+        slot: SLOT,
+        listener,
+        max_requests: config.max_requests,
+        config,
+        database_url,
+        heartbeat: scoreboard.heartbeat(cell),
+    };
+    // `serve` expects what a forked child has: every signal blocked until the worker's
+    // own handlers are installed (it unblocks them itself).
+    sys::block_all_signals().map_err(|e| MasterError::Signals(e.into()))?;
+    let code = worker::serve(spec);
+    eprintln!("prefork: worker {SLOT} pid {pid} exited with status {code}");
+    // Stops the private cluster if this process started it.
+    drop(cluster);
+    eprintln!("prefork: master pid {pid} exiting with status {code}");
+    Ok(code)
+}
