@@ -44,6 +44,18 @@ shared_buffers = 128MB
 include_if_exists = 'pgtmp-socket.conf'
 ";
 
+/// A PostgreSQL client or server program (`pgbench`, `psql`, …) from the installation
+/// the private cluster uses (`$PREFORK_PG_BIN`, then PATH, then the newest
+/// `/usr/lib/postgresql/*/bin`), if that installation has it.
+pub fn program(name: &str) -> Result<PathBuf, PgError> {
+    let path = tools::Tools::find()?.bin_dir.join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(PgError::NotInstalled)
+    }
+}
+
 /// Where tests and scripts put clusters: `target/pg` of this workspace.
 pub fn base_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

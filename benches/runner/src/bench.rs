@@ -74,6 +74,7 @@ pub fn run(cfg: &Config, ctx: &mut Ctx, interrupted: &AtomicBool) -> Outcome {
             bench.cell(ctx, cell);
         }
     }
+    bench.cell(ctx, cell::ceiling_cell(cfg.saturation));
     Outcome {
         results: bench.results,
         interrupted: interrupted.load(Ordering::Relaxed),
@@ -163,6 +164,7 @@ fn planned_cells(cfg: &Config) -> usize {
             cells.extend(cell::saturation_cells(variant, cfg.saturation, cfg.nginx));
             cells
         })
+        .chain([cell::ceiling_cell(cfg.saturation)])
         .filter(|c| cfg.filter.selects(c.system(), &c.tags()))
         .count()
 }

@@ -128,6 +128,7 @@ impl Round {
                 connections: 1000,
             } => Some(Round::Gevent1000x1),
             Variant::GunicornGevent { .. } => None,
+            Variant::Pgbench => None,
         }
     }
 }
@@ -169,6 +170,14 @@ impl Cell {
 
     /// `prefork evloop 2 workers, seed 10×1000` — for progress lines.
     pub fn describe(&self) -> String {
+        if let (Variant::Pgbench, Load::Saturation(s)) = (self.variant, self.load) {
+            return format!(
+                "pgbench ceiling {}, {} clients ~{}s",
+                self.variant.label(),
+                s.connections,
+                s.duration.as_secs_f64()
+            );
+        }
         let load = match self.load {
             Load::Seed(s) => format!("seed {}×{}", s.users, s.loops),
             Load::Saturation(s) => format!(
@@ -215,6 +224,7 @@ pub fn seed_variants(system: System, quick: bool) -> Vec<Variant> {
             Variant::Pm2Cluster { instances: 2 },
             Variant::Pm2Cluster { instances: -1 },
         ],
+        System::Pgbench => vec![],
         System::Django => {
             let mut all: Vec<Variant> = [1, 2, 3, 9]
                 .map(|workers| Variant::GunicornSync { workers })
@@ -238,6 +248,16 @@ pub fn quick_variant(system: System) -> Variant {
         System::PreforkThreads => prefork(Mode::Threads, 2),
         System::Express => Variant::Pm2Cluster { instances: 2 },
         System::Django => Variant::GunicornSync { workers: 2 },
+        System::Pgbench => Variant::Pgbench,
+    }
+}
+
+/// The ceiling cell: `pgbench` with the same INSERT and the saturation load's clients.
+pub fn ceiling_cell(load: SaturationLoad) -> Cell {
+    Cell {
+        variant: Variant::Pgbench,
+        load: Load::Saturation(load),
+        route: Route::Direct,
     }
 }
 
@@ -304,5 +324,24 @@ mod tests {
         assert_eq!(cells[1].tags(), [Tag::Saturation, Tag::Nginx]);
         assert_eq!(cells[1].key(), "sat-nginx-sync-3");
         assert!(cells[1].describe().ends_with("via nginx"));
+    }
+
+    /// The pgbench ceiling is a direct saturation cell of its own `--only` word.
+    #[test]
+    fn ceiling() {
+        let load = SaturationLoad {
+            connections: 64,
+            duration: std::time::Duration::from_secs(3),
+            warmup: std::time::Duration::from_secs(1),
+        };
+        let c = ceiling_cell(load);
+        assert_eq!(c.tags(), [Tag::Saturation, Tag::Direct]);
+        assert_eq!(
+            (c.system(), c.key()),
+            (System::Pgbench, "sat-direct-pgbench".into())
+        );
+        assert!(c.describe().contains("64 clients"));
+        assert_eq!(System::parse_group("pgbench"), Some(vec![System::Pgbench]));
+        assert!(!System::ALL.contains(&System::Pgbench));
     }
 }

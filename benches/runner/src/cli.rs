@@ -24,7 +24,8 @@ pub struct Cli {
     pub quick: bool,
 
     /// Run only these systems and/or phases (comma-separated): prefork, prefork-evloop,
-    /// prefork-threads, express, django; seed, saturation, direct, nginx. Default: everything
+    /// prefork-threads, express, django, pgbench (the ceiling row); seed, saturation, direct,
+    /// nginx. Default: everything
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 
@@ -78,7 +79,7 @@ pub struct Cli {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// An `--only` word that names no system and no phase.
-    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django; phases: seed, saturation, direct, nginx)")]
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx)")]
     UnknownOnly(String),
     /// A count that must be at least one.
     #[error("{0} must be at least 1")]

@@ -9,6 +9,7 @@
 //! - [`nginx`]: nginx from the top-level `nginx.conf`, in front of a backend.
 //! - [`net`]: free ports below the ephemeral range, the `/health` probe.
 //! - [`procs`]: process trees from `/proc`: peak RSS, CPU time.
+//! - [`pgbench`]: the ceiling row: PostgreSQL's `pgbench` running the same INSERT.
 //! - [`db`]: truncate the table, count its rows.
 //! - [`loadgen`]: run `loadgen --report json`, read its report.
 //! - [`run`]: one run of one cell, ending with the rows-versus-201s check.
@@ -26,6 +27,7 @@ mod loadgen;
 mod machine;
 mod net;
 mod nginx;
+mod pgbench;
 mod procs;
 mod report;
 mod run;

@@ -163,12 +163,31 @@ fn saturation_table(out: &mut String, results: &[CellResult], cfg: &Config) {
         row.extend(saturation_cols(nginx));
         table_row(out, &row);
     }
+    if let Some(r) = results.iter().find(|r| r.cell.system() == System::Pgbench) {
+        let mut row = vec![ceiling_title(s.connections), r.cell.variant.label()];
+        row.extend(saturation_cols(Some(r)));
+        row.extend(saturation_cols(None));
+        table_row(out, &row);
+    }
+    let _ = writeln!(
+        out,
+        "\nThe pgbench row is the database's own ceiling for this load: the same \
+         `INSERT … RETURNING`, prepared, one per transaction, from {} clients on the same \
+         private cluster, no HTTP; its rate is pgbench's tps without connection time, its \
+         latency that of a 10% sample, and its rows are checked against its transactions.",
+        s.connections
+    );
     let _ = writeln!(
         out,
         "\nEach run's length is sized from its warm-up rate (loops = rate × duration ÷ \
          connections), so every request is counted and the row count is checked exactly. \
          Gunicorn's sync worker closes each connection despite keep-alive.\n"
     );
+}
+
+/// The ceiling row's title: `pgbench (same INSERT, 64 clients) — ceiling`.
+pub fn ceiling_title(clients: u64) -> String {
+    format!("pgbench (same INSERT, {clients} clients) — ceiling")
 }
 
 fn saturation_cols(r: Option<&CellResult>) -> [String; 3] {

@@ -64,6 +64,9 @@ pub enum RunError {
     /// No free port.
     #[error("no free port: {0}")]
     Port(std::io::Error),
+    /// pgbench (the ceiling row) failed.
+    #[error(transparent)]
+    Pgbench(#[from] crate::pgbench::PgbenchError),
 }
 
 impl RunError {
@@ -119,9 +122,12 @@ pub struct RunRecord {
 
 /// Runs `cell` once (`rep` numbers the log file).
 pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, RunError> {
-    ctx.db.truncate()?;
     let port = net::free_port().map_err(RunError::Port)?;
-    let launch = cell.variant.launch(port, &ctx.env);
+    let Some(launch) = cell.variant.launch(port, &ctx.env) else {
+        // pgbench is a client, not a server: it drives the cluster itself.
+        return crate::pgbench::run_once(ctx, cell, rep);
+    };
+    ctx.db.truncate()?;
     let log = ctx
         .out
         .join("logs")

@@ -8,6 +8,7 @@ use crate::bench::{CellResult, Status};
 use crate::cell::{Load, Round, Route};
 use crate::cli::Config;
 use crate::machine::Machine;
+use crate::report::ceiling_title;
 use crate::summary::{published, Summary, PUBLISHED_REQUESTS};
 use crate::system::System;
 
@@ -19,6 +20,8 @@ const X1: f64 = 880.0;
 const ROW: f64 = 20.0;
 const BAR: f64 = 14.0;
 const PUBLISHED_GREY: &str = "#9ca3af";
+/// The pgbench ceiling: neutral, not a system's colour.
+const CEILING: &str = "#374151";
 
 /// One line of a panel.
 enum Row {
@@ -45,6 +48,7 @@ fn color(system: System) -> &'static str {
         System::PreforkThreads => "#0891b2",
         System::Express => "#16a34a",
         System::Django => "#c2410c",
+        System::Pgbench => CEILING,
     }
 }
 
@@ -134,23 +138,29 @@ fn saturation_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
         return None;
     }
     let mut rows = Vec::new();
-    for system in System::ALL {
+    let c = cfg.saturation.connections;
+    for system in System::ALL.into_iter().chain([System::Pgbench]) {
         let mine: Vec<&&CellResult> = sat.iter().filter(|r| r.cell.system() == system).collect();
         let Some(first) = mine.first() else {
             continue;
         };
-        let heading = format!("{}: {}", system.title(), first.cell.variant.label());
+        let heading = match system {
+            System::Pgbench => ceiling_title(c),
+            _ => format!("{}: {}", system.title(), first.cell.variant.label()),
+        };
         rows.push(Row::Heading(heading, color(system)));
         for r in mine {
-            let label = match r.cell.route {
-                Route::Direct => "direct",
-                Route::Nginx => "through nginx",
+            let label = match (system, r.cell.route) {
+                (System::Pgbench, _) => "ceiling (tps)",
+                (_, Route::Direct) => "direct",
+                (_, Route::Nginx) => "through nginx",
             };
             rows.push(bar(r, label.into(), color(system)));
         }
     }
-    let c = cfg.saturation.connections;
-    let title = format!("Saturation: {c} keep-alive connections, each system at its best mode");
+    let title = format!(
+        "Saturation: {c} keep-alive connections, each system at its best mode (dark grey: pgbench's ceiling)"
+    );
     Some(Panel { title, rows })
 }
 

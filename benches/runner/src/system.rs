@@ -17,6 +17,9 @@ pub enum System {
     Express,
     /// Django + DRF under Gunicorn.
     Django,
+    /// PostgreSQL's `pgbench` running the same INSERT: the ceiling row of the saturation
+    /// rounds (a client, not a server; not in [`System::ALL`], which are the servers).
+    Pgbench,
 }
 
 impl System {
@@ -35,6 +38,7 @@ impl System {
             System::PreforkThreads => "prefork threads",
             System::Express => "Express (PM2)",
             System::Django => "Django/DRF (Gunicorn)",
+            System::Pgbench => "pgbench",
         }
     }
 
@@ -51,6 +55,7 @@ impl System {
             "prefork-threads" | "threads" => vec![System::PreforkThreads],
             "express" | "pm2" | "node" => vec![System::Express],
             "django" | "gunicorn" | "python" => vec![System::Django],
+            "pgbench" | "ceiling" => vec![System::Pgbench],
             _ => return None,
         })
     }
@@ -70,6 +75,7 @@ impl System {
                 Some(_) => missing(&pm2_runtime(env.root), "run peers/install express"),
             },
             System::Django => missing(&gunicorn(env.root), "run peers/install django"),
+            System::Pgbench => crate::pgbench::find().err().map(|e| e.to_string()),
         }
     }
 }
@@ -114,6 +120,8 @@ pub enum Variant {
         /// Greenlets per worker.
         connections: u32,
     },
+    /// `pgbench -M prepared -j 2` with the saturation load's client count (the ceiling).
+    Pgbench,
 }
 
 impl Variant {
@@ -129,6 +137,7 @@ impl Variant {
             } => System::PreforkThreads,
             Variant::Pm2Fork | Variant::Pm2Cluster { .. } => System::Express,
             Variant::GunicornSync { .. } | Variant::GunicornGevent { .. } => System::Django,
+            Variant::Pgbench => System::Pgbench,
         }
     }
 
@@ -144,6 +153,7 @@ impl Variant {
                 workers,
                 connections,
             } => format!("gevent {connections}×{workers}"),
+            Variant::Pgbench => "-M prepared -j 2".into(),
         }
     }
 
@@ -161,12 +171,15 @@ impl Variant {
                 workers,
                 connections,
             } => format!("gevent-{connections}x{workers}"),
+            Variant::Pgbench => "pgbench".into(),
         }
     }
 
-    /// How to start this variant listening on `127.0.0.1:port`.
-    pub fn launch(&self, port: u16, env: &Env) -> Launch {
-        match *self {
+    /// How to start this variant listening on `127.0.0.1:port` (None for pgbench, which
+    /// is a client: `pgbench.rs` runs it).
+    pub fn launch(&self, port: u16, env: &Env) -> Option<Launch> {
+        Some(match *self {
+            Variant::Pgbench => return None,
             Variant::Prefork { mode, workers } => prefork(mode, workers, port, env),
             Variant::Pm2Fork => pm2(&[], port, env),
             Variant::Pm2Cluster { instances } => pm2(&["-i", &instances.to_string()], port, env),
@@ -179,7 +192,7 @@ impl Variant {
                 let extra = ["--worker-class", "gevent", "--worker-connections", &c];
                 gunicorn_cmd(&extra, workers, port, env)
             }
-        }
+        })
     }
 }
 
@@ -207,7 +220,7 @@ pub struct Env<'a> {
 
 impl Env<'_> {
     /// The `PG*` variables the peers read (see peers/README.md).
-    fn pg_vars(&self) -> Vec<(String, String)> {
+    pub fn pg_vars(&self) -> Vec<(String, String)> {
         let host = self.pg_dir.display().to_string();
         [
             ("PGHOST", host.as_str()),
@@ -375,17 +388,22 @@ mod tests {
             mode: Mode::Evloop,
             workers: 3,
         }
-        .launch(20001, &e);
+        .launch(20001, &e)
+        .unwrap();
         assert!(p.display().ends_with(
             "prefork --bind 127.0.0.1:20001 --workers 3 --mode evloop --database-url host=/x"
         ));
-        let x = Variant::Pm2Cluster { instances: -1 }.launch(20002, &e);
+        let x = Variant::Pm2Cluster { instances: -1 }
+            .launch(20002, &e)
+            .unwrap();
         assert_eq!(x.args, ["start", "app.js", "-i", "-1"]);
         assert!(x.env.contains(&("PORT".into(), "20002".into())));
         assert!(x
             .env
             .contains(&("PGHOST".into(), "/repo/target/pg/bench".into())));
-        let g = Variant::GunicornSync { workers: 9 }.launch(20003, &e);
+        let g = Variant::GunicornSync { workers: 9 }
+            .launch(20003, &e)
+            .unwrap();
         assert_eq!(g.cwd, root.join("peers/django"));
         assert!(g
             .display()

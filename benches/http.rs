@@ -1,0 +1,145 @@
+//! criterion benchmarks of the pure hot path: request parsing, form/JSON decoding,
+//! routing and response encoding. No I/O, no database: these are the per-request CPU
+//! costs a worker pays on top of the syscalls and the commit.
+//!
+//! Run: `cargo bench --bench http` (add `-- --quick` for a short run).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use prefork::app;
+use prefork::config::Limits;
+use prefork::db::Task;
+use prefork::http::request::{self, Progress};
+use prefork::http::response::{self, DateCache};
+use prefork::http::{form, json};
+
+/// The form body the seed client sends (one of its random title/description pairs).
+const SEED_BODY: &str = "title=Call+the+bank&description=About+the+card";
+
+/// A form body that exercises percent-decoding (UTF-8, `%25`, `%2C`, quotes).
+const ENCODED_BODY: &[u8] =
+    b"title=Caf%C3%A9+au+lait+%26+croissant&description=50%25+off%2C+%22today%22+only%21";
+
+/// The same task as JSON.
+const JSON_BODY: &[u8] =
+    br#"{"title":"Call the bank","description":"About the card \u00e9 \"now\""}"#;
+
+/// One `GET /health` as a keep-alive client pipelines it.
+const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\
+    User-Agent: loadgen\r\nAccept: */*\r\n\r\n";
+
+/// Pipelined requests in the `pipelined` buffer.
+const PIPELINED: usize = 10;
+
+/// The seed's POST exactly as python-requests (no Session) puts it on the wire.
+fn seed_post() -> Vec<u8> {
+    format!(
+        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\
+         User-Agent: python-requests/2.31.0\r\nAccept-Encoding: gzip, deflate\r\n\
+         Accept: */*\r\nConnection: keep-alive\r\nContent-Length: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\r\n{SEED_BODY}",
+        SEED_BODY.len()
+    )
+    .into_bytes()
+}
+
+/// Parses one complete request, panicking otherwise (a broken fixture, not a result).
+fn parse_complete(buf: &[u8], limits: &Limits) -> request::Request {
+    match request::parse(buf, limits) {
+        Ok(Progress::Complete { request, .. }) => request,
+        other => panic!("fixture did not parse: {other:?}"),
+    }
+}
+
+fn bench_parse(c: &mut Criterion) {
+    let limits = Limits::default();
+    let post = seed_post();
+    let head_len = post.len() - SEED_BODY.len();
+    let mut group = c.benchmark_group("parse");
+    group.bench_function("seed_post", |b| {
+        b.iter(|| request::parse(black_box(&post), black_box(&limits)))
+    });
+    group.bench_function("seed_post_head_only", |b| {
+        b.iter(|| request::parse(black_box(&post[..head_len]), black_box(&limits)))
+    });
+    let pipelined = HEALTH.repeat(PIPELINED).into_bytes();
+    group.throughput(Throughput::Elements(PIPELINED as u64));
+    group.bench_function("pipelined_10_health", |b| {
+        b.iter(|| parse_all(black_box(&pipelined), &limits))
+    });
+    group.finish();
+}
+
+/// Parses every request in `buf` the way a worker drains a read buffer.
+fn parse_all(mut buf: &[u8], limits: &Limits) -> usize {
+    let mut n = 0;
+    while let Ok(Progress::Complete { request, consumed }) = request::parse(buf, limits) {
+        black_box(request);
+        buf = &buf[consumed..];
+        n += 1;
+    }
+    assert_eq!(n, PIPELINED);
+    n
+}
+
+fn bench_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    group.bench_function("form_seed", |b| {
+        b.iter(|| form::decode_task(black_box(SEED_BODY.as_bytes())))
+    });
+    group.bench_function("form_percent_encoded", |b| {
+        b.iter(|| form::decode_task(black_box(ENCODED_BODY)))
+    });
+    group.bench_function("json", |b| {
+        b.iter(|| json::decode_task(black_box(JSON_BODY)))
+    });
+    group.finish();
+}
+
+fn bench_route(c: &mut Criterion) {
+    let req = parse_complete(&seed_post(), &Limits::default());
+    c.bench_function("route/seed_post", |b| {
+        b.iter(|| app::route(black_box(&req)))
+    });
+}
+
+fn bench_encode(c: &mut Criterion) {
+    let task = Task {
+        id: 123_456,
+        title: "Call the bank".to_owned(),
+        description: "About the card".to_owned(),
+        created_at: "2026-11-28T01:02:03.456789Z".to_owned(),
+    };
+    let resp = app::inserted(&task);
+    assert_eq!(resp.status, 201);
+    let mut date = DateCache::default();
+    // One reused write buffer, as a worker keeps per connection.
+    let mut out = Vec::with_capacity(1024);
+    let mut group = c.benchmark_group("encode");
+    group.bench_function("201_task", |b| {
+        b.iter(|| {
+            out.clear();
+            response::encode(black_box(&resp), true, &mut date, &mut out);
+            black_box(out.len())
+        })
+    });
+    group.bench_function("inserted_and_201_task", |b| {
+        b.iter(|| {
+            out.clear();
+            let resp = app::inserted(black_box(&task));
+            response::encode(&resp, true, &mut date, &mut out);
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_parse,
+    bench_decode,
+    bench_route,
+    bench_encode
+);
+criterion_main!(benches);
