@@ -93,6 +93,17 @@ pub struct Cli {
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests_jitter: u64,
 
+    /// Group commit: most inserts a worker commits together in one statement and one
+    /// transaction (every 201 is still a durable row). 1 = one commit per request, the
+    /// experiment's model. Default: 64
+    #[arg(
+        long,
+        default_value_t = 64,
+        value_name = "N",
+        hide_default_value = true
+    )]
+    pub batch: usize,
+
     /// Bind the worker in slot i to the (i mod N)-th of the N CPUs this process may
     /// run on (sched_setaffinity), for experiments. Default: off
     #[arg(long)]
@@ -116,6 +127,9 @@ pub enum ConfigError {
     /// Bad `--backlog`.
     #[error("--backlog must be at least 1")]
     Backlog,
+    /// Bad `--batch`.
+    #[error("--batch must be from 1 to {MAX_BATCH} rows, got {0}")]
+    Batch(usize),
     /// Bad `--max-body`.
     #[error("--max-body must be at least 1 byte")]
     MaxBody,
@@ -140,6 +154,10 @@ pub enum ConfigError {
     },
 }
 
+/// Largest `--batch`: one statement's arrays stay well under PostgreSQL's 1 GiB limit
+/// even with 64 KiB bodies.
+pub const MAX_BATCH: usize = 4096;
+
 /// Validated configuration, plain data that is copied into every worker before fork.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -155,6 +173,8 @@ pub struct Config {
     pub accept: AcceptMode,
     /// Listen backlog of each listener.
     pub backlog: i32,
+    /// Most inserts committed together (1: one commit per request).
+    pub batch: usize,
     /// `None`: use the private cluster (see [`crate::pgtmp`]).
     pub database_url: Option<String>,
     /// Request size limits.
@@ -216,6 +236,9 @@ impl Config {
         if cli.backlog < 1 {
             return Err(ConfigError::Backlog);
         }
+        if !(1..=MAX_BATCH).contains(&cli.batch) {
+            return Err(ConfigError::Batch(cli.batch));
+        }
         if cli.max_body == 0 {
             return Err(ConfigError::MaxBody);
         }
@@ -230,6 +253,7 @@ impl Config {
             threads,
             accept: cli.accept,
             backlog: cli.backlog,
+            batch: cli.batch,
             database_url: cli.database_url.filter(|u| !u.is_empty()),
             limits: Limits {
                 max_body: cli.max_body,

@@ -46,7 +46,7 @@ pub struct Task {
 }
 
 /// Why a database step failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DbError {
     /// Not connected (or the connection just broke); the caller answers 503.
     #[error("database unavailable: {0}")]
@@ -117,6 +117,22 @@ impl Db {
         // Rows are inserted in input order, so ids ascend in input order.
         rows.sort_by_key(|t| t.id);
         Ok(rows)
+    }
+
+    /// Group commit with per-row outcomes: all rows in one statement and one commit; if
+    /// that statement fails for a reason other than the connection (a row the database
+    /// refuses), each row is retried on its own so one bad row never fails its
+    /// neighbours. A lost connection fails every row (nothing was acknowledged; the
+    /// caller answers 503). One row takes the single-row statement.
+    pub fn insert_group(&mut self, tasks: &[NewTask]) -> Vec<Result<Task, DbError>> {
+        if let [one] = tasks {
+            return vec![self.insert(one)];
+        }
+        match self.insert_batch(tasks) {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(err @ DbError::Unavailable(_)) => vec![Err(err); tasks.len()],
+            Err(_) => tasks.iter().map(|task| self.insert(task)).collect(),
+        }
     }
 
     /// Fetches one row.

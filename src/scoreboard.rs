@@ -1,15 +1,28 @@
-//! Memory shared by the master and its workers: one heartbeat cell per worker.
+//! Memory shared by the master and its workers: one cell per worker incarnation, holding
+//! its heartbeat, its identity (pid, slot) and its activity counters.
 //!
 //! A [`Scoreboard`] is mapped `MAP_SHARED | MAP_ANONYMOUS` in the master before the first
-//! fork, so every worker writes to the same pages. A [`Heartbeat`] is one worker's cell:
-//! `beat()` stores "now" in milliseconds of `CLOCK_MONOTONIC`, a clock that is the same
-//! for every process on the machine; the master reads the cell to detect a hung worker.
+//! fork, so every worker writes to the same pages. A cell is a fixed group of
+//! [`FIELDS`] atomics:
+//!
+//! - the heartbeat: [`Heartbeat::beat`] stores "now" in milliseconds of
+//!   `CLOCK_MONOTONIC`, a clock that is the same for every process on the machine; the
+//!   master reads it to detect a hung worker;
+//! - the pid and slot of the worker using the cell: a cell is *live* while its pid is not
+//!   zero (set by the master right after fork, and by the child itself before it serves,
+//!   so neither side waits for the other; zeroed by the master when it reaps the worker);
+//! - the [`Counters`] (connections, requests, batches, batched rows), reset when the cell
+//!   is allocated, so they count one incarnation only.
 //!
 //! Cells are handed out per worker *incarnation*, not per slot: during a rolling restart
 //! the old and the new worker of one slot run side by side, each with its own cell.
+//! Any worker can read every cell ([`Board::snapshot`]) to answer `GET /stats`; the
+//! view is installed once per process with [`install`], since the mapping is shared by
+//! the whole process anyway.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::time::{clock_gettime, ClockId};
@@ -17,20 +30,166 @@ use nix::time::{clock_gettime, ClockId};
 use crate::sys;
 
 /// Cells mapped by default: far more than any sane worker count, so TTIN can grow the
-/// pool without remapping (32 KiB of shared memory).
-pub const DEFAULT_CAPACITY: usize = 4096;
+/// pool and rolling restarts can overlap without remapping (64 KiB of shared memory,
+/// which `/stats` scans in microseconds).
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// Atomics per cell: one 64-byte cache line, so two workers' counters never share one.
+pub const FIELDS: usize = 8;
+
+/// The field indexes within a cell (the eighth is spare, for the cache-line size).
+const HEARTBEAT: usize = 0;
+const PID: usize = 1;
+const SLOT: usize = 2;
+const CONNECTIONS: usize = 3;
+const REQUESTS: usize = 4;
+const BATCHES: usize = 5;
+const BATCHED_ROWS: usize = 6;
+
+/// One cell's atomics.
+type Fields = [AtomicU64; FIELDS];
 
 /// One worker's heartbeat cell. `Clone + Send + Sync`: threads mode shares it.
 #[derive(Clone, Debug)]
 pub struct Heartbeat {
-    cell: &'static AtomicU64,
+    cell: &'static Fields,
 }
 
 impl Heartbeat {
     /// Records that the worker is alive now. Cheap: one vDSO clock read, one atomic store.
     pub fn beat(&self) {
-        self.cell.store(now_ms(), Ordering::Relaxed);
+        self.cell[HEARTBEAT].store(now_ms(), Ordering::Relaxed);
     }
+}
+
+/// One worker's activity counters (for `GET /stats`). `Clone + Send + Sync`: threads
+/// mode shares it. CONTRACT (the workers call these): `connection()` per accepted
+/// connection, `requests(n)` per answered requests, `batch(rows)` per insert commit of
+/// `rows` rows. Each is one relaxed atomic add on the worker's own cache line.
+#[derive(Clone, Debug)]
+pub struct Counters {
+    cell: &'static Fields,
+}
+
+impl Counters {
+    /// Counters of this process only, not in the shared scoreboard (for tests).
+    pub fn detached() -> Counters {
+        Counters {
+            cell: Box::leak(Box::default()),
+        }
+    }
+
+    /// One connection accepted.
+    pub fn connection(&self) {
+        self.cell[CONNECTIONS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` requests answered.
+    pub fn requests(&self, n: u64) {
+        self.cell[REQUESTS].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One commit of `rows` inserted rows.
+    pub fn batch(&self, rows: u64) {
+        self.cell[BATCHES].fetch_add(1, Ordering::Relaxed);
+        self.cell[BATCHED_ROWS].fetch_add(rows, Ordering::Relaxed);
+    }
+
+    /// What has been counted so far, with the cell's slot and pid (zero when detached).
+    pub fn get(&self) -> WorkerStats {
+        read_counters(self.cell)
+    }
+}
+
+/// One live worker's line of the scoreboard, as read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Its listener slot.
+    pub slot: usize,
+    /// Its process id.
+    pub pid: u32,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Requests answered.
+    pub requests: u64,
+    /// Insert commits.
+    pub batches: u64,
+    /// Rows inserted by those commits.
+    pub batched_rows: u64,
+}
+
+impl WorkerStats {
+    /// Rows per commit; 0 when nothing was committed.
+    pub fn mean_batch(&self) -> f64 {
+        mean(self.batched_rows, self.batches)
+    }
+}
+
+/// `rows / batches`, 0 when there was no batch.
+pub fn mean(rows: u64, batches: u64) -> f64 {
+    if batches == 0 {
+        0.0
+    } else {
+        rows as f64 / batches as f64
+    }
+}
+
+/// A read-only view of every cell, for `GET /stats`: `Copy`, valid in every process
+/// forked after the scoreboard was mapped.
+#[derive(Clone, Copy, Debug)]
+pub struct Board {
+    cells: &'static [Fields],
+}
+
+impl Board {
+    /// Every live cell, sorted by slot (then pid: during a rolling restart a slot's old
+    /// and new worker are both live).
+    pub fn snapshot(&self) -> Vec<WorkerStats> {
+        let mut live: Vec<WorkerStats> = self.cells.iter().filter_map(read_live).collect();
+        live.sort_by_key(|w| (w.slot, w.pid));
+        live
+    }
+}
+
+/// A cell's counters and identity, if a worker owns it. The pid is read again after
+/// the rest: a cell released (or re-allocated) while being read is skipped rather than
+/// reported with another incarnation's numbers.
+fn read_live(cell: &Fields) -> Option<WorkerStats> {
+    let pid = cell[PID].load(Ordering::Acquire);
+    if pid == 0 {
+        return None;
+    }
+    let stats = read_counters(cell);
+    (cell[PID].load(Ordering::Acquire) == pid).then_some(WorkerStats {
+        pid: pid as u32,
+        ..stats
+    })
+}
+
+fn read_counters(cell: &Fields) -> WorkerStats {
+    let get = |field: usize| cell[field].load(Ordering::Relaxed);
+    WorkerStats {
+        slot: get(SLOT) as usize,
+        pid: get(PID) as u32,
+        connections: get(CONNECTIONS),
+        requests: get(REQUESTS),
+        batches: get(BATCHES),
+        batched_rows: get(BATCHED_ROWS),
+    }
+}
+
+/// This process's view of the scoreboard, for the `/stats` handler.
+static INSTALLED: OnceLock<Board> = OnceLock::new();
+
+/// Makes `board` this process's scoreboard view (a worker does it at boot). A second
+/// call is ignored: a process only ever serves from one scoreboard.
+pub fn install(board: Board) {
+    let _ = INSTALLED.set(board);
+}
+
+/// The view installed by [`install`], if any.
+pub fn installed() -> Option<Board> {
+    INSTALLED.get().copied()
 }
 
 /// Index of an allocated cell, as the master tracks it per worker.
@@ -40,7 +199,7 @@ pub struct Cell(usize);
 /// The master's view of the shared cells: which are in use, and how old each beat is.
 #[derive(Debug)]
 pub struct Scoreboard {
-    cells: &'static [AtomicU64],
+    cells: &'static [Fields],
     /// Free cell indexes; popped from the end, so recently released cells are reused.
     free: Vec<usize>,
 }
@@ -48,22 +207,38 @@ pub struct Scoreboard {
 impl Scoreboard {
     /// Maps `capacity` cells of shared memory (call before the first fork).
     pub fn new(capacity: usize) -> io::Result<Scoreboard> {
-        let cells = sys::shared_atomics(capacity)?;
+        let atomics = sys::shared_atomics(capacity.max(1) * FIELDS)?;
+        let (cells, rest) = atomics.as_chunks::<FIELDS>();
+        debug_assert!(rest.is_empty());
         let free = (0..cells.len()).rev().collect();
         Ok(Scoreboard { cells, free })
     }
 
-    /// Takes a free cell for a worker about to be forked, stamped "now" so the worker
-    /// is not judged hung before its first beat. `None` when every cell is in use.
+    /// Takes a free cell for a worker about to be forked: counters reset, stamped "now"
+    /// so the worker is not judged hung before its first beat, not live until
+    /// [`Scoreboard::occupy`]. `None` when every cell is in use.
     pub fn allocate(&mut self) -> Option<Cell> {
         let index = self.free.pop()?;
-        self.cells[index].store(now_ms(), Ordering::Relaxed);
+        let cell = &self.cells[index];
+        for field in [CONNECTIONS, REQUESTS, BATCHES, BATCHED_ROWS] {
+            cell[field].store(0, Ordering::Relaxed);
+        }
+        cell[HEARTBEAT].store(now_ms(), Ordering::Relaxed);
         Some(Cell(index))
     }
 
-    /// Returns a reaped worker's cell to the pool.
+    /// Marks `cell` as used by the worker `pid` of `slot`, which makes it visible to
+    /// `/stats`. Called on both sides of fork with the same values (see the module docs).
+    pub fn occupy(&self, cell: Cell, slot: usize, pid: u32) {
+        let fields = &self.cells[cell.0];
+        fields[SLOT].store(slot as u64, Ordering::Relaxed);
+        fields[PID].store(u64::from(pid), Ordering::Release);
+    }
+
+    /// Returns a reaped worker's cell to the pool; it leaves `/stats` at once.
     pub fn release(&mut self, cell: Cell) {
         debug_assert!(!self.free.contains(&cell.0), "cell released twice");
+        self.cells[cell.0][PID].store(0, Ordering::Release);
         self.free.push(cell.0);
     }
 
@@ -74,9 +249,21 @@ impl Scoreboard {
         }
     }
 
+    /// The handle a worker counts its work through.
+    pub fn counters(&self, cell: Cell) -> Counters {
+        Counters {
+            cell: &self.cells[cell.0],
+        }
+    }
+
+    /// A read-only view of every cell, for the workers' `/stats`.
+    pub fn board(&self) -> Board {
+        Board { cells: self.cells }
+    }
+
     /// Time since the cell's last beat.
     pub fn age(&self, cell: Cell) -> Duration {
-        let last = self.cells[cell.0].load(Ordering::Relaxed);
+        let last = self.cells[cell.0][HEARTBEAT].load(Ordering::Relaxed);
         Duration::from_millis(now_ms().saturating_sub(last))
     }
 }
@@ -89,59 +276,4 @@ fn now_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A freshly allocated cell is young; an old stamp shows as a large age.
-    #[test]
-    fn age_of_new_and_stale_cells() {
-        let mut board = Scoreboard::new(4).unwrap();
-        let cell = board.allocate().unwrap();
-        assert!(board.age(cell) < Duration::from_secs(1));
-        board.cells[cell.0].store(now_ms() - 5_000, Ordering::Relaxed);
-        assert!(board.age(cell) >= Duration::from_secs(5));
-        board.heartbeat(cell).beat();
-        assert!(board.age(cell) < Duration::from_secs(1));
-    }
-
-    /// Cells run out at capacity and released cells can be allocated again.
-    #[test]
-    fn allocate_until_full_then_release() {
-        let mut board = Scoreboard::new(2).unwrap();
-        let a = board.allocate().unwrap();
-        let b = board.allocate().unwrap();
-        assert_ne!(a, b);
-        assert_eq!(board.allocate(), None);
-        board.release(a);
-        assert_eq!(board.allocate(), Some(a));
-    }
-
-    /// A beat from a forked child is visible to the parent (the memory is shared).
-    #[test]
-    fn beat_from_child_is_seen_by_parent() {
-        use nix::sys::wait::waitpid;
-        let mut board = Scoreboard::new(1).unwrap();
-        let cell = board.allocate().unwrap();
-        board.cells[cell.0].store(0, Ordering::Relaxed);
-        let heartbeat = board.heartbeat(cell);
-        // The test harness is multi-threaded: the child only does async-signal-safe
-        // things (a clock read, an atomic store, `_exit`).
-        match sys::fork().unwrap() {
-            nix::unistd::ForkResult::Child => {
-                heartbeat.beat();
-                sys::exit_immediately(0);
-            }
-            nix::unistd::ForkResult::Parent { child } => {
-                waitpid(child, None).unwrap();
-            }
-        }
-        assert!(board.age(cell) < Duration::from_secs(1));
-    }
-
-    /// The handle can be shared between threads, as threads mode does.
-    #[test]
-    fn heartbeat_is_send_and_sync() {
-        fn assert_send_sync<T: Clone + Send + Sync>() {}
-        assert_send_sync::<Heartbeat>();
-    }
-}
+mod tests;

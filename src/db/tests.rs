@@ -130,3 +130,40 @@ fn mask_password_hides_only_the_password() {
     );
     assert_eq!(mask_password("host=/x user=u"), "host=/x user=u");
 }
+
+/// Group commit: one good batch is all rows in order; a row the database refuses fails
+/// alone (per-row fallback) while its neighbours are committed; one row takes the
+/// single-row path.
+#[test]
+fn insert_group_falls_back_per_row() {
+    let (cluster, mut db) = cluster("db-insert-group");
+    let names = ["a", "b", "c"];
+    let tasks: Vec<NewTask> = names.iter().map(|n| new_task(n)).collect();
+    let rows: Vec<Task> = db
+        .insert_group(&tasks)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+        names
+    );
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    cluster
+        .psql("ALTER TABLE task ADD CONSTRAINT no_poison CHECK (title <> 'poison')")
+        .unwrap();
+    let mixed = [new_task("d"), new_task("poison"), new_task("e")];
+    let outcome = db.insert_group(&mixed);
+    assert_eq!(outcome[0].as_ref().unwrap().title, "d");
+    assert!(
+        matches!(outcome[1], Err(DbError::Query(_))),
+        "{:?}",
+        outcome[1]
+    );
+    assert_eq!(outcome[2].as_ref().unwrap().title, "e");
+    assert_eq!(
+        db.insert_group(&[new_task("f")])[0].as_ref().unwrap().title,
+        "f"
+    );
+    assert_eq!(cluster.psql("SELECT count(*) FROM task").unwrap(), "6");
+}

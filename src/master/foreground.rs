@@ -30,7 +30,8 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
         net::bind_listeners(config.bind, 1, config.backlog, config.accept).map_err(bind_error)?;
     let listener = listeners.into_iter().next().expect("one listener");
     let addr: SocketAddr = listener.local_addr().map_err(bind_error)?;
-    // The worker code beats a heartbeat cell; nobody reads it here.
+    // The worker code beats a heartbeat cell (nobody reads it here) and counts its
+    // work in the same cell, which its own `/stats` reads.
     let mut scoreboard = Scoreboard::new(1).map_err(MasterError::Scoreboard)?;
     let cell = scoreboard
         .allocate()
@@ -39,6 +40,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     eprintln!("prefork: using database {}", mask_password(&database_url));
     log_listening(addr, &config);
     let pid = nix::unistd::getpid();
+    scoreboard.occupy(cell, SLOT, std::process::id());
     eprintln!("prefork: worker {SLOT} pid {pid} started");
     if config.pin_cpus {
         spawn::pin_worker(SLOT);
@@ -50,6 +52,8 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
         config,
         database_url,
         heartbeat: scoreboard.heartbeat(cell),
+        counters: scoreboard.counters(cell),
+        board: scoreboard.board(),
     };
     // `serve` expects what a forked child has: every signal blocked until the worker's
     // own handlers are installed (it unblocks them itself).

@@ -56,8 +56,8 @@ pub enum MasterError {
         /// What the OS said.
         source: io::Error,
     },
-    /// The shared heartbeat memory could not be mapped.
-    #[error("cannot map the shared heartbeat memory")]
+    /// The shared scoreboard memory (heartbeats and counters) could not be mapped.
+    #[error("cannot map the shared scoreboard memory")]
     Scoreboard(#[source] io::Error),
     /// Signal handling could not be set up, or waiting for signals failed.
     #[error("cannot handle signals")]
@@ -98,7 +98,7 @@ struct Listener {
 struct Worker {
     slot: usize,
     pid: Pid,
-    /// Its heartbeat cell in the scoreboard.
+    /// Its scoreboard cell (heartbeat and `/stats` counters), live while it runs.
     cell: Cell,
     /// Serial of the slot socket it inherited (`None` in shared mode).
     socket: Option<u64>,

@@ -22,12 +22,14 @@ impl Master {
     /// is logged and the slot is retried later, with backoff.
     pub(super) fn spawn_worker(&mut self, slot: usize) -> Option<Pid> {
         let Some(cell) = self.scoreboard.allocate() else {
-            self.spawn_failed(slot, "every heartbeat cell is in use".into());
+            self.spawn_failed(slot, "every scoreboard cell is in use".into());
             return None;
         };
         let spec = self.worker_spec(slot, cell);
-        match spec.and_then(|spec| self.fork_worker(spec)) {
+        match spec.and_then(|spec| self.fork_worker(spec, cell)) {
             Ok(pid) => {
+                // The child marks the cell too: whichever of us runs first shows it live.
+                self.scoreboard.occupy(cell, slot, pid.as_raw() as u32);
                 let socket = self.slots[slot].listener.as_ref().map(|l| l.serial);
                 let started_at = Instant::now();
                 let (retiring, killed) = (None, false);
@@ -77,15 +79,17 @@ impl Master {
             database_url: self.database_url.clone(),
             max_requests: self.config.max_requests.map(|n| n.saturating_add(jitter)),
             heartbeat: self.scoreboard.heartbeat(cell),
+            counters: self.scoreboard.counters(cell),
+            board: self.scoreboard.board(),
         })
     }
 
     /// Forks with every signal blocked, so that none of the master's handlers runs in
     /// the child; the parent restores its mask (and drops its copy of the spec).
-    fn fork_worker(&mut self, spec: WorkerSpec) -> io::Result<Pid> {
+    fn fork_worker(&mut self, spec: WorkerSpec, cell: Cell) -> io::Result<Pid> {
         let mask = sys::block_all_signals()?;
         match sys::fork() {
-            Ok(ForkResult::Child) => self.become_worker(spec),
+            Ok(ForkResult::Child) => self.become_worker(spec, cell),
             Ok(ForkResult::Parent { child }) => {
                 sys::restore_signal_mask(&mask)?;
                 Ok(child)
@@ -100,10 +104,12 @@ impl Master {
     /// The child's side of fork: shed what belongs to the master, make sure the
     /// worker dies with the master, and hand over to [`worker::boot`] (which installs
     /// its own signal handling and unblocks signals). Never returns.
-    fn become_worker(&mut self, spec: WorkerSpec) -> ! {
+    fn become_worker(&mut self, spec: WorkerSpec, cell: Cell) -> ! {
         // A panic must not unwind into the master's frames in the child: dropping their
         // values (the cluster handle, above all) is the master's business, not ours.
         let _ = catch_unwind(AssertUnwindSafe(|| {
+            // Live in /stats from the start, even before the master's own store.
+            self.scoreboard.occupy(cell, spec.slot, std::process::id());
             self.shed_master_state();
             if let Err(e) = sys::set_parent_death_signal(Signal::SIGKILL) {
                 eprintln!(

@@ -8,6 +8,12 @@
 //! stays buffered and the connection registers WRITABLE until it is flushed. A connection
 //! that used up its round budget is driven again next iteration, after the others.
 //!
+//! Group commit (`--batch N` > 1): while the iteration's events are handled, inserts from
+//! every connection are queued instead of run; the connections owing answers are held
+//! (nothing written yet). At the end of the iteration, or as soon as N inserts are
+//! queued, the batch is committed with one statement and one commit, every answer is
+//! filled in in request order, and each held connection gets one write.
+//!
 //! Deadlines (read timeout → 408, keep-alive timeout, lingering close) sit in a lazy
 //! min-heap ([`super::timers`]), so an iteration only looks at connections that are due;
 //! `poll` sleeps until the earliest deadline or one second, whichever is first, so the
@@ -20,10 +26,12 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use super::batch::{Batch, Owner};
 use super::conn::{Conn, Timeouts};
-use super::evconn::{deadline, drained_out, drive, App, Next};
+use super::evconn::{deadline, drained_out, drive, resume, App, Next};
 use super::timers::Timers;
 use super::{Stop, Worker};
+use crate::app;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::http::response::DateCache;
@@ -52,6 +60,8 @@ struct Entry {
     armed: Option<Instant>,
     /// WRITABLE interest is registered (output is waiting for the socket).
     writable: bool,
+    /// In [`EvLoop::held`]: answers owed, waiting for the commit.
+    held: bool,
 }
 
 /// The event loop's state.
@@ -71,6 +81,9 @@ struct EvLoop {
     drain_deadline: Option<Instant>,
     /// Connections to drive again next iteration (key, serial), see [`Next::Again`].
     deferred: Vec<(usize, u64)>,
+    /// Connections owed answers by the pending group commit, and whether their socket
+    /// was drained, see [`Next::Held`].
+    held: Vec<(Owner, bool)>,
 }
 
 /// What the loop does after an iteration's housekeeping.
@@ -100,6 +113,7 @@ pub(super) fn run(worker: Worker, listener: std::net::TcpListener, db: Db) -> io
             }
         }
         ev.resume_deferred();
+        ev.commit();
         if let Flow::Exit = ev.housekeeping(Instant::now()) {
             return Ok(());
         }
@@ -116,6 +130,7 @@ impl EvLoop {
         poll.registry()
             .register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
         let config = &worker.config;
+        let batch = config.batch;
         Ok(EvLoop {
             limits: config.limits,
             timeouts: Timeouts::of(config),
@@ -128,10 +143,12 @@ impl EvLoop {
                 db,
                 worker,
                 draining: false,
+                batch: Batch::new(batch),
             },
             date: DateCache::default(),
             drain_deadline: None,
             deferred: Vec::new(),
+            held: Vec::new(),
         })
     }
 
@@ -188,7 +205,9 @@ impl EvLoop {
             serial,
             armed: None,
             writable: false,
+            held: false,
         });
+        self.app.worker.counters.connection();
         self.arm(key);
     }
 
@@ -199,14 +218,62 @@ impl EvLoop {
         let Some(entry) = self.conns.get_mut(key) else {
             return;
         };
+        let owner = Owner {
+            key,
+            serial: entry.serial,
+        };
         let next = drive(
             &mut entry.conn,
+            owner,
             &mut self.app,
             &mut self.date,
             &self.limits,
             now,
         );
-        self.settle(key, next);
+        match next {
+            Ok(Next::Held { drained }) => {
+                if !entry.held {
+                    entry.held = true;
+                    self.held.push((owner, drained));
+                }
+            }
+            next => self.settle(key, next),
+        }
+        if self.app.batch.is_full() {
+            self.commit();
+        }
+    }
+
+    /// Commits the queued inserts, fills every answer in, and finishes the turn of
+    /// each held connection (one write each).
+    fn commit(&mut self) {
+        if !self.app.batch.is_empty() {
+            let outcomes = self.app.batch.commit(&mut self.app.db);
+            self.app.worker.counters.batch(outcomes.len() as u64);
+            for (owner, outcome) in outcomes {
+                // Closed meanwhile (its row is committed, but nobody was told: not acknowledged).
+                let Some(entry) = live(&mut self.conns, owner) else {
+                    continue;
+                };
+                let resp = outcome.map_or_else(|e| app::db_failed(&e), |t| app::inserted(&t));
+                entry.conn.session.fill(&resp, &mut self.date);
+            }
+        }
+        let now = Instant::now();
+        for (owner, drained) in std::mem::take(&mut self.held) {
+            let draining = self.app.draining;
+            let Some(entry) = self.live(owner) else {
+                continue;
+            };
+            entry.held = false;
+            let next = resume(&mut entry.conn, drained, draining, now);
+            self.settle(owner.key, next);
+        }
+    }
+
+    /// The connection `owner` names, if it is still open.
+    fn live(&mut self, owner: Owner) -> Option<&mut Entry> {
+        live(&mut self.conns, owner)
     }
 
     /// Drives the connections whose round budget ran out last iteration.
@@ -332,5 +399,13 @@ impl EvLoop {
         for key in keys {
             self.on_ready(key);
         }
+        self.commit();
     }
+}
+
+/// The connection `owner` names in `conns`, if it is still open.
+fn live(conns: &mut Slab<Entry>, owner: Owner) -> Option<&mut Entry> {
+    conns
+        .get_mut(owner.key)
+        .filter(|e| e.serial == owner.serial)
 }

@@ -12,9 +12,11 @@
 //! same [`conn::Conn`] / [`session::Session`] and differ only in how bytes and connections
 //! move.
 
+mod batch;
 pub mod conn;
 mod evconn;
 mod evloop;
+mod output;
 pub mod session;
 mod threads;
 mod timers;
@@ -31,7 +33,7 @@ use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
 use crate::config::{Config, Mode};
 use crate::db::{Db, DbError};
-use crate::scoreboard::Heartbeat;
+use crate::scoreboard::{self, Board, Counters, Heartbeat};
 
 /// Exit code of a worker that cannot boot (bad config, database unreachable or schema
 /// missing): the master stops instead of respawning it forever.
@@ -54,6 +56,10 @@ pub struct WorkerSpec {
     pub max_requests: Option<u64>,
     /// This worker's cell in the shared scoreboard.
     pub heartbeat: Heartbeat,
+    /// The same cell's activity counters.
+    pub counters: Counters,
+    /// Every worker's cell, read by `GET /stats` (installed process-wide at boot).
+    pub board: Board,
 }
 
 /// Why a worker stopped other than by being told to.
@@ -107,6 +113,8 @@ pub(crate) struct Worker {
     pub database_url: String,
     /// This worker's scoreboard cell.
     pub heartbeat: Heartbeat,
+    /// This worker's activity counters (`GET /stats`).
+    pub counters: Counters,
     /// Requests served against `--max-requests`.
     pub quota: Arc<Quota>,
     /// Stop requests from signals (and from the worker itself).
@@ -123,9 +131,11 @@ fn run(spec: WorkerSpec) -> Result<(), WorkerError> {
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| WorkerError::Signals(e.into()))?;
     let db = Db::connect(&spec.database_url)?;
+    scoreboard::install(spec.board);
     let worker = Worker {
         database_url: spec.database_url,
         heartbeat: spec.heartbeat,
+        counters: spec.counters,
         quota: Arc::new(Quota::new(spec.max_requests)),
         signals,
         lifeline,

@@ -4,12 +4,17 @@
 //! the output buffer, in order (pipelining), and tracks the connection's clock: from
 //! accept or a request's first byte (read timeout, 408) and between requests (keep-alive
 //! timeout). [`super::conn::Conn`] moves the bytes; both worker modes share this.
+//!
+//! With group commit an answer can come later ([`Reply::Later`]): its place in the output
+//! is reserved and [`Session::fill`] puts it there once the batch is committed; nothing
+//! behind it is sent before it.
 
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
 use crate::http::response::{encode, encode_for_head, DateCache, Response, CONTINUE};
+use crate::worker::output::Output;
 
 /// Above this much unwritten output a connection stops reading (backpressure): a client
 /// that pipelines without reading answers must not grow our memory without bound.
@@ -38,6 +43,22 @@ impl Timeouts {
     }
 }
 
+/// A request handler's answer.
+#[derive(Debug)]
+pub enum Reply {
+    /// The response, now.
+    Now(Response),
+    /// The response comes later through [`Session::fill`] (an insert waiting for its
+    /// group commit); `close`: it will close the connection.
+    Later {
+        /// The response will not keep the connection alive.
+        close: bool,
+    },
+    /// Not now: leave the request unconsumed until the answers owed are filled in (a
+    /// read must see the inserts pipelined before it).
+    Retry,
+}
+
 /// Where a connection is between requests; each phase starts a clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -54,9 +75,8 @@ enum Phase {
 pub struct Session {
     /// Bytes received and not yet consumed by a complete request.
     pub rbuf: Vec<u8>,
-    /// Encoded output; `wbuf[written..]` is still to be sent.
-    wbuf: Vec<u8>,
-    written: usize,
+    /// Encoded output, with the places of answers still owed.
+    out: Output,
     /// `100 Continue` already sent for the request being received.
     continue_sent: bool,
     /// No more requests: close once the output is flushed.
@@ -80,8 +100,7 @@ impl Session {
     pub fn new(now: Instant) -> Session {
         Session {
             rbuf: Vec::new(),
-            wbuf: Vec::new(),
-            written: 0,
+            out: Output::default(),
             continue_sent: false,
             closing: false,
             linger: false,
@@ -116,20 +135,39 @@ impl Session {
     where
         F: FnMut(&Request) -> Response,
     {
+        self.process_replies(limits, date, now, |req, _| Reply::Now(handler(req)))
+    }
+
+    /// [`Session::process`] for handlers that may answer later: `handler(request, owed)`
+    /// is told whether answers are still owed on this connection. Returns how many
+    /// requests were consumed (answered now or later).
+    pub fn process_replies<F>(
+        &mut self,
+        limits: &Limits,
+        date: &mut DateCache,
+        now: Instant,
+        mut handler: F,
+    ) -> usize
+    where
+        F: FnMut(&Request, bool) -> Reply,
+    {
         let mut start = 0;
         let mut answered = 0;
         while !self.closing && start < self.rbuf.len() {
             match parse(&self.rbuf[start..], limits) {
                 Ok(Progress::Complete { request, consumed }) => {
+                    match handler(&request, self.out.holes() > 0) {
+                        Reply::Now(resp) => self.respond(&request, &resp, date),
+                        Reply::Later { close } => self.reserve(&request, close),
+                        Reply::Retry => break,
+                    }
                     start += consumed;
-                    let resp = handler(&request);
-                    self.respond(&request, &resp, date);
                     answered += 1;
                 }
                 Ok(Progress::Incomplete { expects_continue }) => {
                     // Once per request: the client waits for it before sending the body.
                     if expects_continue && !self.continue_sent {
-                        self.wbuf.extend_from_slice(CONTINUE);
+                        self.out.buf().extend_from_slice(CONTINUE);
                         self.continue_sent = true;
                     }
                     break;
@@ -161,15 +199,38 @@ impl Session {
     fn respond(&mut self, req: &Request, resp: &Response, date: &mut DateCache) {
         let keep_alive = req.keep_alive && !resp.close;
         if req.method == Method::Head {
-            encode_for_head(resp, keep_alive, date, &mut self.wbuf);
+            encode_for_head(resp, keep_alive, date, self.out.buf());
         } else {
-            encode(resp, keep_alive, date, &mut self.wbuf);
+            encode(resp, keep_alive, date, self.out.buf());
         }
+        self.answered(keep_alive);
+    }
+
+    /// Reserves the place of a response that [`Session::fill`] provides later.
+    fn reserve(&mut self, req: &Request, close: bool) {
+        let keep_alive = req.keep_alive && !close;
+        self.out.reserve(keep_alive);
+        self.answered(keep_alive);
+    }
+
+    fn answered(&mut self, keep_alive: bool) {
         self.continue_sent = false;
         self.served += 1;
         if !keep_alive {
             self.closing = true;
         }
+    }
+
+    /// Puts the oldest answer owed ([`Reply::Later`]) in its place; its keep-alive was
+    /// decided when it was reserved. False when nothing is owed.
+    pub fn fill(&mut self, resp: &Response, date: &mut DateCache) -> bool {
+        self.out
+            .fill(|keep_alive, buf| encode(resp, keep_alive, date, buf))
+    }
+
+    /// Answers still owed ([`Reply::Later`] not filled in yet).
+    pub fn owed(&self) -> usize {
+        self.out.holes()
     }
 
     /// Answers with an error status and closes after it.
@@ -178,7 +239,7 @@ impl Session {
             &Response::error(status, message),
             false,
             date,
-            &mut self.wbuf,
+            self.out.buf(),
         );
         self.closing = true;
         self.linger = true;
@@ -202,7 +263,7 @@ impl Session {
         if self.lingering_until.is_none()
             && !self.closing
             && waiting_for_request
-            && self.pending().is_empty()
+            && self.out.is_empty()
         {
             self.fail(408, "timed out reading the request", date);
         } else {
@@ -210,18 +271,15 @@ impl Session {
         }
     }
 
-    /// Bytes still to be written.
+    /// Bytes ready to be written (up to the first answer still owed).
     pub fn pending(&self) -> &[u8] {
-        &self.wbuf[self.written..]
+        self.out.pending()
     }
 
     /// Records that `n` more bytes were written; an emptied buffer restarts the idle clock
     /// (a keep-alive connection is idle from when the client has its answer).
     pub(super) fn wrote(&mut self, n: usize, now: Instant) {
-        self.written += n;
-        if self.written == self.wbuf.len() {
-            self.wbuf.clear();
-            self.written = 0;
+        if self.out.wrote(n) {
             if let Phase::Idle(_) = self.phase {
                 self.phase = Phase::Idle(now);
             }
@@ -240,7 +298,7 @@ impl Session {
     pub fn is_idle(&self) -> bool {
         !self.closing
             && self.rbuf.is_empty()
-            && self.pending().is_empty()
+            && self.out.is_empty()
             && !matches!(self.phase, Phase::Reading(_))
     }
 
@@ -261,7 +319,7 @@ impl Session {
             && self.linger
             && self.lingering_until.is_none()
             && !self.peer_closed
-            && self.pending().is_empty()
+            && self.out.is_empty()
     }
 
     /// The half-close happened: drop unread input and drain until EOF or [`LINGER`].
@@ -277,8 +335,7 @@ impl Session {
 
     /// The connection can be dropped.
     pub fn finished(&self) -> bool {
-        self.dead
-            || (self.pending().is_empty() && (self.peer_closed || (self.closing && !self.linger)))
+        self.dead || (self.out.is_empty() && (self.peer_closed || (self.closing && !self.linger)))
     }
 }
 

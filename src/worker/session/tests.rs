@@ -180,7 +180,7 @@ fn expiry_408_or_silent() {
 fn backpressure_stops_reading() {
     let mut s = Session::new(Instant::now());
     assert!(s.wants_read());
-    s.wbuf.resize(HIGH_WATER, b'x');
+    s.out.buf().resize(HIGH_WATER, b'x');
     assert!(!s.wants_read());
     s.wrote(HIGH_WATER, Instant::now());
     assert!(s.wants_read());

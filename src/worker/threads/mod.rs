@@ -24,6 +24,7 @@ use super::conn::{Conn, Timeouts};
 use super::{Quota, Stop, StopFlags, Worker, WorkerError};
 use crate::config::Limits;
 use crate::db::Db;
+use crate::scoreboard::Counters;
 
 /// Longest blocking wait of the acceptor (poll, channel send): how late it notices a
 /// stop request.
@@ -33,6 +34,8 @@ const TICK: Duration = Duration::from_millis(200);
 struct Shared {
     flags: StopFlags,
     quota: Arc<Quota>,
+    /// This worker's activity counters (`GET /stats`).
+    counters: Counters,
     limits: Limits,
     timeouts: Timeouts,
     /// Connections ready for a thread: new ones, and parked ones that became readable.
@@ -56,6 +59,7 @@ pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(
     let shared = Arc::new(Shared {
         flags: worker.signals.flags.clone(),
         quota: Arc::clone(&worker.quota),
+        counters: worker.counters.clone(),
         limits: config.limits,
         timeouts: Timeouts::of(config),
         queue: rx,

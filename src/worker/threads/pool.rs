@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::Shared;
-use crate::app;
+use crate::app::{self, Action};
 use crate::db::{Db, DbError};
 use crate::http::request::Request;
 use crate::http::response::{DateCache, Response};
@@ -104,8 +104,12 @@ enum Idle {
 /// Serves one connection until it ends or is parked, with blocking I/O.
 fn serve(mut conn: Conn<TcpStream>, db: &mut Db, date: &mut DateCache, sh: &Shared) {
     // A parked connection comes back configured; only a new one needs its options.
-    if conn.session.served == 0 && configure(&conn.stream, &sh.timeouts).is_err() {
-        return;
+    // (A connection is only parked after an answer: served == 0 means it is new.)
+    if conn.session.served == 0 {
+        sh.counters.connection();
+        if configure(&conn.stream, &sh.timeouts).is_err() {
+            return;
+        }
     }
     loop {
         let now = Instant::now();
@@ -189,7 +193,13 @@ fn flush_and_settle(conn: &mut Conn<TcpStream>, now: Instant) -> bool {
 /// the response, so the client does not race a silent close). Other connections waiting
 /// do not close it: it is parked instead.
 fn respond(req: &Request, db: &mut Db, sh: &Shared) -> Response {
-    let mut resp = app::handle(req, db);
+    let action = app::route(req);
+    let insert = matches!(action, Action::Insert(_));
+    let mut resp = app::perform(action, db);
+    if insert && resp.status == 201 {
+        sh.counters.batch(1);
+    }
+    sh.counters.requests(1);
     let last = sh.quota.count();
     resp.close |= last || sh.flags.get().is_some();
     resp

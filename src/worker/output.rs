@@ -1,0 +1,164 @@
+//! A connection's output: encoded responses in request order, with holes for answers
+//! that are not known yet (inserts waiting for their group commit).
+//!
+//! A hole is a position in the buffer reserved for one response. Nothing from the first
+//! hole on is handed to the socket ([`Output::pending`] stops there), so a response that
+//! arrives late still goes out before the pipelined answers encoded after it. Holes are
+//! filled oldest first, which is the order the requests came in.
+
+use std::collections::VecDeque;
+
+/// A reserved place for one response.
+#[derive(Debug)]
+struct Hole {
+    /// Offset in the buffer where the response goes.
+    at: usize,
+    /// Whether the response keeps the connection open (decided when it was reserved).
+    keep_alive: bool,
+}
+
+/// Encoded output with holes.
+#[derive(Debug, Default)]
+pub struct Output {
+    buf: Vec<u8>,
+    /// `buf[..written]` has gone to the socket.
+    written: usize,
+    holes: VecDeque<Hole>,
+}
+
+impl Output {
+    /// The buffer to append an encoded response (or `100 Continue`) to.
+    pub fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Reserves the place of a response that will be filled in later.
+    pub fn reserve(&mut self, keep_alive: bool) {
+        self.holes.push_back(Hole {
+            at: self.buf.len(),
+            keep_alive,
+        });
+    }
+
+    /// Responses reserved and not filled in yet.
+    pub fn holes(&self) -> usize {
+        self.holes.len()
+    }
+
+    /// Fills the oldest hole: `encode(keep_alive, out)` appends the response to `out`.
+    /// Returns false (and does nothing) when there is no hole.
+    pub fn fill(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
+        let Some(hole) = self.holes.pop_front() else {
+            return false;
+        };
+        let len = if hole.at == self.buf.len() {
+            // Nothing was encoded behind it: append in place, no copy.
+            let before = self.buf.len();
+            encode(hole.keep_alive, &mut self.buf);
+            self.buf.len() - before
+        } else {
+            let mut response = Vec::new();
+            encode(hole.keep_alive, &mut response);
+            let len = response.len();
+            self.buf.splice(hole.at..hole.at, response);
+            len
+        };
+        // Later holes sit at or after this one (several may share its position).
+        for later in &mut self.holes {
+            later.at += len;
+        }
+        true
+    }
+
+    /// Bytes ready for the socket: up to the first hole.
+    pub fn pending(&self) -> &[u8] {
+        let end = self.holes.front().map_or(self.buf.len(), |h| h.at);
+        &self.buf[self.written..end]
+    }
+
+    /// Records that `n` bytes of [`Output::pending`] were written; true when the buffer
+    /// emptied (everything written, no hole left).
+    pub fn wrote(&mut self, n: usize) -> bool {
+        self.written += n;
+        if self.written < self.buf.len() {
+            return false;
+        }
+        // Everything encoded so far is out; holes can only sit at the very end.
+        self.buf.clear();
+        self.written = 0;
+        for hole in &mut self.holes {
+            hole.at = 0;
+        }
+        self.holes.is_empty()
+    }
+
+    /// Nothing to write and nothing owed.
+    pub fn is_empty(&self) -> bool {
+        self.holes.is_empty() && self.written == self.buf.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(out: &mut Output, bytes: &[u8]) {
+        out.buf().extend_from_slice(bytes);
+    }
+
+    /// A late answer goes before the pipelined answers encoded after its hole.
+    #[test]
+    fn hole_holds_back_later_output_until_filled() {
+        let mut out = Output::default();
+        put(&mut out, b"A");
+        out.reserve(true);
+        put(&mut out, b"C");
+        out.reserve(false);
+        assert_eq!(out.pending(), b"A");
+        assert!(!out.wrote(1));
+        assert_eq!(out.pending(), b"");
+        assert!(out.fill(|keep, o| o.extend_from_slice(if keep { b"B" } else { b"x" })));
+        assert_eq!(out.pending(), b"BC");
+        assert!(out.fill(|keep, o| o.extend_from_slice(if keep { b"x" } else { b"D" })));
+        assert_eq!(out.pending(), b"BCD");
+        assert!(!out.fill(|_, _| unreachable!()));
+        assert!(out.wrote(3));
+        assert!(out.is_empty());
+    }
+
+    /// Holes reserved back to back are filled in order.
+    #[test]
+    fn adjacent_holes_keep_their_order() {
+        let mut out = Output::default();
+        out.reserve(true);
+        out.reserve(true);
+        put(&mut out, b"C");
+        out.fill(|_, o| o.extend_from_slice(b"A"));
+        out.fill(|_, o| o.extend_from_slice(b"B"));
+        assert_eq!(out.pending(), b"ABC");
+    }
+
+    /// A hole at the end of fully written output survives the buffer's reset.
+    #[test]
+    fn hole_after_written_output_survives_reset() {
+        let mut out = Output::default();
+        put(&mut out, b"AB");
+        out.reserve(true);
+        assert!(!out.wrote(2), "a hole is still owed");
+        assert!(!out.is_empty());
+        out.fill(|_, o| o.extend_from_slice(b"C"));
+        assert_eq!(out.pending(), b"C");
+        assert!(out.wrote(1) && out.is_empty());
+    }
+
+    /// Partial writes resume where they stopped.
+    #[test]
+    fn partial_writes() {
+        let mut out = Output::default();
+        put(&mut out, b"hello");
+        assert!(!out.wrote(2));
+        assert_eq!(out.pending(), b"llo");
+        assert!(out.wrote(3));
+        assert_eq!(out.pending(), b"");
+    }
+}
