@@ -7,7 +7,7 @@
 //! - [`signals`]: which signal means which [`signals::SignalAction`] for the master.
 //! - [`sys`]: the only `unsafe` code: fork, shared memory, and other raw OS calls.
 //! - [`net`]: listening sockets (socket2): `SO_REUSEPORT`, backlog, non-blocking.
-//! - [`scoreboard`]: memory shared by master and workers: heartbeats.
+//! - [`scoreboard`]: memory shared by master and workers: heartbeats and per-worker counters (`GET /stats`).
 //! - [`worker`]: what runs in a worker after fork: the event loop or the thread pool.
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
 //! - [`app`]: routes, validation and status mapping, on plain data with no I/O.

@@ -11,7 +11,7 @@ use std::time::Instant;
 pub use super::session::{Session, Timeouts, HIGH_WATER};
 
 /// Bytes asked of the kernel per `read` call.
-const CHUNK: usize = 16 * 1024;
+pub const CHUNK: usize = 16 * 1024;
 
 /// A byte stream a [`Conn`] can half-close (both mio's and std's `TcpStream`).
 pub trait Stream: Read + Write {

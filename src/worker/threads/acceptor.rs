@@ -4,7 +4,6 @@
 use std::io::{self, ErrorKind};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
@@ -14,7 +13,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{recv, MsgFlags};
 use slab::Slab;
 
-use super::TICK;
+use super::{Threads, TICK};
 use crate::worker::conn::{Conn, Timeouts};
 use crate::worker::{Stop, Worker};
 
@@ -63,7 +62,7 @@ pub(super) fn run(
     poll: Poll,
     listener: TcpListener,
     (queue, returns): (&Sender<Conn<TcpStream>>, Receiver<Conn<TcpStream>>),
-    pool: &[JoinHandle<()>],
+    threads: &Threads,
     timeouts: Timeouts,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -81,12 +80,12 @@ pub(super) fn run(
         timeouts,
         next_sweep: Instant::now() + TICK,
     };
-    me.serve(pool)
+    me.serve(threads)
 }
 
 impl Acceptor<'_> {
     /// The poll loop.
-    fn serve(&mut self, pool: &[JoinHandle<()>]) -> io::Result<()> {
+    fn serve(&mut self, threads: &Threads) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         loop {
             match self.poll.poll(&mut events, Some(TICK)) {
@@ -103,9 +102,10 @@ impl Acceptor<'_> {
                 self.release();
                 return Ok(()); // dropping our listener fd; the master keeps the socket
             }
-            // A request thread only ends early by panicking: crash so the master respawns us.
-            if pool.iter().any(JoinHandle::is_finished) {
-                return Err(io::Error::other("a request thread panicked"));
+            // A request thread or the committer only ends early by panicking: crash so
+            // the master respawns us.
+            if threads.crashed() {
+                return Err(io::Error::other("a worker thread panicked"));
             }
             self.dispatch(&events);
         }
@@ -137,6 +137,7 @@ impl Acceptor<'_> {
             match self.listener.accept() {
                 // Linux does not pass O_NONBLOCK on to accepted sockets: this one blocks.
                 Ok((stream, _)) => {
+                    self.worker.counters.connection();
                     if !self.hand_off(Conn::new(stream, Instant::now())) {
                         return;
                     }

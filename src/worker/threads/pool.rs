@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 
 use super::Shared;
 use crate::app::{self, Action};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, NewTask};
 use crate::http::request::Request;
 use crate::http::response::{DateCache, Response};
 use crate::worker::conn::{is_timeout, Conn, Timeouts};
@@ -104,12 +104,8 @@ enum Idle {
 /// Serves one connection until it ends or is parked, with blocking I/O.
 fn serve(mut conn: Conn<TcpStream>, db: &mut Db, date: &mut DateCache, sh: &Shared) {
     // A parked connection comes back configured; only a new one needs its options.
-    // (A connection is only parked after an answer: served == 0 means it is new.)
-    if conn.session.served == 0 {
-        sh.counters.connection();
-        if configure(&conn.stream, &sh.timeouts).is_err() {
-            return;
-        }
+    if conn.session.served == 0 && configure(&conn.stream, &sh.timeouts).is_err() {
+        return;
     }
     loop {
         let now = Instant::now();
@@ -126,8 +122,10 @@ fn serve(mut conn: Conn<TcpStream>, db: &mut Db, date: &mut DateCache, sh: &Shar
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return,
         }
-        conn.session
+        let answered = conn
+            .session
             .process(&sh.limits, date, now, |req| respond(req, db, sh));
+        sh.counters.requests(answered as u64);
         if !flush_and_settle(&mut conn, now) {
             return;
         }
@@ -193,14 +191,27 @@ fn flush_and_settle(conn: &mut Conn<TcpStream>, now: Instant) -> bool {
 /// the response, so the client does not race a silent close). Other connections waiting
 /// do not close it: it is parked instead.
 fn respond(req: &Request, db: &mut Db, sh: &Shared) -> Response {
-    let action = app::route(req);
-    let insert = matches!(action, Action::Insert(_));
-    let mut resp = app::perform(action, db);
-    if insert && resp.status == 201 {
-        sh.counters.batch(1);
-    }
-    sh.counters.requests(1);
+    let mut resp = match app::route(req) {
+        Action::Insert(task) => insert(task, db, sh),
+        action => app::perform(action, db),
+    };
     let last = sh.quota.count();
     resp.close |= last || sh.flags.get().is_some();
     resp
+}
+
+/// An insert: through the committer when batching (this thread waits for the group's
+/// commit), else committed here on its own.
+fn insert(task: NewTask, db: &mut Db, sh: &Shared) -> Response {
+    let outcome = match &sh.committer {
+        Some(committer) => committer.insert(task),
+        None => {
+            let outcome = db.insert(&task);
+            if outcome.is_ok() {
+                sh.counters.batch(1);
+            }
+            outcome
+        }
+    };
+    outcome.map_or_else(|e| app::db_failed(&e), |t| app::inserted(&t))
 }
