@@ -51,7 +51,8 @@ fn num(v: &Value, path: &str) -> f64 {
         .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
 }
 
-/// Two prefork seed cells: both ok, every field present, 201s = rows = the database's count.
+/// prefork's seed cells (round 2 of both modes, and the accept comparison's shared
+/// listener): all ok, every field present, 201s = rows = the database's count.
 #[test]
 fn two_cell_bench() {
     let pg_dir = pgtmp::base_dir().join(unique_name("bench"));
@@ -93,16 +94,28 @@ fn two_cell_bench() {
     assert_eq!(json["failed_cells"], 0);
     let cells = json["cells"].as_array().expect("cells");
     let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
-    assert_eq!(keys, ["seed-evloop-2", "seed-threads-2"]);
+    assert_eq!(
+        keys,
+        ["seed-evloop-2", "seed-threads-2", "seed-evloop-2-shared"]
+    );
     for cell in cells {
         assert_eq!(cell["status"], "ok", "{cell:#}");
-        assert_eq!(cell["round"], "two");
+        let published = cell["section"] == "rounds";
+        assert_eq!(
+            cell["round"],
+            if published {
+                Value::from("two")
+            } else {
+                Value::Null
+            }
+        );
         for field in [
             "rps",
             "elapsed_s",
             "p50_ms",
             "p99_ms",
             "peak_rss_mib",
+            "worker_peak_rss_mib",
             "server_cpu_s",
         ] {
             num(&cell["summary"], field);
@@ -114,7 +127,11 @@ fn two_cell_bench() {
         assert_eq!(num(run, "error_total"), 0.0);
         assert!(run["failure"].is_null());
         num(run, "postgres.cpu_s");
+        let command = run["command"].as_str().unwrap();
+        assert!(command.contains("--batch 64 --accept"), "{command}");
     }
+    assert_eq!(cells[2]["variant"]["accept"], "shared");
+    assert!(stdout.contains("## Accept strategies"), "{stdout}");
     let svg = std::fs::read_to_string(out.join("results.svg")).expect("results.svg");
     assert!(svg.starts_with("<svg") && svg.contains("prefork threads"));
 

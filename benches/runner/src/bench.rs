@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::cell::{self, Cell};
+use crate::cell::{self, Cell, Section};
 use crate::cli::Config;
 use crate::run::{self, Ctx, RunRecord};
+use crate::sections;
 use crate::system::{System, Variant};
 
 /// How a cell ended.
@@ -51,34 +52,87 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// Runs every selected cell of `cfg`.
+/// Runs every selected cell of `cfg`: the published seed rounds, the accept comparison's
+/// seed cells, the pgbench ceiling, `--batch 1` vs group commit, the accept comparison's
+/// keep-alive cells, then each system's saturation at its best seed mode.
 pub fn run(cfg: &Config, ctx: &mut Ctx, interrupted: &AtomicBool) -> Outcome {
+    // Until the seed rounds have run, round 2 stands in for every system's best mode.
+    let guess: Vec<Cell> = first_stage(cfg)
+        .into_iter()
+        .chain(second_stage(cfg, &cell::quick_variant))
+        .collect();
     let mut bench = Bench {
         cfg,
         results: Vec::new(),
         done: 0,
-        total: planned_cells(cfg),
+        total: planned(cfg, guess).len(),
     };
-    let systems: Vec<System> = System::ALL
-        .into_iter()
-        .filter(|&s| cfg.filter.systems.is_empty() || cfg.filter.systems.contains(&s))
-        .collect();
-    for &system in &systems {
-        for cell in cell::seed_cells(system, cfg.quick, cfg.seed) {
-            bench.cell(ctx, cell);
-        }
+    for cell in first_stage(cfg) {
+        bench.cell(ctx, cell);
     }
-    for &system in &systems {
-        let variant = bench.best_variant(system);
-        for cell in cell::saturation_cells(variant, cfg.saturation, cfg.nginx) {
-            bench.cell(ctx, cell);
-        }
+    let second = second_stage(cfg, &|s| best_variant(&bench.results, s));
+    // The progress counter's total, now that the best modes are known.
+    bench.total = bench.done + bench.remaining(&second);
+    for cell in second {
+        bench.cell(ctx, cell);
     }
-    bench.cell(ctx, cell::ceiling_cell(cfg.saturation));
     Outcome {
         results: bench.results,
         interrupted: interrupted.load(Ordering::Relaxed),
     }
+}
+
+/// The system's published-round seed cell with the highest median rate, or round 2's
+/// run mode when none ran (`--only saturation`) — `--quick` runs round 2 anyway.
+pub fn best_variant(results: &[CellResult], system: System) -> Variant {
+    results
+        .iter()
+        .filter(|r| r.cell.system() == system && r.cell.is_seed() && r.status == Status::Ok)
+        .filter(|r| r.cell.section == Section::Rounds)
+        .filter_map(|r| Some((r.median_rps()?, r.cell.variant)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(|| cell::quick_variant(system), |(_, v)| v)
+}
+
+/// The systems `--only` keeps (pgbench is the ceiling cell, not a column).
+fn systems(cfg: &Config) -> Vec<System> {
+    System::ALL
+        .into_iter()
+        .filter(|&s| cfg.filter.systems.is_empty() || cfg.filter.systems.contains(&s))
+        .collect()
+}
+
+/// The cells that do not depend on measured results.
+fn first_stage(cfg: &Config) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = systems(cfg)
+        .into_iter()
+        .flat_map(|s| cell::seed_cells(s, cfg.quick, cfg.seed))
+        .collect();
+    cells.extend(sections::accept_seed_cells(cfg.quick, cfg.seed));
+    cells.push(cell::ceiling_cell(cfg.saturation));
+    cells.extend(sections::group_commit_cells(cfg.quick, cfg.saturation));
+    cells.extend(sections::accept_saturation_cells(cfg.quick, cfg.saturation));
+    cells
+}
+
+/// Each system's saturation cells at its best seed mode (`best`).
+fn second_stage(cfg: &Config, best: &dyn Fn(System) -> Variant) -> Vec<Cell> {
+    systems(cfg)
+        .into_iter()
+        .flat_map(|s| cell::saturation_cells(best(s), cfg.saturation, cfg.nginx))
+        .collect()
+}
+
+/// The selected cells of `cells`, each measurement once.
+fn planned(cfg: &Config, cells: Vec<Cell>) -> Vec<Cell> {
+    let mut out: Vec<Cell> = Vec::new();
+    for c in cells {
+        if cfg.filter.selects(c.system(), &c.tags()) && !out.iter().any(|o| o.same_measurement(&c))
+        {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct Bench<'c> {
@@ -89,9 +143,25 @@ struct Bench<'c> {
 }
 
 impl Bench<'_> {
-    /// Runs (or skips) one cell `--repeat` times and records it.
+    /// How many of `cells` are selected and not measured yet.
+    fn remaining(&self, cells: &[Cell]) -> usize {
+        let fresh: Vec<Cell> = cells
+            .iter()
+            .filter(|c| !self.measured(c))
+            .copied()
+            .collect();
+        planned(self.cfg, fresh).len()
+    }
+
+    /// Whether a cell measuring the same thing is already in the results.
+    fn measured(&self, cell: &Cell) -> bool {
+        self.results.iter().any(|r| r.cell.same_measurement(cell))
+    }
+
+    /// Runs (or skips) one cell `--repeat` times and records it; a measurement another
+    /// section already made is not repeated.
     fn cell(&mut self, ctx: &mut Ctx, cell: Cell) {
-        if !self.cfg.filter.selects(cell.system(), &cell.tags()) {
+        if !self.cfg.filter.selects(cell.system(), &cell.tags()) || self.measured(&cell) {
             return;
         }
         self.done += 1;
@@ -141,32 +211,6 @@ impl Bench<'_> {
         }
         system.unavailable(&ctx.env)
     }
-
-    /// The system's seed cell with the highest median rate, or round 2's run mode when
-    /// none ran (`--only saturation`) — `--quick` runs round 2 anyway.
-    fn best_variant(&self, system: System) -> Variant {
-        self.results
-            .iter()
-            .filter(|r| r.cell.system() == system && r.cell.is_seed() && r.status == Status::Ok)
-            .filter_map(|r| Some((r.median_rps()?, r.cell.variant)))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or_else(|| cell::quick_variant(system), |(_, v)| v)
-    }
-}
-
-/// How many cells `cfg` selects (for the `[i/n]` progress counter).
-fn planned_cells(cfg: &Config) -> usize {
-    System::ALL
-        .into_iter()
-        .flat_map(|s| {
-            let mut cells = cell::seed_cells(s, cfg.quick, cfg.seed);
-            let variant = cell::quick_variant(s);
-            cells.extend(cell::saturation_cells(variant, cfg.saturation, cfg.nginx));
-            cells
-        })
-        .chain([cell::ceiling_cell(cfg.saturation)])
-        .filter(|c| cfg.filter.selects(c.system(), &c.tags()))
-        .count()
 }
 
 fn repeat_tag(rep: usize, of: usize) -> String {
@@ -183,8 +227,95 @@ fn progress_line(r: &RunRecord) -> String {
     } else {
         format!(", {} errors", r.error_total)
     };
+    let workers = match (&r.balance, &r.stats_error) {
+        (Some(b), _) => format!(
+            "; /stats: {} workers, requests {}, mean batch {:.1}",
+            b.workers,
+            b.requests.map_or("—".into(), |s| format!(
+                "{:.0}–{:.0}%",
+                s.min_share * 100.0,
+                s.max_share * 100.0
+            )),
+            b.mean_batch
+        ),
+        (None, Some(e)) => format!("; {e}"),
+        (None, None) => String::new(),
+    };
     format!(
-        "bench:   {:.0} req/s, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}",
+        "bench:   {:.0} req/s, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}{workers}",
         r.rps, r.requests, r.elapsed_s, r.latency_ms.p50, r.latency_ms.p99, r.rows
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Config {
+        let mut all = vec!["prefork-bench"];
+        all.extend(args);
+        Config::from_cli(crate::cli::Cli::parse_from(all)).unwrap()
+    }
+
+    fn plan(cfg: &Config) -> Vec<String> {
+        let cells = first_stage(cfg)
+            .into_iter()
+            .chain(second_stage(cfg, &cell::quick_variant))
+            .collect();
+        planned(cfg, cells).iter().map(Cell::key).collect()
+    }
+
+    /// `--quick` covers the acceptance rows, each measurement once, peers and nginx included.
+    #[test]
+    fn quick_plan() {
+        let keys = plan(&config(&["--quick"]));
+        assert_eq!(
+            keys,
+            [
+                "seed-evloop-2",
+                "seed-threads-2",
+                "seed-pm2-cluster-2",
+                "seed-sync-2",
+                "seed-evloop-2-shared",
+                "sat-direct-pgbench",
+                "sat-direct-threads-2-t32-b1",
+                "sat-direct-evloop-2",
+                "sat-direct-evloop-2-shared",
+                "sat-nginx-evloop-2",
+                "sat-direct-threads-2",
+                "sat-nginx-threads-2",
+                "sat-direct-pm2-cluster-2",
+                "sat-nginx-pm2-cluster-2",
+                "sat-direct-sync-2",
+                "sat-nginx-sync-2",
+            ]
+        );
+    }
+
+    /// The full plan: 18 published seed cells, the accept pairs, the ceiling, eight
+    /// group-commit rows and the per-system saturation cells, shared cells once.
+    #[test]
+    fn full_plan() {
+        let keys = plan(&config(&["--no-nginx"]));
+        assert_eq!(keys.len(), 18 + 2 + 1 + 8 + 1 + 2);
+        assert_eq!(
+            keys[18..21],
+            [
+                "seed-evloop-4",
+                "seed-evloop-4-shared",
+                "sat-direct-pgbench"
+            ]
+        );
+        let only = plan(&config(&["--only", "accept"]));
+        assert_eq!(
+            only,
+            [
+                "seed-evloop-4",
+                "seed-evloop-4-shared",
+                "sat-direct-evloop-4",
+                "sat-direct-evloop-4-shared",
+            ]
+        );
+    }
 }

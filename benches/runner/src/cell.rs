@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::cli::{SaturationLoad, SeedLoad};
+use crate::prefork_mode::Prefork;
 use crate::system::{Mode, System, Variant};
 
 /// Words `--only` accepts besides system names; each cell carries some of them.
@@ -18,6 +19,10 @@ pub enum Tag {
     Direct,
     /// Client to nginx, nginx to the server.
     Nginx,
+    /// The group-commit section: pgbench and prefork `--batch 1` vs group commit.
+    GroupCommit,
+    /// The accept-strategy section: prefork `--accept reuseport` vs `shared`.
+    Accept,
 }
 
 impl Tag {
@@ -28,6 +33,8 @@ impl Tag {
             "saturation" | "sat" => Tag::Saturation,
             "direct" => Tag::Direct,
             "nginx" => Tag::Nginx,
+            "group-commit" | "batch" => Tag::GroupCommit,
+            "accept" => Tag::Accept,
             _ => return None,
         })
     }
@@ -43,8 +50,32 @@ pub enum Route {
     Nginx,
 }
 
+/// Which part of the report a cell was planned for (a measurement shared by two parts
+/// runs once, under the first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// The published seed rounds, and each system's saturation at its best seed mode.
+    Rounds,
+    /// The pgbench ceiling and prefork `--batch 1` vs group commit at the saturation load.
+    GroupCommit,
+    /// prefork evloop `--accept reuseport` vs `shared`, seed load and saturation load.
+    Accept,
+}
+
+impl Section {
+    /// The `--only` word of the section, if it has one.
+    pub fn tag(self) -> Option<Tag> {
+        match self {
+            Section::Rounds => None,
+            Section::GroupCommit => Some(Tag::GroupCommit),
+            Section::Accept => Some(Tag::Accept),
+        }
+    }
+}
+
 /// The client model of a cell.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(tag = "model", rename_all = "lowercase")]
 pub enum Load {
     /// Closed loop, a new connection per request.
@@ -108,9 +139,9 @@ impl Round {
             _ => None,
         };
         match *variant {
-            Variant::Prefork { workers, .. } | Variant::GunicornSync { workers } => {
-                by_workers(workers)
-            }
+            Variant::Prefork(p) if p.is_plain() => by_workers(p.workers),
+            Variant::Prefork(_) => None,
+            Variant::GunicornSync { workers } => by_workers(workers),
             Variant::Pm2Fork => Some(Round::One),
             Variant::Pm2Cluster { instances: 2 } => Some(Round::Two),
             Variant::Pm2Cluster { instances: -1 } => Some(Round::Three),
@@ -142,6 +173,8 @@ pub struct Cell {
     pub load: Load,
     /// Direct or through nginx.
     pub route: Route,
+    /// The report section it was planned for.
+    pub section: Section,
 }
 
 impl Cell {
@@ -150,8 +183,8 @@ impl Cell {
         self.variant.system()
     }
 
-    /// The `--only` words this cell answers to.
-    pub fn tags(&self) -> [Tag; 2] {
+    /// The `--only` words this cell answers to: its phase, its route, its section's.
+    pub fn tags(&self) -> Vec<Tag> {
         let phase = match self.load {
             Load::Seed(_) => Tag::Seed,
             Load::Saturation(_) => Tag::Saturation,
@@ -160,7 +193,24 @@ impl Cell {
             Route::Direct => Tag::Direct,
             Route::Nginx => Tag::Nginx,
         };
-        [phase, route]
+        [Some(phase), Some(route), self.section.tag()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Whether `other` measures the same thing (same run mode, load and route), whatever
+    /// section planned it: such a cell runs once.
+    pub fn same_measurement(&self, other: &Cell) -> bool {
+        self.variant == other.variant && self.load == other.load && self.route == other.route
+    }
+
+    /// The prefork run mode, if this is a prefork cell.
+    pub fn prefork(&self) -> Option<Prefork> {
+        match self.variant {
+            Variant::Prefork(p) => Some(p),
+            _ => None,
+        }
     }
 
     /// Whether this is a seed-round cell.
@@ -208,7 +258,7 @@ impl Cell {
 }
 
 fn prefork(mode: Mode, workers: u32) -> Variant {
-    Variant::Prefork { mode, workers }
+    Variant::Prefork(Prefork::plain(mode, workers))
 }
 
 /// The seed rounds' run modes of `system`: the published rows (round 2 only with `quick`).
@@ -258,6 +308,7 @@ pub fn ceiling_cell(load: SaturationLoad) -> Cell {
         variant: Variant::Pgbench,
         load: Load::Saturation(load),
         route: Route::Direct,
+        section: Section::GroupCommit,
     }
 }
 
@@ -269,6 +320,7 @@ pub fn seed_cells(system: System, quick: bool, load: SeedLoad) -> Vec<Cell> {
             variant,
             load: Load::Seed(load),
             route: Route::Direct,
+            section: Section::Rounds,
         })
         .collect()
 }
@@ -286,6 +338,7 @@ pub fn saturation_cells(variant: Variant, load: SaturationLoad, nginx: bool) -> 
             variant,
             load: Load::Saturation(load),
             route,
+            section: Section::Rounds,
         })
         .collect()
 }
@@ -335,7 +388,7 @@ mod tests {
             warmup: std::time::Duration::from_secs(1),
         };
         let c = ceiling_cell(load);
-        assert_eq!(c.tags(), [Tag::Saturation, Tag::Direct]);
+        assert_eq!(c.tags(), [Tag::Saturation, Tag::Direct, Tag::GroupCommit]);
         assert_eq!(
             (c.system(), c.key()),
             (System::Pgbench, "sat-direct-pgbench".into())

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::cell::Tag;
+use crate::prefork_mode::Knobs;
 use crate::system::System;
 
 /// `prefork-bench` command line; `bin/bench` passes its arguments through unchanged.
@@ -25,7 +26,8 @@ pub struct Cli {
 
     /// Run only these systems and/or phases (comma-separated): prefork, prefork-evloop,
     /// prefork-threads, express, django, pgbench (the ceiling row); seed, saturation, direct,
-    /// nginx. Default: everything
+    /// nginx, group-commit (pgbench and prefork --batch 1 vs group commit), accept
+    /// (--accept reuseport vs shared). Default: everything
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 
@@ -62,6 +64,14 @@ pub struct Cli {
     #[arg(long, value_parser = parse_duration)]
     pub warmup: Option<Duration>,
 
+    /// Pass `--pin-cpus` to every prefork (worker i bound to CPU i mod N). Default: off
+    #[arg(long)]
+    pub pin_cpus: bool,
+
+    /// Pass `--backlog N` to every prefork. Default: prefork's own default
+    #[arg(long, value_name = "N")]
+    pub backlog: Option<u32>,
+
     /// Directory for results.json, results.svg and the servers' logs. Default: target/bench
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -79,7 +89,7 @@ pub struct Cli {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// An `--only` word that names no system and no phase.
-    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx)")]
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept)")]
     UnknownOnly(String),
     /// A count that must be at least one.
     #[error("{0} must be at least 1")]
@@ -126,7 +136,7 @@ impl Filter {
 }
 
 /// The seed's client model: users in a closed loop, a new connection per request.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SeedLoad {
     /// Concurrent users.
     pub users: u64,
@@ -137,7 +147,7 @@ pub struct SeedLoad {
 }
 
 /// The saturation model: keep-alive connections as fast as the server answers.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SaturationLoad {
     /// Keep-alive connections.
     pub connections: u64,
@@ -177,6 +187,8 @@ pub struct Config {
     pub seed: SeedLoad,
     /// The saturation rounds' load.
     pub saturation: SaturationLoad,
+    /// Flags passed to every prefork.
+    pub knobs: Knobs,
     /// Directories.
     pub paths: Paths,
 }
@@ -197,6 +209,9 @@ impl Config {
         if cli.connections == 0 {
             return Err(ConfigError::Zero("--connections"));
         }
+        if cli.backlog == Some(0) {
+            return Err(ConfigError::Zero("--backlog"));
+        }
         let secs = |quick, full| Duration::from_secs(if cli.quick { quick } else { full });
         Ok(Config {
             quick: cli.quick,
@@ -214,6 +229,10 @@ impl Config {
                 connections: cli.connections,
                 duration: cli.duration.unwrap_or(secs(3, 10)),
                 warmup: cli.warmup.unwrap_or(secs(1, 2)),
+            },
+            knobs: Knobs {
+                pin_cpus: cli.pin_cpus,
+                backlog: cli.backlog,
             },
             paths: paths(cli.out, cli.pg_dir, cli.bin_dir)?,
         })
@@ -327,6 +346,20 @@ mod tests {
         ));
         assert!(matches!(
             config(&["--repeat", "0"]),
+            Err(ConfigError::Zero(_))
+        ));
+        let sections = config(&["--only", "accept,batch"]).unwrap();
+        assert_eq!(sections.filter.tags, [Tag::Accept, Tag::GroupCommit]);
+    }
+
+    /// `--pin-cpus` and `--backlog` become the knobs passed to prefork.
+    #[test]
+    fn knobs() {
+        assert_eq!(config(&[]).unwrap().knobs, Knobs::default());
+        let cfg = config(&["--pin-cpus", "--backlog", "4096"]).unwrap();
+        assert_eq!(cfg.knobs.args(), ["--pin-cpus", "--backlog", "4096"]);
+        assert!(matches!(
+            config(&["--backlog", "0"]),
             Err(ConfigError::Zero(_))
         ));
     }

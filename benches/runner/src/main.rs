@@ -4,17 +4,22 @@
 //! # Layout
 //! - [`cli`]: the flags, validated once into a [`cli::Config`].
 //! - [`system`]: the systems and run modes, and each one's command line.
+//! - [`prefork_mode`]: prefork's run modes (workers, `--batch`, `--accept`) and knobs.
 //! - [`cell`]: a cell = run mode × load × route; the seed and saturation matrices.
+//! - [`sections`]: issue 5's cells: `--batch 1` vs group commit, reuseport vs shared.
 //! - [`server`]: start a server in its own process group, wait for `/health`, stop its tree.
 //! - [`nginx`]: nginx from the top-level `nginx.conf`, in front of a backend.
 //! - [`net`]: free ports below the ephemeral range, the `/health` probe.
 //! - [`procs`]: process trees from `/proc`: peak RSS, CPU time.
 //! - [`pgbench`]: the ceiling row: PostgreSQL's `pgbench` running the same INSERT.
 //! - [`db`]: truncate the table, count its rows.
+//! - [`stats`]: prefork's `GET /stats` per-worker counters, their difference and spread.
 //! - [`loadgen`]: run `loadgen --report json`, read its report.
 //! - [`run`]: one run of one cell, ending with the rows-versus-201s check.
 //! - [`bench`]: the runbook over all cells.
+//! - [`compare`]: the group-commit, accept-strategy and acceptance parts of the report.
 //! - [`summary`], [`report`], [`svg`]: medians, results.json, markdown, the chart.
+//! - [`verdict`]: issue 5's acceptance points, pass or fail.
 //! - [`machine`]: the machine and date the numbers belong to.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -22,19 +27,24 @@
 mod bench;
 mod cell;
 mod cli;
+mod compare;
 mod db;
 mod loadgen;
 mod machine;
 mod net;
 mod nginx;
 mod pgbench;
+mod prefork_mode;
 mod procs;
 mod report;
 mod run;
+mod sections;
 mod server;
+mod stats;
 mod summary;
 mod svg;
 mod system;
+mod verdict;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -130,6 +140,7 @@ fn measure(
             pg_dir: cluster.dir(),
             db_url: &url,
             pm2_home: &pm2_home,
+            knobs: cfg.knobs,
         },
         db: &mut db,
         pg_pid: postmaster_pid(cluster.dir()),

@@ -52,6 +52,46 @@ pub fn health_ok(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && is_200(&head)
 }
 
+/// `GET path` on `127.0.0.1:port` with `Connection: close`: the status and the body
+/// (read up to `Content-Length`, or to the end of the stream).
+pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let timeout = Duration::from_secs(2);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if split_response(&raw).is_some_and(|(_, body, len)| len.is_some_and(|l| body.len() >= l)) {
+            break;
+        }
+    }
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
+    let (status, body, len) = split_response(&raw).ok_or_else(bad)?;
+    let body = &body[..len.unwrap_or(body.len()).min(body.len())];
+    Ok((status, String::from_utf8_lossy(body).into_owned()))
+}
+
+/// A response's status, body so far and `Content-Length`, once its head is complete.
+fn split_response(raw: &[u8]) -> Option<(u16, &[u8], Option<usize>)> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let status = head.get(9..12)?.parse().ok()?;
+    let len = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    });
+    Some((status, &raw[end + 4..], len))
+}
+
 fn is_200(head: &[u8]) -> bool {
     head.starts_with(b"HTTP/1.") && head.get(8..12) == Some(b" 200")
 }
@@ -76,6 +116,16 @@ mod tests {
         assert!(is_200(b"HTTP/1.0 200 "));
         assert!(!is_200(b"HTTP/1.1 503 "));
         assert!(!is_200(b"SSH-2.0-Open"));
+    }
+
+    /// A response splits into status, body and length, whatever the header's case.
+    #[test]
+    fn responses() {
+        let raw = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+        assert_eq!(split_response(raw), Some((200, &b"{}"[..], Some(2))));
+        assert_eq!(split_response(b"HTTP/1.1 404 Not"), None);
+        let close = b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nno";
+        assert_eq!(split_response(close), Some((404, &b"no"[..], None)));
     }
 
     /// Nothing listening is simply not healthy.

@@ -161,6 +161,9 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
         nginx: None,
         log: log.display().to_string(),
         failure: count_failure(rows, summary.processed),
+        command: None,
+        balance: None,
+        stats_error: None,
     })
 }
 

@@ -95,11 +95,17 @@ fn kib_field(pid: u32, file: &str, key: &str) -> Option<u64> {
 
 /// Summed resident set size of the processes (KiB). Shared pages count once per process,
 /// as `ps` shows them: an upper bound for forked workers.
+#[cfg(test)]
 pub fn rss_kib(procs: &[Stat]) -> u64 {
+    rss_each(procs).iter().map(|&(_, kib)| kib).sum()
+}
+
+/// Each process's resident set size (KiB), those that vanished left out.
+fn rss_each(procs: &[Stat]) -> Vec<(u32, u64)> {
     procs
         .iter()
-        .filter_map(|p| kib_field(p.pid, "status", "VmRSS:"))
-        .sum()
+        .filter_map(|p| Some((p.pid, kib_field(p.pid, "status", "VmRSS:")?)))
+        .collect()
 }
 
 /// Summed proportional set size (KiB): shared pages split between their sharers.
@@ -119,6 +125,10 @@ fn cpu_ticks(procs: &[Stat]) -> u64 {
 pub struct Usage {
     /// Peak of the summed RSS over the samples, KiB.
     pub peak_rss_kib: u64,
+    /// The largest peak RSS of one process below the root (a worker: prefork's and
+    /// Gunicorn's master is the root), KiB; 0 when the tree has no such process. A
+    /// worker's RSS counts the pages it shares with the master, as `ps` shows it.
+    pub worker_peak_rss_kib: u64,
     /// Summed PSS at the end of the run, KiB.
     pub pss_end_kib: u64,
     /// CPU seconds (user + system) spent during the run.
@@ -154,22 +164,43 @@ impl Sampler {
     }
 }
 
+/// Peaks seen so far of one tree.
+#[derive(Default)]
+struct Peaks {
+    /// Of the summed RSS.
+    tree: u64,
+    /// Of any one process below the root.
+    worker: u64,
+}
+
+impl Peaks {
+    fn observe(&mut self, procs: &[Stat], root: u32) {
+        let each = rss_each(&tree_of(procs, root));
+        self.tree = self.tree.max(each.iter().map(|&(_, kib)| kib).sum());
+        let workers = each.iter().filter(|&&(pid, _)| pid != root);
+        self.worker = self
+            .worker
+            .max(workers.map(|&(_, kib)| kib).max().unwrap_or(0));
+    }
+}
+
 fn sample(roots: &[(String, u32)], start: &[u64], stop: &AtomicBool) -> BTreeMap<String, Usage> {
-    let mut peaks = vec![0u64; roots.len()];
+    let mut peaks: Vec<Peaks> = roots.iter().map(|_| Peaks::default()).collect();
     loop {
         let done = stop.load(Ordering::Relaxed);
         let procs = all();
         for (peak, (_, pid)) in peaks.iter_mut().zip(roots) {
-            *peak = (*peak).max(rss_kib(&tree_of(&procs, *pid)));
+            peak.observe(&procs, *pid);
         }
         if done {
             return roots
                 .iter()
                 .zip(peaks.iter().zip(start))
-                .map(|((name, pid), (&peak, &ticks0))| {
+                .map(|((name, pid), (peak, &ticks0))| {
                     let tree = tree_of(&procs, *pid);
                     let usage = Usage {
-                        peak_rss_kib: peak,
+                        peak_rss_kib: peak.tree,
+                        worker_peak_rss_kib: peak.worker,
                         pss_end_kib: pss_kib(&tree),
                         cpu_s: cpu_ticks(&tree).saturating_sub(ticks0) as f64 / USER_HZ,
                         processes: tree.len(),
@@ -228,5 +259,27 @@ mod tests {
         let sampler = Sampler::start(vec![("me".into(), me)]);
         let usage = sampler.finish();
         assert!(usage["me"].peak_rss_kib > 0);
+    }
+
+    /// A worker's peak is that of one process below the root, never the root's own.
+    #[test]
+    fn worker_peak() {
+        let me = std::process::id();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let procs = all();
+        let mut peaks = Peaks::default();
+        peaks.observe(&procs, me);
+        let _ = child.kill();
+        let _ = child.wait();
+        let mine = rss_kib(&[stat(me).unwrap()]);
+        assert!(
+            peaks.worker > 0 && peaks.worker < mine,
+            "{} vs {mine}",
+            peaks.worker
+        );
+        assert!(peaks.tree >= peaks.worker);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::{CellResult, Status};
+use crate::bench::{best_variant, CellResult, Status};
 use crate::cell::{Load, Round, Route};
 use crate::cli::Config;
 use crate::machine::Machine;
@@ -15,12 +15,14 @@ pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> Stri
     let mut out = String::new();
     let _ = writeln!(out, "# prefork bench, {}\n", machine.date);
     let _ = writeln!(out, "Machine: {}.\n", machine.summary());
+    crate::compare::knobs_line(&mut out, cfg);
     if results.iter().any(|r| r.cell.is_seed()) {
         seed_table(&mut out, results, cfg);
     }
     if results.iter().any(|r| !r.cell.is_seed()) {
         saturation_table(&mut out, results, cfg);
     }
+    crate::compare::markdown(&mut out, results, cfg);
     details_table(&mut out, results);
     out
 }
@@ -88,7 +90,7 @@ fn seed_text(r: &CellResult) -> String {
 }
 
 /// `skipped: …` / `FAIL: …`, or None for a measured cell.
-fn status_text(r: &CellResult) -> Option<String> {
+pub fn status_text(r: &CellResult) -> Option<String> {
     let note = || short(r.note.as_deref().unwrap_or(""));
     match r.status {
         Status::Ok if !r.runs.is_empty() => None,
@@ -149,10 +151,11 @@ fn saturation_table(out: &mut String, results: &[CellResult], cfg: &Config) {
     ];
     table_head(out, &head.map(String::from));
     for system in System::ALL {
+        let best = best_variant(results, system);
         let find = |route| {
             results
                 .iter()
-                .find(|r| !r.cell.is_seed() && r.cell.system() == system && r.cell.route == route)
+                .find(|r| !r.cell.is_seed() && r.cell.variant == best && r.cell.route == route)
         };
         let (direct, nginx) = (find(Route::Direct), find(Route::Nginx));
         let Some(any) = direct.or(nginx) else {
@@ -220,6 +223,7 @@ fn details_table(out: &mut String, results: &[CellResult]) {
         "p50 ms",
         "p99 ms",
         "peak RSS MiB",
+        "worker peak RSS MiB",
         "PSS MiB",
         "server CPU s",
         "PG CPU s",
@@ -233,7 +237,9 @@ fn details_table(out: &mut String, results: &[CellResult]) {
     let _ = writeln!(
         out,
         "\nPeak RSS: the server's whole process tree, summed, sampled every 100 ms (shared \
-         pages count once per process); PSS splits them, at the end of the run. CPU: user + \
+         pages count once per process); worker peak RSS: the largest of one process below \
+         the server's root (a prefork or Gunicorn worker, a PM2 app), sampled alike; PSS \
+         splits shared pages, at the end of the run. CPU: user + \
          system time of the tree during the measured run. Medians over runs; rows and 201s \
          of the last run.\n"
     );
@@ -252,7 +258,7 @@ fn detail_row(r: &CellResult) -> Vec<String> {
         _ => status_text(r).unwrap_or_default(),
     };
     let (Some(s), Some(last)) = (Summary::of(r), r.runs.last()) else {
-        row.extend(std::iter::repeat_n(String::new(), 13));
+        row.extend(std::iter::repeat_n(String::new(), 14));
         row.push(status);
         return row;
     };
@@ -267,6 +273,8 @@ fn detail_row(r: &CellResult) -> Vec<String> {
         format!("{:.2}", s.p50_ms),
         format!("{:.2}", s.p99_ms),
         format!("{:.1}", s.peak_rss_mib),
+        s.worker_peak_rss_mib
+            .map_or("—".into(), |m| format!("{m:.1}")),
         format!("{:.1}", s.pss_mib),
         format!("{:.2}", s.server_cpu_s),
         opt(s.pg_cpu_s),
@@ -276,13 +284,15 @@ fn detail_row(r: &CellResult) -> Vec<String> {
     row
 }
 
-fn table_head(out: &mut String, head: &[String]) {
+/// A markdown table head and its rule.
+pub fn table_head(out: &mut String, head: &[String]) {
     table_row(out, head);
     let rule: Vec<String> = head.iter().map(|_| "---".to_string()).collect();
     table_row(out, &rule);
 }
 
-fn table_row(out: &mut String, cells: &[String]) {
+/// A markdown table row.
+pub fn table_row(out: &mut String, cells: &[String]) {
     let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 

@@ -23,6 +23,7 @@ use crate::net;
 use crate::nginx::{self, NginxError};
 use crate::procs::{Sampler, Usage};
 use crate::server::{Server, ServerError};
+use crate::stats::{self, Balance, StatsError, WorkerStats};
 use crate::system::Env;
 
 /// How long a server may take to answer `/health` after it was started.
@@ -118,6 +119,12 @@ pub struct RunRecord {
     pub log: String,
     /// Why this run fails the bench: rows ≠ 201s, or no 201 at all.
     pub failure: Option<String>,
+    /// The server's command line (None for pgbench, whose command is in its log).
+    pub command: Option<String>,
+    /// prefork's per-worker counters during the measured run (`GET /stats`).
+    pub balance: Option<Balance>,
+    /// Why a prefork run has no [`RunRecord::balance`].
+    pub stats_error: Option<String>,
 }
 
 /// Runs `cell` once (`rep` numbers the log file).
@@ -154,14 +161,33 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
             .as_ref()
             .map(|n| ("nginx".to_string(), n.server.pid())),
     );
+    // Counters are read from the server itself, also when nginx is in front.
+    let counters = cell.prefork().map(|_| stats::fetch(port));
     let sampler = Sampler::start(roots);
     let report = loadgen::run(&ctx.loadgen, &spec, ctx.interrupted);
     let mut usage = sampler.finish();
     let report = report?;
+    let (balance, stats_error) = match counters.map(|before| balance_since(before, port)) {
+        None => (None, None),
+        Some(Ok(balance)) => (Some(balance), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+    };
     let rows = ctx.db.count()?;
     drop(proxy);
     server.stop();
-    Ok(record(&spec, warmup_rps, report, rows, &mut usage, &log))
+    let mut record = record(&spec, warmup_rps, report, rows, &mut usage, &log);
+    record.command = Some(launch.display());
+    record.balance = balance;
+    record.stats_error = stats_error;
+    Ok(record)
+}
+
+/// The workers' balance since the `before` reading of the prefork on `port`.
+fn balance_since(
+    before: Result<Vec<WorkerStats>, StatsError>,
+    port: u16,
+) -> Result<Balance, StatsError> {
+    Ok(Balance::of(stats::delta(&before?, &stats::fetch(port)?)))
 }
 
 /// Runs the warm-up; returns the measured run's spec and the warm-up's rate.
@@ -268,6 +294,9 @@ fn record(
         nginx: usage.remove("nginx"),
         log: log.display().to_string(),
         failure,
+        command: None,
+        balance: None,
+        stats_error: None,
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Summary {
     pub errors: u64,
     /// Highest summed RSS of the server's tree over all runs, MiB.
     pub peak_rss_mib: f64,
+    /// Highest RSS of one worker process over all runs, MiB (None: no process below
+    /// the root, as for pgbench).
+    pub worker_peak_rss_mib: Option<f64>,
     /// Median summed PSS of the server's tree at the end of a run, MiB.
     pub pss_mib: f64,
     /// Median CPU seconds of the server's tree per run.
@@ -79,6 +82,12 @@ impl Summary {
                 .iter()
                 .map(|r| mib(r.server.peak_rss_kib))
                 .fold(0.0, f64::max),
+            worker_peak_rss_mib: runs
+                .iter()
+                .map(|r| r.server.worker_peak_rss_kib)
+                .max()
+                .filter(|&kib| kib > 0)
+                .map(mib),
             pss_mib: med(&|r| mib(r.server.pss_end_kib))?,
             server_cpu_s: med(&|r| r.server.cpu_s)?,
             pg_cpu_s: opt(&|r| r.postgres.map(|u| u.cpu_s)),
@@ -153,7 +162,9 @@ pub fn results_json(
             },
             "peers": cfg.peers,
             "nginx": cfg.nginx,
+            "prefork_knobs": cfg.knobs,
         },
+        "acceptance": crate::verdict::verdicts(results, cfg),
         "interrupted": interrupted,
         "failed_cells": failed,
         "cells": cells,
@@ -183,6 +194,7 @@ fn cell_json(r: &CellResult) -> Value {
         "phase": phase,
         "round": if c.is_seed() { Round::of(&c.variant) } else { None },
         "route": c.route,
+        "section": c.section,
         "load": load,
         "status": r.status,
         "note": r.note,

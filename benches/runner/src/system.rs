@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::prefork_mode::{Knobs, Prefork};
+
 /// A column of the published table's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -94,13 +96,8 @@ pub enum Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Variant {
-    /// `prefork --mode M --workers N`.
-    Prefork {
-        /// Worker model.
-        mode: Mode,
-        /// Worker processes.
-        workers: u32,
-    },
+    /// `prefork --mode M --workers N --batch B --accept A`.
+    Prefork(Prefork),
     /// `pm2-runtime start app.js`: one process (PM2's fork mode).
     Pm2Fork,
     /// `pm2-runtime start app.js -i N` (cluster mode; -1 = CPUs − 1).
@@ -128,13 +125,10 @@ impl Variant {
     /// The system this is a run mode of.
     pub fn system(&self) -> System {
         match self {
-            Variant::Prefork {
-                mode: Mode::Evloop, ..
-            } => System::PreforkEvloop,
-            Variant::Prefork {
-                mode: Mode::Threads,
-                ..
-            } => System::PreforkThreads,
+            Variant::Prefork(p) => match p.mode {
+                Mode::Evloop => System::PreforkEvloop,
+                Mode::Threads => System::PreforkThreads,
+            },
             Variant::Pm2Fork | Variant::Pm2Cluster { .. } => System::Express,
             Variant::GunicornSync { .. } | Variant::GunicornGevent { .. } => System::Django,
             Variant::Pgbench => System::Pgbench,
@@ -144,8 +138,7 @@ impl Variant {
     /// A short human label: `2 workers`, `cluster -i -1`, `gevent 1000×9`.
     pub fn label(&self) -> String {
         match *self {
-            Variant::Prefork { workers: 1, .. } => "1 worker".into(),
-            Variant::Prefork { workers, .. } => format!("{workers} workers"),
+            Variant::Prefork(p) => p.label(),
             Variant::Pm2Fork => "fork".into(),
             Variant::Pm2Cluster { instances } => format!("cluster -i {instances}"),
             Variant::GunicornSync { workers } => format!("sync {workers}"),
@@ -160,7 +153,7 @@ impl Variant {
     /// A file-name-safe key: `evloop-2`, `pm2-cluster-cpus-1`, `gevent-1000x9`.
     pub fn key(&self) -> String {
         match *self {
-            Variant::Prefork { mode, workers } => format!("{}-{workers}", mode_name(mode)),
+            Variant::Prefork(p) => p.key(),
             Variant::Pm2Fork => "pm2-fork".into(),
             Variant::Pm2Cluster { instances } if instances < 0 => {
                 format!("pm2-cluster-cpus{instances}")
@@ -180,7 +173,7 @@ impl Variant {
     pub fn launch(&self, port: u16, env: &Env) -> Option<Launch> {
         Some(match *self {
             Variant::Pgbench => return None,
-            Variant::Prefork { mode, workers } => prefork(mode, workers, port, env),
+            Variant::Prefork(p) => p.launch(port, env),
             Variant::Pm2Fork => pm2(&[], port, env),
             Variant::Pm2Cluster { instances } => pm2(&["-i", &instances.to_string()], port, env),
             Variant::GunicornSync { workers } => gunicorn_cmd(&[], workers, port, env),
@@ -193,13 +186,6 @@ impl Variant {
                 gunicorn_cmd(&extra, workers, port, env)
             }
         })
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Evloop => "evloop",
-        Mode::Threads => "threads",
     }
 }
 
@@ -216,6 +202,8 @@ pub struct Env<'a> {
     pub db_url: &'a str,
     /// PM2's state directory (so PM2 never writes `~/.pm2`).
     pub pm2_home: &'a Path,
+    /// Flags passed to every prefork (`--pin-cpus`, `--backlog`).
+    pub knobs: Knobs,
 }
 
 impl Env<'_> {
@@ -260,28 +248,6 @@ impl Launch {
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
-}
-
-fn prefork(mode: Mode, workers: u32, port: u16, env: &Env) -> Launch {
-    let bind = format!("127.0.0.1:{port}");
-    let workers = workers.to_string();
-    let args = [
-        "--bind",
-        &bind,
-        "--workers",
-        &workers,
-        "--mode",
-        mode_name(mode),
-    ];
-    let mut args = strings(&args);
-    args.extend(["--database-url".to_string(), env.db_url.to_string()]);
-    Launch {
-        program: env.bin_dir.join("prefork"),
-        args,
-        env: vec![],
-        unset: vec![],
-        cwd: env.root.to_path_buf(),
-    }
 }
 
 fn pm2_runtime(root: &Path) -> PathBuf {
@@ -363,13 +329,10 @@ mod tests {
             ("cluster -i -1".into(), "pm2-cluster-cpus-1".into())
         );
         assert_eq!(c.system(), System::Express);
-        let p = Variant::Prefork {
-            mode: Mode::Threads,
-            workers: 1,
-        };
+        let p = Variant::Prefork(Prefork::plain(Mode::Threads, 1));
         assert_eq!(
             (p.label(), p.system()),
-            ("1 worker".into(), System::PreforkThreads)
+            ("1 worker, batch 64".into(), System::PreforkThreads)
         );
     }
 
@@ -383,15 +346,17 @@ mod tests {
             pg_dir: &pg,
             db_url: "host=/x",
             pm2_home: &root.join("target/bench/pm2"),
+            knobs: Knobs {
+                pin_cpus: true,
+                backlog: None,
+            },
         };
-        let p = Variant::Prefork {
-            mode: Mode::Evloop,
-            workers: 3,
-        }
-        .launch(20001, &e)
-        .unwrap();
+        let p = Variant::Prefork(Prefork::plain(Mode::Evloop, 3))
+            .launch(20001, &e)
+            .unwrap();
         assert!(p.display().ends_with(
-            "prefork --bind 127.0.0.1:20001 --workers 3 --mode evloop --database-url host=/x"
+            "prefork --bind 127.0.0.1:20001 --workers 3 --mode evloop --batch 64 \
+             --accept reuseport --pin-cpus --database-url host=/x"
         ));
         let x = Variant::Pm2Cluster { instances: -1 }
             .launch(20002, &e)

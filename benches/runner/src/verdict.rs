@@ -1,0 +1,261 @@
+//! Issue 5's acceptance points, judged from one bench's results: each a figure, a
+//! threshold and pass/fail (or not measured). Ratios compare direct saturation cells —
+//! the same keep-alive connections for every system — with the pgbench ceiling or the
+//! peers' best.
+
+use serde::Serialize;
+
+use crate::bench::{CellResult, Status};
+use crate::cell::{Load, Route};
+use crate::cli::Config;
+use crate::summary::Summary;
+use crate::system::System;
+
+/// prefork `--batch 1` against the ceiling.
+pub const BATCH_ONE_MIN: f64 = 0.6;
+/// prefork with group commit against the ceiling.
+pub const GROUP_COMMIT_MIN: f64 = 2.0;
+/// prefork's best against Express/PM2's best.
+pub const EXPRESS_MIN: f64 = 10.0;
+/// prefork's best against Django/Gunicorn's best.
+pub const DJANGO_MIN: f64 = 100.0;
+/// The seed's 10 × 1000 connection-per-request run, seconds.
+pub const SEED_MAX_S: f64 = 1.5;
+/// Peak RSS of one prefork worker, MiB.
+pub const WORKER_RSS_MAX_MIB: f64 = 16.0;
+
+/// One acceptance point.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Verdict {
+    /// What is judged.
+    pub point: &'static str,
+    /// The measured figure, with where it comes from.
+    pub figure: String,
+    /// The bar it must pass.
+    pub threshold: String,
+    /// The number compared with the bar (a ratio, seconds or MiB).
+    pub value: Option<f64>,
+    /// Passed, failed, or None when a side was not measured (or the load differs).
+    pub pass: Option<bool>,
+}
+
+impl Verdict {
+    /// `pass`, `FAIL` or `n/a` (not measured, or not the acceptance load).
+    pub fn word(&self) -> &'static str {
+        match self.pass {
+            Some(true) => "pass",
+            Some(false) => "FAIL",
+            None => "n/a",
+        }
+    }
+}
+
+/// A measured cell and its summary.
+type Best<'a> = (&'a CellResult, Summary);
+
+/// The ok direct saturation cell with the highest median rate among those `keep` keeps.
+fn best_saturation<'a>(
+    results: &'a [CellResult],
+    keep: impl Fn(&CellResult) -> bool,
+) -> Option<Best<'a>> {
+    results
+        .iter()
+        .filter(|r| r.status == Status::Ok && !r.cell.is_seed() && r.cell.route == Route::Direct)
+        .filter(|r| keep(r))
+        .filter_map(|r| Some((r, Summary::of(r)?)))
+        .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))
+}
+
+fn is_prefork(r: &CellResult) -> bool {
+    r.cell.prefork().is_some()
+}
+
+fn batch(r: &CellResult) -> Option<u32> {
+    r.cell.prefork().map(|p| p.batch)
+}
+
+/// `prefork threads 2 workers, batch 1`.
+fn name(r: &CellResult) -> String {
+    format!("{} {}", r.cell.system().title(), r.cell.variant.label())
+}
+
+/// Every acceptance point of issue 5.
+pub fn verdicts(results: &[CellResult], cfg: &Config) -> Vec<Verdict> {
+    let ceiling = best_saturation(results, |r| r.cell.system() == System::Pgbench);
+    let batch_one = best_saturation(results, |r| batch(r) == Some(1));
+    let grouped = best_saturation(results, |r| batch(r).is_some_and(|b| b > 1));
+    let prefork = best_saturation(results, is_prefork);
+    let express = best_saturation(results, |r| r.cell.system() == System::Express);
+    let django = best_saturation(results, |r| r.cell.system() == System::Django);
+    let mut out = vec![
+        ratio(
+            "prefork --batch 1 vs the pgbench ceiling",
+            batch_one,
+            ceiling,
+            BATCH_ONE_MIN,
+        ),
+        group_commit(grouped, ceiling),
+        ratio(
+            "prefork's best vs Express/PM2's best",
+            prefork,
+            express,
+            EXPRESS_MIN,
+        ),
+        ratio(
+            "prefork's best vs Django/Gunicorn's best",
+            prefork,
+            django,
+            DJANGO_MIN,
+        ),
+    ];
+    out.push(seed_time(results, cfg));
+    out.push(worker_rss(results, cfg));
+    out
+}
+
+/// `ours ÷ theirs ≥ min`.
+fn ratio(point: &'static str, ours: Option<Best>, theirs: Option<Best>, min: f64) -> Verdict {
+    let threshold = format!("≥ {min}×");
+    let (Some((o, os)), Some((t, ts))) = (ours, theirs) else {
+        let missing = if ours.is_none() {
+            "our side"
+        } else {
+            "the reference"
+        };
+        return Verdict {
+            point,
+            figure: format!("{missing} not measured"),
+            threshold,
+            value: None,
+            pass: None,
+        };
+    };
+    let value = os.rps / ts.rps;
+    Verdict {
+        point,
+        figure: format!(
+            "{:.0} req/s ({}) = {value:.2}× {:.0} ({})",
+            os.rps,
+            name(o),
+            ts.rps,
+            name(t)
+        ),
+        threshold,
+        value: Some(value),
+        pass: Some(value >= min),
+    }
+}
+
+/// Group commit: the ratio, and rows = 201s in that cell.
+fn group_commit(grouped: Option<Best>, ceiling: Option<Best>) -> Verdict {
+    let mut v = ratio(
+        "prefork group commit vs the pgbench ceiling, rows = 201s",
+        grouped,
+        ceiling,
+        GROUP_COMMIT_MIN,
+    );
+    v.threshold.push_str(", rows = 201s");
+    if let Some(last) = grouped.and_then(|(r, _)| r.runs.last()) {
+        let same = last.rows == last.created;
+        v.figure.push_str(&format!(
+            "; {} rows {} {} 201s",
+            last.rows,
+            if same { "=" } else { "≠" },
+            last.created
+        ));
+        v.pass = v.pass.map(|p| p && same);
+    }
+    v
+}
+
+/// Whether the seed load is the acceptance's 10 users × 1000.
+fn acceptance_seed(cfg: &Config) -> bool {
+    cfg.seed.users == 10 && cfg.seed.loops == 1000
+}
+
+/// The fastest prefork seed cell's time.
+fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
+    let point = "seed model 10×1000, connection per request (prefork's best)";
+    let threshold = format!("< {SEED_MAX_S} s");
+    let best = results
+        .iter()
+        .filter(|r| r.status == Status::Ok && r.cell.is_seed() && is_prefork(r))
+        .filter_map(|r| Some((r, Summary::of(r)?)))
+        .min_by(|a, b| a.1.elapsed_s.total_cmp(&b.1.elapsed_s));
+    let Some((r, s)) = best else {
+        let figure = "no prefork seed cell measured".into();
+        return Verdict {
+            point,
+            figure,
+            threshold,
+            value: None,
+            pass: None,
+        };
+    };
+    let load = |r: &CellResult| match r.cell.load {
+        Load::Seed(l) => format!("{}×{}", l.users, l.loops),
+        Load::Saturation(_) => String::new(),
+    };
+    let mut figure = format!(
+        "{:.2} s ({}, {:.0} req/s, load {})",
+        s.elapsed_s,
+        name(r),
+        s.rps,
+        load(r)
+    );
+    let pass = if acceptance_seed(cfg) {
+        Some(s.elapsed_s < SEED_MAX_S)
+    } else {
+        figure.push_str(": not the acceptance's 10×1000");
+        None
+    };
+    Verdict {
+        point,
+        figure,
+        threshold,
+        value: Some(s.elapsed_s),
+        pass,
+    }
+}
+
+/// The largest one-worker peak RSS over prefork's seed cells.
+fn worker_rss(results: &[CellResult], cfg: &Config) -> Verdict {
+    let point = "peak RSS per prefork worker under the seed load";
+    let threshold = format!("< {WORKER_RSS_MAX_MIB} MiB");
+    let worst = results
+        .iter()
+        .filter(|r| r.status == Status::Ok && r.cell.is_seed() && is_prefork(r))
+        .filter_map(|r| Some((r, Summary::of(r)?.worker_peak_rss_mib?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let Some((r, mib)) = worst else {
+        let figure = "no prefork seed cell measured".into();
+        return Verdict {
+            point,
+            figure,
+            threshold,
+            value: None,
+            pass: None,
+        };
+    };
+    let cells = results
+        .iter()
+        .filter(|r| r.cell.is_seed() && is_prefork(r))
+        .count();
+    let mut figure = format!(
+        "{mib:.1} MiB, the largest of {cells} prefork seed cells ({})",
+        name(r)
+    );
+    if !acceptance_seed(cfg) {
+        figure.push_str(&format!(", under {}×{}", cfg.seed.users, cfg.seed.loops));
+    }
+    Verdict {
+        point,
+        figure,
+        threshold,
+        value: Some(mib),
+        pass: Some(mib < WORKER_RSS_MAX_MIB),
+    }
+}
+
+#[cfg(test)]
+mod tests;

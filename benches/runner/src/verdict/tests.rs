@@ -1,0 +1,196 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::*;
+use crate::cell::{self, Cell, Section};
+use crate::cli::{Cli, SaturationLoad, SeedLoad};
+use crate::loadgen::Latency;
+use crate::prefork_mode::Prefork;
+use crate::procs::Usage;
+use crate::run::RunRecord;
+use crate::system::{Mode, Variant};
+
+fn config(args: &[&str]) -> Config {
+    let mut all = vec!["prefork-bench"];
+    all.extend(args);
+    Config::from_cli(Cli::parse_from(all)).unwrap()
+}
+
+fn sat() -> SaturationLoad {
+    SaturationLoad {
+        connections: 64,
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(2),
+    }
+}
+
+fn seed() -> SeedLoad {
+    SeedLoad {
+        users: 10,
+        loops: 1000,
+        warmup_loops: 50,
+    }
+}
+
+/// A run of `rps` lasting `elapsed_s`, with `rows` rows for `created` 201s.
+fn run(rps: f64, elapsed_s: f64, rows: u64, created: u64, worker_kib: u64) -> RunRecord {
+    let latency = Latency {
+        min: 0.1,
+        p50: 1.0,
+        p90: 2.0,
+        p99: 3.0,
+        p999: 4.0,
+        max: 5.0,
+        mean: 1.2,
+    };
+    RunRecord {
+        users: 64,
+        loops: 1,
+        warmup_rps: rps,
+        requests: created,
+        created,
+        rows,
+        statuses: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        error_total: 0,
+        elapsed_s,
+        rps,
+        latency_ms: latency,
+        server: Usage {
+            worker_peak_rss_kib: worker_kib,
+            ..Usage::default()
+        },
+        postgres: None,
+        nginx: None,
+        log: String::new(),
+        failure: None,
+        command: None,
+        balance: None,
+        stats_error: None,
+    }
+}
+
+fn result(variant: Variant, seed_load: bool, record: RunRecord) -> CellResult {
+    let c = if seed_load {
+        cell::seed_cells(variant.system(), true, seed())[0]
+    } else {
+        cell::saturation_cells(variant, sat(), false)[0]
+    };
+    CellResult {
+        cell: Cell {
+            variant,
+            section: Section::Rounds,
+            ..c
+        },
+        status: Status::Ok,
+        note: None,
+        runs: vec![record],
+    }
+}
+
+fn prefork(mode: Mode, workers: u32, batch: u32) -> Variant {
+    Variant::Prefork(Prefork {
+        batch,
+        ..Prefork::plain(mode, workers)
+    })
+}
+
+/// A bench where every point passes except the Django ratio.
+fn bench() -> Vec<CellResult> {
+    vec![
+        result(
+            prefork(Mode::Evloop, 2, 64),
+            true,
+            run(9000.0, 1.1, 0, 0, 9 * 1024),
+        ),
+        result(
+            prefork(Mode::Evloop, 9, 64),
+            true,
+            run(8000.0, 1.3, 0, 0, 12 * 1024),
+        ),
+        result(Variant::Pgbench, false, run(20_000.0, 10.0, 1, 1, 0)),
+        result(
+            prefork(Mode::Threads, 2, 1),
+            false,
+            run(13_000.0, 10.0, 5, 5, 0),
+        ),
+        result(
+            prefork(Mode::Evloop, 2, 1),
+            false,
+            run(9_000.0, 10.0, 5, 5, 0),
+        ),
+        result(
+            prefork(Mode::Evloop, 2, 64),
+            false,
+            run(45_000.0, 10.0, 7, 7, 0),
+        ),
+        result(
+            Variant::Pm2Cluster { instances: 2 },
+            false,
+            run(3_400.0, 10.0, 1, 1, 0),
+        ),
+        result(
+            Variant::GunicornSync { workers: 2 },
+            false,
+            run(500.0, 10.0, 1, 1, 0),
+        ),
+    ]
+}
+
+/// Each point takes the right best cell, ratio and bar.
+#[test]
+fn all_points() {
+    let v = verdicts(&bench(), &config(&[]));
+    let words: Vec<&str> = v.iter().map(Verdict::word).collect();
+    assert_eq!(words, ["pass", "pass", "pass", "FAIL", "pass", "pass"]);
+    assert_eq!(
+        v[0].value,
+        Some(0.65),
+        "threads batch 1 is the best batch-1 row"
+    );
+    assert!(
+        v[0].figure.contains("threads 2 workers, batch 1"),
+        "{}",
+        v[0].figure
+    );
+    assert_eq!(v[1].value, Some(2.25));
+    assert!(v[1].figure.ends_with("7 rows = 7 201s"), "{}", v[1].figure);
+    assert!((v[2].value.unwrap() - 45_000.0 / 3_400.0).abs() < 1e-9);
+    assert_eq!(v[3].value, Some(90.0));
+    assert_eq!(v[4].value, Some(1.1));
+    assert_eq!(
+        v[5].value,
+        Some(12.0),
+        "the largest worker of all seed cells"
+    );
+    assert!(v[5].threshold.contains("16 MiB"));
+}
+
+/// A row-count mismatch fails group commit even when fast enough.
+#[test]
+fn group_commit_needs_rows() {
+    let mut results = bench();
+    results[5].runs[0].rows = 6;
+    let v = verdicts(&results, &config(&[]));
+    assert_eq!(v[1].pass, Some(false));
+    assert!(v[1].figure.contains("6 rows ≠ 7 201s"));
+}
+
+/// Without peers or pgbench the ratios are not measured; a quick seed is not judged.
+#[test]
+fn missing_sides() {
+    let results: Vec<CellResult> = bench()
+        .into_iter()
+        .filter(|r| !r.cell.system().is_peer() && r.cell.system() != System::Pgbench)
+        .collect();
+    let v = verdicts(&results, &config(&["--quick"]));
+    assert_eq!(v[0].pass, None);
+    assert_eq!(v[0].figure, "the reference not measured");
+    assert_eq!((v[2].pass, v[3].pass), (None, None));
+    assert_eq!(v[4].pass, None, "10×100 is not the acceptance load");
+    assert!(v[4].figure.contains("not the acceptance's 10×1000"));
+    assert_eq!(v[5].pass, Some(true));
+    assert!(verdicts(&[], &config(&[])).iter().all(|v| v.pass.is_none()));
+}
