@@ -3,6 +3,12 @@
 //! costs a worker pays on top of the syscalls and the commit.
 //!
 //! Run: `cargo bench --bench http` (add `-- --quick` for a short run).
+//!
+//! Pairs to read together: `parse/seed_post` (fresh `Request`) vs `parse/seed_post_reused`
+//! (`parse_into`, the allocation-free path); `encode/inserted_and_201_task` (today's
+//! `app::inserted` + `encode`) vs `encode/201_task_no_format` (the same `Response` built
+//! with `HeaderValue::with_number`) vs `encode/201_task_direct` (`encode_json_with`,
+//! no `Response` at all).
 
 use std::hint::black_box;
 
@@ -10,8 +16,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prefork::app;
 use prefork::config::Limits;
 use prefork::db::Task;
-use prefork::http::request::{self, Progress};
-use prefork::http::response::{self, DateCache};
+use prefork::http::request::{self, Parsed, Progress, Request};
+use prefork::http::response::{self, DateCache, HeaderValue, Response};
 use prefork::http::{form, json};
 
 /// The form body the seed client sends (one of its random title/description pairs).
@@ -63,12 +69,35 @@ fn bench_parse(c: &mut Criterion) {
     group.bench_function("seed_post_head_only", |b| {
         b.iter(|| request::parse(black_box(&post[..head_len]), black_box(&limits)))
     });
+    let mut reused = Request::default();
+    group.bench_function("seed_post_reused", |b| {
+        b.iter(|| request::parse_into(black_box(&post), black_box(&limits), &mut reused))
+    });
     let pipelined = HEALTH.repeat(PIPELINED).into_bytes();
     group.throughput(Throughput::Elements(PIPELINED as u64));
     group.bench_function("pipelined_10_health", |b| {
         b.iter(|| parse_all(black_box(&pipelined), &limits))
     });
+    let posts = post.repeat(PIPELINED);
+    group.bench_function("pipelined_10_seed_post", |b| {
+        b.iter(|| parse_all(black_box(&posts), &limits))
+    });
+    group.bench_function("pipelined_10_seed_post_reused", |b| {
+        b.iter(|| parse_all_into(black_box(&posts), &limits, &mut reused))
+    });
     group.finish();
+}
+
+/// [`parse_all`] with one reused `Request`, as a worker would keep it.
+fn parse_all_into(mut buf: &[u8], limits: &Limits, req: &mut Request) -> usize {
+    let mut n = 0;
+    while let Ok(Parsed::Complete { consumed }) = request::parse_into(buf, limits, req) {
+        black_box(&*req);
+        buf = &buf[consumed..];
+        n += 1;
+    }
+    assert_eq!(n, PIPELINED);
+    n
 }
 
 /// Parses every request in `buf` the way a worker drains a read buffer.
@@ -132,7 +161,52 @@ fn bench_encode(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    // What `app::inserted` becomes with the one-line change: no `format!`, no allocation
+    // besides the body.
+    group.bench_function("201_task_no_format", |b| {
+        b.iter(|| {
+            out.clear();
+            let task = black_box(&task);
+            let resp = Response::json(201, json::task_body(task))
+                .with_header("Location", HeaderValue::with_number("/api/tasks/", task.id));
+            response::encode(&resp, true, &mut date, &mut out);
+            black_box(out.len())
+        })
+    });
+    // Same bytes as the `Response` path (the fixture check, not a result).
+    let mut via_response = Vec::new();
+    response::encode(&resp, true, &mut date, &mut via_response);
+    out.clear();
+    let direct = encode_direct(&task, &mut date, &mut out);
+    assert_eq!(without_date(direct), without_date(&via_response));
+    group.bench_function("201_task_direct", |b| {
+        b.iter(|| {
+            out.clear();
+            encode_direct(black_box(&task), &mut date, &mut out).len()
+        })
+    });
     group.finish();
+}
+
+/// `response` with its `Date` value blanked (two encodings may straddle a second).
+fn without_date(response: &[u8]) -> Vec<u8> {
+    let at = response
+        .windows(6)
+        .position(|w| w == b"Date: ")
+        .expect("a Date header")
+        + 6;
+    let mut blanked = response.to_vec();
+    blanked[at..at + 29].fill(b'-');
+    blanked
+}
+
+/// The 201 written straight into the output buffer (`response::encode_json_with`).
+fn encode_direct<'o>(task: &Task, date: &mut DateCache, out: &'o mut Vec<u8>) -> &'o [u8] {
+    let location = [("Location", HeaderValue::with_number("/api/tasks/", task.id))];
+    response::encode_json_with(201, &location, true, date, out, |out| {
+        json::push_task(out, task)
+    });
+    out
 }
 
 criterion_group!(

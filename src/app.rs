@@ -14,7 +14,7 @@
 use crate::db::{Db, DbError, NewTask, Task};
 use crate::http::json;
 use crate::http::request::{Method, ParseError, Request};
-use crate::http::response::Response;
+use crate::http::response::{encode_json_with, DateCache, HeaderValue, Response};
 
 mod body;
 pub mod stats;
@@ -131,8 +131,21 @@ fn list_limit(query: &str) -> Result<i64, Response> {
 
 /// 201 with the created row and `Location`.
 pub fn inserted(task: &Task) -> Response {
-    Response::json(201, json::task_body(task))
-        .with_header("Location", format!("/api/tasks/{}", task.id))
+    Response::json(201, json::task_body(task)).with_header("Location", location(task))
+}
+
+/// [`inserted`] encoded straight into `out`, with no `Response` built (group commit's
+/// hot path).
+pub fn encode_inserted(task: &Task, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
+    let headers = [("Location", location(task))];
+    encode_json_with(201, &headers, keep_alive, date, out, |body| {
+        json::push_task(body, task)
+    });
+}
+
+/// `/api/tasks/{id}`, without `format!`.
+fn location(task: &Task) -> HeaderValue {
+    HeaderValue::with_number("/api/tasks/", task.id)
 }
 
 /// 200 with the row, or 404.

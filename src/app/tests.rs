@@ -227,3 +227,25 @@ fn rejected_and_timed_out() {
     let resp = timed_out();
     assert_eq!((resp.status, resp.close), (408, true));
 }
+
+/// The direct encoding of a 201 is byte for byte the encoding of `inserted`'s response.
+#[test]
+fn encode_inserted_matches_inserted() {
+    use crate::http::response::{encode, DateCache};
+    for keep_alive in [true, false] {
+        let mut date = DateCache::default();
+        let (mut direct, mut built) = (Vec::new(), Vec::new());
+        encode_inserted(&task(1234567), keep_alive, &mut date, &mut direct);
+        encode(&inserted(&task(1234567)), keep_alive, &mut date, &mut built);
+        // The two calls may straddle a second boundary: compare without the Date line.
+        let strip = |b: &[u8]| -> String {
+            String::from_utf8_lossy(b)
+                .lines()
+                .filter(|l| !l.starts_with("Date:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(strip(&direct), strip(&built));
+        assert!(strip(&direct).contains("Location: /api/tasks/1234567"));
+    }
+}

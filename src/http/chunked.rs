@@ -9,16 +9,24 @@ use super::numbers::parse_hex;
 use super::request::ParseError;
 use crate::config::Limits;
 
-/// Decodes the chunked body at the front of `buf`: `Ok(None)` if not all of it is
-/// here yet, else the data and the number of bytes the framing occupied.
-pub(crate) fn decode(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+/// Decodes the chunked body at the front of `buf` into `body` (replacing its contents):
+/// `Ok(None)` if not all of it is here yet (`body` untouched), else the number of bytes
+/// the framing occupied.
+pub(crate) fn decode(
+    buf: &[u8],
+    limits: &Limits,
+    body: &mut Vec<u8>,
+) -> Result<Option<usize>, ParseError> {
     let mut total = 0;
     if walk(buf, limits, |data| total += data.len())?.is_none() {
         return Ok(None);
     }
-    let mut body = Vec::with_capacity(total);
-    let consumed = walk(buf, limits, |data| body.extend_from_slice(data))?;
-    Ok(consumed.map(|n| (body, n)))
+    if body.capacity() < total {
+        // Not `reserve`: growing would copy the old contents, which are being replaced.
+        *body = Vec::with_capacity(total);
+    }
+    body.clear();
+    walk(buf, limits, |data| body.extend_from_slice(data))
 }
 
 /// Walks the framing, handing each chunk's data to `sink`; returns the bytes consumed
@@ -124,6 +132,18 @@ impl<'a> Walker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `super::decode` into a fresh body, the body returned with the length.
+    fn decode(buf: &[u8], limits: &Limits) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+        let mut body = b"old".to_vec();
+        match super::decode(buf, limits, &mut body)? {
+            Some(used) => Ok(Some((body, used))),
+            None => {
+                assert_eq!(body, b"old", "untouched while incomplete");
+                Ok(None)
+            }
+        }
+    }
 
     fn limits() -> Limits {
         Limits {

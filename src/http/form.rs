@@ -9,6 +9,8 @@
 //! client sends a title twice. Every pair is decoded and checked, not only the two
 //! fields used, so a malformed body is rejected as a whole.
 
+use std::borrow::Cow;
+
 use super::TaskFields;
 
 /// Why a form body was refused (answered with 400).
@@ -37,12 +39,23 @@ pub fn decode_task(body: &[u8]) -> Result<TaskFields, FormError> {
             Some(eq) => (&pair[..eq], &pair[eq + 1..]),
             None => (pair, &b""[..]),
         };
-        let key = decode(key)?;
-        let value = decode(value)?;
-        match key.as_str() {
-            "title" => set_once(&mut fields.title, value, "title")?,
-            "description" => set_once(&mut fields.description, value, "description")?,
-            _ => {}
+        // Keys and ignored values are only looked at, never kept: they are borrowed when
+        // they need no decoding, and a key that is a field name is known to be UTF-8.
+        let key = decode_bytes(key)?;
+        let slot = match &*key {
+            b"title" => Some((&mut fields.title, "title")),
+            b"description" => Some((&mut fields.description, "description")),
+            _ => {
+                text(&key)?;
+                None
+            }
+        };
+        let value = decode_bytes(value)?;
+        match slot {
+            Some((slot, name)) => set_once(slot, into_string(value)?, name)?,
+            None => {
+                text(&value)?;
+            }
         }
     }
     Ok(fields)
@@ -58,23 +71,51 @@ fn set_once(slot: &mut Option<String>, value: String, name: &'static str) -> Res
 
 /// Decodes one key or value: `+` is a space, `%XX` a byte.
 pub fn decode(raw: &[u8]) -> Result<String, FormError> {
+    into_string(decode_bytes(raw)?)
+}
+
+/// The bytes `raw` stands for, refusing bad escapes and NUL, not yet checked for UTF-8;
+/// borrowed when there is nothing to decode.
+fn decode_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, FormError> {
+    // One scan finds the common case: plain bytes, nothing to copy.
+    let Some(first) = raw.iter().position(|&b| matches!(b, b'+' | b'%' | 0)) else {
+        return Ok(Cow::Borrowed(raw));
+    };
     let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
+    out.extend_from_slice(&raw[..first]);
+    let mut nul = false;
+    let mut i = first;
     while i < raw.len() {
-        match raw[i] {
-            b'+' => out.push(b' '),
+        let byte = match raw[i] {
+            b'+' => b' ',
             b'%' => {
-                out.push(percent_byte(raw.get(i + 1..i + 3))?);
                 i += 2;
+                percent_byte(raw.get(i - 1..i + 1))?
             }
-            b => out.push(b),
-        }
+            b => b,
+        };
+        nul |= byte == 0;
+        out.push(byte);
         i += 1;
     }
-    if out.contains(&0) {
+    // After the whole token, so a bad escape anywhere in it wins, as it always has.
+    if nul {
         return Err(FormError::Nul);
     }
-    String::from_utf8(out).map_err(|_| FormError::InvalidUtf8)
+    Ok(Cow::Owned(out))
+}
+
+/// Decoded bytes as text.
+fn text(bytes: &[u8]) -> Result<&str, FormError> {
+    std::str::from_utf8(bytes).map_err(|_| FormError::InvalidUtf8)
+}
+
+/// Decoded bytes as an owned string (no copy when they were decoded into a new buffer).
+fn into_string(bytes: Cow<'_, [u8]>) -> Result<String, FormError> {
+    match bytes {
+        Cow::Borrowed(b) => text(b).map(str::to_owned),
+        Cow::Owned(v) => String::from_utf8(v).map_err(|_| FormError::InvalidUtf8),
+    }
 }
 
 /// The byte encoded by the two hex digits after a `%`.
@@ -155,6 +196,22 @@ mod tests {
     fn rejects_nul() {
         assert_eq!(decode_task(b"title=a%00b"), Err(FormError::Nul));
         assert_eq!(decode_task(b"description=\0"), Err(FormError::Nul));
+    }
+
+    /// Ignored keys and values are checked as strictly as the fields, key before value.
+    #[test]
+    fn ignored_pairs_are_checked() {
+        for (bad, err) in [
+            (&b"x%ff=1"[..], FormError::InvalidUtf8),
+            (b"x=%ff", FormError::InvalidUtf8),
+            (b"x=a%00", FormError::Nul),
+            (b"x\0=a", FormError::Nul),
+            (b"%ff=%zz", FormError::InvalidUtf8),
+            (b"x=%zz%00", FormError::BadPercent),
+        ] {
+            assert_eq!(decode_task(bad), Err(err), "{bad:?}");
+        }
+        assert_eq!(decode(b"a+b%2B"), Ok("a b+".to_owned()));
     }
 
     /// A field given twice is an error, even when the copies agree.

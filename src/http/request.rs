@@ -25,9 +25,10 @@ use crate::config::Limits;
 const STACK_HEADERS: usize = 128;
 
 /// The request methods the router distinguishes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Method {
     /// GET
+    #[default]
     Get,
     /// HEAD
     Head,
@@ -38,7 +39,9 @@ pub enum Method {
 }
 
 /// One complete request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Default` is an empty `GET` with no path: a buffer for [`parse_into`] to fill.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -66,6 +69,21 @@ pub enum Progress {
         consumed: usize,
     },
     /// More bytes are needed.
+    Incomplete {
+        /// Head complete with `Expect: 100-continue`, body still missing.
+        expects_continue: bool,
+    },
+}
+
+/// Result of [`parse_into`]: [`Progress`] with the request in the caller's `Request`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// The caller's `Request` now holds one whole request, `consumed` bytes long.
+    Complete {
+        /// Bytes it occupied in the buffer.
+        consumed: usize,
+    },
+    /// More bytes are needed; the caller's `Request` is unchanged.
     Incomplete {
         /// Head complete with `Expect: 100-continue`, body still missing.
         expects_continue: bool,
@@ -114,44 +132,12 @@ impl ParseError {
 
 /// Parses the request at the front of `buf` (see the module docs).
 pub fn parse(buf: &[u8], limits: &Limits) -> Result<Progress, ParseError> {
-    // Uninitialised slots: httparse writes only the ones it fills, so a call that finds
-    // the head incomplete costs no per-slot initialisation.
-    if limits.max_headers <= STACK_HEADERS {
-        let mut headers = [const { MaybeUninit::uninit() }; STACK_HEADERS];
-        parse_with(buf, limits, &mut headers[..limits.max_headers])
-    } else {
-        let mut headers = Vec::with_capacity(limits.max_headers);
-        parse_with(
-            buf,
-            limits,
-            &mut headers.spare_capacity_mut()[..limits.max_headers],
-        )
-    }
-}
-
-fn parse_with<'b>(
-    buf: &'b [u8],
-    limits: &Limits,
-    headers: &mut [MaybeUninit<httparse::Header<'b>>],
-) -> Result<Progress, ParseError> {
-    // Parsing at most max_head bytes bounds the work per call, and a head that does not
-    // fit in them is too large whatever follows.
-    let window = &buf[..buf.len().min(limits.max_head)];
-    let mut req = httparse::Request::new(&mut []);
-    let head_len = match req.parse_with_uninit_headers(window, headers) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
-            return Err(ParseError::HeadTooLarge)
-        }
-        Ok(httparse::Status::Partial) => {
-            return Ok(Progress::Incomplete {
-                expects_continue: false,
-            })
-        }
-        Err(e) => return Err(httparse_error(e, window)),
+    let Some((head, head_len)) = read_head(buf, limits)? else {
+        return Ok(Progress::Incomplete {
+            expects_continue: false,
+        });
     };
-    let head = Head::read(&req)?;
-    let Some((body, body_len)) = body(head.framing(limits)?, &buf[head_len..], limits)? else {
+    let Some((body, body_len)) = read_new_body(&head, &buf[head_len..], limits)? else {
         return Ok(Progress::Incomplete {
             expects_continue: head.expects_continue(),
         });
@@ -162,21 +148,104 @@ fn parse_with<'b>(
     })
 }
 
-/// The body and its length on the wire, or `None` while it is not all here.
-fn body(
-    framing: Framing,
-    rest: &[u8],
+/// [`parse`] into a `Request` the caller keeps from one request to the next: its
+/// strings and body are overwritten in place, so once their capacity has grown to the
+/// connection's usual sizes a parse allocates nothing. The request is only written when
+/// one is complete; after `Incomplete` or an error it is as it was.
+pub fn parse_into(
+    buf: &[u8],
     limits: &Limits,
-) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
-    match framing {
-        Framing::Empty => Ok(Some((Vec::new(), 0))),
-        Framing::Length(n) if rest.len() < n => Ok(None),
-        Framing::Length(n) => Ok(Some((rest[..n].to_vec(), n))),
-        Framing::Chunked => chunked::decode(rest, limits),
+    request: &mut Request,
+) -> Result<Parsed, ParseError> {
+    let Some((head, head_len)) = read_head(buf, limits)? else {
+        return Ok(Parsed::Incomplete {
+            expects_continue: false,
+        });
+    };
+    let Some(body_len) = read_body(&head, &buf[head_len..], limits, &mut request.body)? else {
+        return Ok(Parsed::Incomplete {
+            expects_continue: head.expects_continue(),
+        });
+    };
+    fill(request, &head);
+    Ok(Parsed::Complete {
+        consumed: head_len + body_len,
+    })
+}
+
+/// The head at the front of `buf` and its length, or `None` while it is incomplete.
+fn read_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<(Head<'b>, usize)>, ParseError> {
+    // Uninitialised slots: httparse writes only the ones it fills, so a call that finds
+    // the head incomplete costs no per-slot initialisation.
+    if limits.max_headers <= STACK_HEADERS {
+        let mut headers = [const { MaybeUninit::uninit() }; STACK_HEADERS];
+        read_head_with(buf, limits, &mut headers[..limits.max_headers])
+    } else {
+        let mut headers = Vec::with_capacity(limits.max_headers);
+        let slots = &mut headers.spare_capacity_mut()[..limits.max_headers];
+        read_head_with(buf, limits, slots)
     }
 }
 
-/// The owned request: the only allocations of a parse.
+fn read_head_with<'b>(
+    buf: &'b [u8],
+    limits: &Limits,
+    headers: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<(Head<'b>, usize)>, ParseError> {
+    // Parsing at most max_head bytes bounds the work per call, and a head that does not
+    // fit in them is too large whatever follows.
+    let window = &buf[..buf.len().min(limits.max_head)];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(window, headers) {
+        Ok(httparse::Status::Complete(n)) => Ok(Some((Head::read(&req)?, n))),
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
+            Err(ParseError::HeadTooLarge)
+        }
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(httparse_error(e, window)),
+    }
+}
+
+/// Puts the body into `body` (replacing its contents) and returns its length on the
+/// wire, or `None` (body untouched) while it is not all here.
+fn read_body(
+    head: &Head<'_>,
+    rest: &[u8],
+    limits: &Limits,
+    body: &mut Vec<u8>,
+) -> Result<Option<usize>, ParseError> {
+    match head.framing(limits)? {
+        Framing::Empty => {
+            body.clear();
+            Ok(Some(0))
+        }
+        Framing::Length(n) if rest.len() < n => Ok(None),
+        Framing::Length(n) => {
+            overwrite_bytes(body, &rest[..n]);
+            Ok(Some(n))
+        }
+        Framing::Chunked => chunked::decode(rest, limits, body),
+    }
+}
+
+/// [`read_body`] into a new `Vec`, returned with the length on the wire.
+fn read_new_body(
+    head: &Head<'_>,
+    rest: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Vec<u8>, usize)>, ParseError> {
+    match head.framing(limits)? {
+        Framing::Empty => Ok(Some((Vec::new(), 0))),
+        Framing::Length(n) if rest.len() < n => Ok(None),
+        Framing::Length(n) => Ok(Some((rest[..n].to_vec(), n))),
+        Framing::Chunked => {
+            let mut body = Vec::new();
+            Ok(chunked::decode(rest, limits, &mut body)?.map(|n| (body, n)))
+        }
+    }
+}
+
+/// The owned request of [`parse`]: its only allocations.
 fn request(head: &Head<'_>, body: Vec<u8>) -> Request {
     let (path, query) = head.target.split_once('?').unwrap_or((head.target, ""));
     Request {
@@ -186,6 +255,43 @@ fn request(head: &Head<'_>, body: Vec<u8>) -> Request {
         content_type: head.content_type.map(str::to_owned),
         keep_alive: head.keep_alive(),
         body,
+    }
+}
+
+/// Everything but the body, from the head, overwriting `request` in place.
+fn fill(request: &mut Request, head: &Head<'_>) {
+    let (path, query) = head.target.split_once('?').unwrap_or((head.target, ""));
+    if request.method.as_str() != head.method {
+        request.method = Method::from_token(head.method);
+    }
+    overwrite(&mut request.path, path);
+    overwrite(&mut request.query, query);
+    match (head.content_type, &mut request.content_type) {
+        (Some(value), Some(kept)) => overwrite(kept, value),
+        (value, kept) => *kept = value.map(str::to_owned),
+    }
+    request.keep_alive = head.keep_alive();
+}
+
+/// Replaces `s`'s text, reusing its allocation when it is large enough.
+fn overwrite(s: &mut String, text: &str) {
+    // Growing in place would go through `reserve`'s slow path (amortised growth, a
+    // realloc that copies the old bytes); a fresh exact allocation is cheaper.
+    if s.capacity() >= text.len() {
+        s.clear();
+        s.push_str(text);
+    } else {
+        *s = text.to_owned();
+    }
+}
+
+/// [`overwrite`] for bytes.
+fn overwrite_bytes(v: &mut Vec<u8>, bytes: &[u8]) {
+    if v.capacity() >= bytes.len() {
+        v.clear();
+        v.extend_from_slice(bytes);
+    } else {
+        *v = bytes.to_vec();
     }
 }
 

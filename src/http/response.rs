@@ -3,11 +3,14 @@
 //! CONTRACT: [`encode`] appends one whole response to a write buffer; [`encode_for_head`]
 //! does the same for a `HEAD` request (same headers, no body), which only the caller
 //! knows about, so the worker picks the function by the request's method.
+//! [`encode_json_with`] appends a response whose body a closure writes in place (the
+//! 201 of a committed insert, with no `Response` built). Numbers are written with
+//! `numbers`, never `format!`; header values with [`HeaderValue`] need no allocation.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+pub use super::date::{imf_fixdate, DateCache};
+pub use super::header::{Header, HeaderValue, Headers};
 use super::json::error_body;
-use super::numbers::push_u64;
+use super::numbers::{push_u64, Decimal};
 
 /// The interim response sent once per request that asked for it.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -19,7 +22,7 @@ pub struct Response {
     pub status: u16,
     /// Extra headers (e.g. `Location`, `Allow`, `Retry-After`); `Content-Type`,
     /// `Content-Length`, `Date`, `Server` and `Connection` are added by [`encode`].
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Headers,
     /// JSON body bytes.
     pub body: Vec<u8>,
     /// Close the connection after this response even if the client wanted keep-alive
@@ -32,7 +35,7 @@ impl Response {
     pub fn json(status: u16, body: Vec<u8>) -> Response {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Headers::default(),
             body,
             close: false,
         }
@@ -48,8 +51,9 @@ impl Response {
         }
     }
 
-    /// Adds an extra header (the value must not contain CR or LF).
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+    /// Adds an extra header (the value must not contain CR or LF); see [`HeaderValue`]
+    /// for values that cost no allocation.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<HeaderValue>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
@@ -83,79 +87,6 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The `Date` header value, formatted at most once per second.
-#[derive(Debug, Default)]
-pub struct DateCache {
-    /// The second `value` was formatted for (`None` before first use).
-    secs: Option<u64>,
-    value: [u8; 29],
-}
-
-impl DateCache {
-    /// The current time as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-    pub fn now(&mut self) -> &[u8] {
-        // A clock before 1970 is a broken machine; 1970 is as good a date as any there.
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.at(secs)
-    }
-
-    /// The IMF-fixdate for `unix_secs`, reformatted only when the second changed.
-    pub fn at(&mut self, unix_secs: u64) -> &[u8] {
-        if self.secs != Some(unix_secs) {
-            self.value = imf_fixdate(unix_secs);
-            self.secs = Some(unix_secs);
-        }
-        &self.value
-    }
-}
-
-/// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
-pub fn imf_fixdate(unix_secs: u64) -> [u8; 29] {
-    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let days = unix_secs / 86_400;
-    let secs_of_day = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-    // 1970-01-01 was a Thursday.
-    out[0..3].copy_from_slice(DAYS[(days % 7) as usize]);
-    put_digits(&mut out[5..7], day);
-    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
-    put_digits(&mut out[12..16], year);
-    put_digits(&mut out[17..19], secs_of_day / 3600);
-    put_digits(&mut out[20..22], secs_of_day / 60 % 60);
-    put_digits(&mut out[23..25], secs_of_day % 60);
-    out
-}
-
-/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01, by Howard
-/// Hinnant's `civil_from_days` (eras of 400 years, years starting in March).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Writes `n` as zero-padded decimal filling `out` (high digits dropped if too long).
-fn put_digits(out: &mut [u8], mut n: u64) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-}
-
 /// Appends the encoded response to `out`.
 pub fn encode(resp: &Response, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
     push_head(resp, keep_alive, date.now(), out);
@@ -168,22 +99,81 @@ pub fn encode_for_head(resp: &Response, keep_alive: bool, date: &mut DateCache, 
     push_head(resp, keep_alive, date.now(), out);
 }
 
+/// Appends a JSON response whose body `body` writes straight into `out`: the hot path's
+/// alternative to building a [`Response`] (no body `Vec`, no header list). `keep_alive`
+/// is final (the caller has already combined the client's wish with its own).
+pub fn encode_json_with(
+    status: u16,
+    headers: &[Header],
+    keep_alive: bool,
+    date: &mut DateCache,
+    out: &mut Vec<u8>,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
+    push_json_with(status, headers, keep_alive, date.now(), out, body);
+}
+
 /// Status line and headers, up to and including the empty line.
 fn push_head(resp: &Response, keep_alive: bool, date: &[u8], out: &mut Vec<u8>) {
+    push_head_start(out, resp.status, date);
+    push_u64(out, resp.body.len() as u64);
+    push_head_end(out, resp.keeps_alive(keep_alive), resp.headers.iter());
+}
+
+/// [`encode_json_with`] at a given `Date`.
+///
+/// `Content-Length` precedes the body, so its digits are reserved for a 3-digit body
+/// (a task's JSON is 100–999 bytes) and set once the body is written; a body of another
+/// size shifts itself once to fit.
+fn push_json_with(
+    status: u16,
+    headers: &[Header],
+    keep_alive: bool,
+    date: &[u8],
+    out: &mut Vec<u8>,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
+    const GUESS: usize = 3;
+    push_head_start(out, status, date);
+    let length_at = out.len();
+    out.extend_from_slice(&[b'0'; GUESS]);
+    push_head_end(out, keep_alive, headers.iter());
+    let body_at = out.len();
+    body(out);
+    let length = Decimal::of_u64((out.len() - body_at) as u64);
+    let digits = length.as_bytes();
+    if digits.len() == GUESS {
+        out[length_at..length_at + GUESS].copy_from_slice(digits);
+    } else {
+        out.splice(length_at..length_at + GUESS, digits.iter().copied());
+    }
+}
+
+/// The status line and fixed headers, up to `Content-Length: ` (its digits are next).
+#[inline]
+fn push_head_start(out: &mut Vec<u8>, status: u16, date: &[u8]) {
     out.extend_from_slice(b"HTTP/1.1 ");
-    push_u64(out, u64::from(resp.status));
+    push_u64(out, u64::from(status));
     out.push(b' ');
-    out.extend_from_slice(reason(resp.status).as_bytes());
+    out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\nServer: prefork\r\nDate: ");
     out.extend_from_slice(date);
     out.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");
-    push_u64(out, resp.body.len() as u64);
-    out.extend_from_slice(if resp.keeps_alive(keep_alive) {
+}
+
+/// The rest of the head after the `Content-Length` digits, up to the empty line.
+#[inline]
+fn push_head_end<'h>(
+    out: &mut Vec<u8>,
+    keep_alive: bool,
+    headers: impl Iterator<Item = &'h Header>,
+) {
+    out.extend_from_slice(if keep_alive {
         b"\r\nConnection: keep-alive\r\n"
     } else {
         b"\r\nConnection: close\r\n"
     });
-    for (name, value) in &resp.headers {
+    for (name, value) in headers {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -202,37 +192,6 @@ mod tests {
         let mut out = Vec::new();
         push_head(resp, keep_alive, DATE, &mut out);
         String::from_utf8(out).unwrap()
-    }
-
-    /// IMF-fixdate for known instants: epoch, RFC example, leap days, century, year 9999.
-    #[test]
-    fn imf_fixdate_known_instants() {
-        for (secs, text) in [
-            (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
-            (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
-            (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
-            (1_709_164_799, "Wed, 28 Feb 2024 23:59:59 GMT"),
-            (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"),
-            (4_102_444_800, "Fri, 01 Jan 2100 00:00:00 GMT"),
-            (253_402_300_799, "Fri, 31 Dec 9999 23:59:59 GMT"),
-        ] {
-            assert_eq!(
-                std::str::from_utf8(&imf_fixdate(secs)).unwrap(),
-                text,
-                "{secs}"
-            );
-        }
-    }
-
-    /// The cache reformats only when the second changes; `now` is a plausible date.
-    #[test]
-    fn date_cache_follows_the_second() {
-        let mut cache = DateCache::default();
-        assert_eq!(cache.at(784_111_777), DATE);
-        assert_eq!(cache.at(784_111_777), DATE);
-        assert_eq!(cache.at(784_111_778), b"Sun, 06 Nov 1994 08:49:38 GMT");
-        let now = cache.now().to_vec();
-        assert!(now.ends_with(b" GMT") && now.len() == 29);
     }
 
     /// The full wire format of a keep-alive response with an extra header.
@@ -273,6 +232,44 @@ mod tests {
         assert_eq!(full.len() - 4, head.len() + resp.body.len());
     }
 
+    /// The direct encoder writes exactly what `encode` writes for the same response, for
+    /// bodies whose length has fewer, as many or more digits than reserved.
+    #[test]
+    fn encode_json_with_matches_encode() {
+        for len in [0, 9, 10, 99, 100, 999, 1000, 12_345] {
+            let body = vec![b'x'; len];
+            for keep_alive in [true, false] {
+                let resp = Response::json(201, body.clone())
+                    .with_header("Location", HeaderValue::with_number("/api/tasks/", 7))
+                    .with_header("Retry-After", "1");
+                let mut expected = b"prev".to_vec();
+                push_head(&resp, keep_alive, DATE, &mut expected);
+                expected.extend_from_slice(&body);
+                let headers: Vec<Header> = resp.headers.iter().cloned().collect();
+                let mut direct = b"prev".to_vec();
+                push_json_with(201, &headers, keep_alive, DATE, &mut direct, |out| {
+                    out.extend_from_slice(&body)
+                });
+                assert_eq!(direct, expected, "{len} {keep_alive}");
+            }
+        }
+        let mut out = Vec::new();
+        encode_json_with(200, &[], true, &mut DateCache::default(), &mut out, |o| {
+            o.extend_from_slice(b"{}")
+        });
+        assert!(
+            out.starts_with(b"HTTP/1.1 200 OK\r\n")
+                && out.ends_with(b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}")
+        );
+    }
+
+    /// A `Response` stays small enough to return by value in a `Result` (clippy's
+    /// `result_large_err` draws the line at 128 bytes).
+    #[test]
+    fn response_stays_small() {
+        assert!(std::mem::size_of::<Response>() <= 128);
+    }
+
     /// Error responses: JSON body; close exactly for the untrustworthy-stream statuses.
     #[test]
     fn error_responses() {
@@ -281,6 +278,15 @@ mod tests {
         for status in [400, 404, 405, 408, 411, 413, 415, 431, 500, 501, 503, 505] {
             let close = [400, 408, 411, 413, 431, 501, 505].contains(&status);
             assert_eq!(Response::error(status, "x").close, close, "{status}");
+        }
+    }
+
+    /// Statuses outside 100..=999 still get a well-formed status line.
+    #[test]
+    fn odd_status_codes() {
+        for (status, line) in [(42, "HTTP/1.1 42 \r\n"), (1000, "HTTP/1.1 1000 \r\n")] {
+            let text = head_text(&Response::json(status, Vec::new()), true);
+            assert!(text.starts_with(line), "{text}");
         }
     }
 

@@ -255,8 +255,13 @@ impl EvLoop {
                 let Some(entry) = live(&mut self.conns, owner) else {
                     continue;
                 };
-                let resp = outcome.map_or_else(|e| app::db_failed(&e), |t| app::inserted(&t));
-                entry.conn.session.fill(&resp, &mut self.date);
+                let date = &mut self.date;
+                match outcome {
+                    Ok(task) => entry.conn.session.fill_with(|keep_alive, out| {
+                        app::encode_inserted(&task, keep_alive, date, out)
+                    }),
+                    Err(err) => entry.conn.session.fill(&app::db_failed(&err), date),
+                };
             }
         }
         let now = Instant::now();

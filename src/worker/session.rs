@@ -228,6 +228,12 @@ impl Session {
             .fill(|keep_alive, buf| encode(resp, keep_alive, date, buf))
     }
 
+    /// [`Session::fill`] with an encoder that appends the response itself
+    /// (`encode(keep_alive, out)`), for responses encoded without building a `Response`.
+    pub fn fill_with(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
+        self.out.fill(encode)
+    }
+
     /// Answers still owed ([`Reply::Later`] not filled in yet).
     pub fn owed(&self) -> usize {
         self.out.holes()

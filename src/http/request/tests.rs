@@ -216,3 +216,44 @@ fn error_variants_and_statuses() {
         (400, 431)
     );
 }
+
+/// One reused `Request` parses a run of differently shaped requests exactly as fresh
+/// ones would, keeping nothing from the previous request.
+#[test]
+fn parse_into_reuses_without_leftovers() {
+    let requests: [&[u8]; 6] = [
+        b"POST /api/tasks?x=1 HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\nhello",
+        b"GET /health HTTP/1.0\r\n\r\n",
+        b"DELETE /api/tasks/1 HTTP/1.1\r\nContent-Type: a/b\r\n\r\n",
+        b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        b"POST /api/tasks HTTP/1.1\r\nContent-Type: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ];
+    let mut reused = Request::default();
+    for buf in requests {
+        let (fresh, used) = complete(buf);
+        let parsed = parse_into(buf, &limits(), &mut reused);
+        assert_eq!(parsed, Ok(Parsed::Complete { consumed: used }));
+        assert_eq!(reused, fresh, "{}", String::from_utf8_lossy(buf));
+    }
+}
+
+/// While a request is incomplete, or after an error, the caller's `Request` is untouched.
+#[test]
+fn parse_into_leaves_request_alone_until_complete() {
+    let (before, _) = complete(b"GET /a?b HTTP/1.1\r\nContent-Type: t\r\n\r\n");
+    let mut req = before.clone();
+    let partial: [&[u8]; 3] = [
+        b"POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nab",
+        b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab",
+        b"GET /y HTTP/1.1\r\n",
+    ];
+    for buf in partial {
+        let got = parse_into(buf, &limits(), &mut req);
+        assert!(matches!(got, Ok(Parsed::Incomplete { .. })), "{got:?}");
+        assert_eq!(req, before);
+    }
+    let bad = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    assert!(parse_into(bad, &limits(), &mut req).is_err());
+    assert_eq!(req, before);
+}
