@@ -95,10 +95,10 @@ pub struct Cli {
 
     /// Group commit: most inserts a worker commits together in one statement and one
     /// transaction (every 201 is still a durable row). 1 = one commit per request, the
-    /// experiment's model. Default: 64
+    /// experiment's model. Default: 256
     #[arg(
         long,
-        default_value_t = 64,
+        default_value_t = 256,
         value_name = "N",
         hide_default_value = true
     )]

@@ -128,7 +128,7 @@ fn two_cell_bench() {
         assert!(run["failure"].is_null());
         num(run, "postgres.cpu_s");
         let command = run["command"].as_str().unwrap();
-        assert!(command.contains("--batch 64 --accept"), "{command}");
+        assert!(command.contains("--batch 256 --accept"), "{command}");
     }
     assert_eq!(cells[2]["variant"]["accept"], "shared");
     assert!(stdout.contains("## Accept strategies"), "{stdout}");

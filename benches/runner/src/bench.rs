@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn full_plan() {
         let keys = plan(&config(&["--no-nginx"]));
-        assert_eq!(keys.len(), 18 + 2 + 1 + 8 + 1 + 2);
+        assert_eq!(keys.len(), 18 + 2 + 1 + 8 + 2 + 2);
         assert_eq!(
             keys[18..21],
             [

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::system::{Env, Launch, Mode};
 
 /// prefork's `--batch` when the bench does not vary it (the server's default).
-pub const DEFAULT_BATCH: u32 = 64;
+pub const DEFAULT_BATCH: u32 = 256;
 
 /// prefork's `--accept`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ impl Prefork {
         *self == Prefork::plain(self.mode, self.workers)
     }
 
-    /// `2 workers, batch 64`, `2 workers × 32 threads, batch 1`, `4 workers, batch 64,
+    /// `2 workers, batch 256`, `2 workers × 32 threads, batch 1`, `4 workers, batch 256,
     /// shared accept`: the batch always shows, now that it is what the bench varies.
     pub fn label(&self) -> String {
         let mut label = match self.workers {
@@ -179,7 +179,7 @@ mod tests {
         assert!(plain.is_plain());
         assert_eq!(
             (plain.label(), plain.key()),
-            ("2 workers, batch 64".into(), "evloop-2".into())
+            ("2 workers, batch 256".into(), "evloop-2".into())
         );
         let one = Prefork {
             batch: 1,
@@ -195,7 +195,7 @@ mod tests {
         };
         assert!(!shared.is_plain());
         assert_eq!(shared.key(), "evloop-4-shared");
-        assert_eq!(shared.label(), "4 workers, batch 64, shared accept");
+        assert_eq!(shared.label(), "4 workers, batch 256, shared accept");
         let many = Prefork {
             threads: Some(32),
             batch: 1,

@@ -8,13 +8,13 @@ use crate::prefork_mode::{Accept, Prefork, DEFAULT_BATCH};
 use crate::system::{Mode, Variant};
 
 /// Run modes tried in the group-commit section, each at every batch of [`BATCHES`].
-/// Evloop: one worker per core, and twice that so a worker waiting on its commit leaves
-/// the core to another. Threads: the default request threads (2 × CPUs) per worker, and
+/// Evloop: one worker (the biggest batches: every connection's inserts in one commit)
+/// and one per core. Threads: the default request threads (2 × CPUs) per worker, and
 /// 32 per worker — 64 PostgreSQL connections, one per client as pgbench has, which is
 /// what one commit per request needs to share WAL flushes.
 const GROUP_COMMIT_RUNS: [Prefork; 4] = [
     run(Mode::Evloop, 2, None),
-    run(Mode::Evloop, 4, None),
+    run(Mode::Evloop, 1, None),
     run(Mode::Threads, 2, None),
     run(Mode::Threads, 2, Some(32)),
 ];
@@ -138,8 +138,8 @@ mod tests {
         cells.iter().map(Cell::key).collect()
     }
 
-    /// The full group-commit section tries evloop 2 and 4 and threads 2 (default and 32
-    /// threads), each at batch 1 and 64.
+    /// The full group-commit section tries evloop 2 and 1 and threads 2 (default and 32
+    /// threads), each at batch 1 and 256.
     #[test]
     fn group_commit_full() {
         let cells = group_commit_cells(false, sat());
@@ -148,8 +148,8 @@ mod tests {
             [
                 "sat-direct-evloop-2-b1",
                 "sat-direct-evloop-2",
-                "sat-direct-evloop-4-b1",
-                "sat-direct-evloop-4",
+                "sat-direct-evloop-1-b1",
+                "sat-direct-evloop-1",
                 "sat-direct-threads-2-b1",
                 "sat-direct-threads-2",
                 "sat-direct-threads-2-t32-b1",
@@ -176,8 +176,8 @@ mod tests {
     #[test]
     fn accept_cells() {
         let [a, b] = accept_pair(false);
-        assert_eq!((a.workers, a.batch, a.accept), (4, 64, Accept::Reuseport));
-        assert_eq!((b.workers, b.batch, b.accept), (4, 64, Accept::Shared));
+        assert_eq!((a.workers, a.batch, a.accept), (4, 256, Accept::Reuseport));
+        assert_eq!((b.workers, b.batch, b.accept), (4, 256, Accept::Shared));
         assert_eq!(
             keys(&accept_seed_cells(false, seed())),
             ["seed-evloop-4", "seed-evloop-4-shared"]

@@ -332,7 +332,7 @@ mod tests {
         let p = Variant::Prefork(Prefork::plain(Mode::Threads, 1));
         assert_eq!(
             (p.label(), p.system()),
-            ("1 worker, batch 64".into(), System::PreforkThreads)
+            ("1 worker, batch 256".into(), System::PreforkThreads)
         );
     }
 
@@ -355,7 +355,7 @@ mod tests {
             .launch(20001, &e)
             .unwrap();
         assert!(p.display().ends_with(
-            "prefork --bind 127.0.0.1:20001 --workers 3 --mode evloop --batch 64 \
+            "prefork --bind 127.0.0.1:20001 --workers 3 --mode evloop --batch 256 \
              --accept reuseport --pin-cpus --database-url host=/x"
         ));
         let x = Variant::Pm2Cluster { instances: -1 }
