@@ -43,6 +43,19 @@ fn concurrent_pipelined_posts(cfg: Cfg) {
         (title.as_str(), description.as_str()),
         ("c0-0", "pipelined 0")
     );
+    // Every row went through a commit the counters saw; in the event loop a burst's
+    // 20 POSTs, read at once, share commits (threads mode: one per request thread).
+    let stats = support::get(server.port, "/stats").json();
+    let total = &stats["total"];
+    assert_eq!(
+        total["batched_rows"],
+        (CLIENTS * PIPELINED) as u64,
+        "{stats}"
+    );
+    if cfg.mode == "evloop" {
+        let batches = total["batches"].as_u64().expect("batches");
+        assert!(batches * 2 <= (CLIENTS * PIPELINED) as u64, "{stats}");
+    }
 }
 
 /// Starts `clients` threads, each pipelining `n` POSTs on one connection and checking
