@@ -166,6 +166,23 @@ fn batch_one(cfg: Cfg) {
     assert_eq!(db.count_rows(), ids as i64);
 }
 
+/// More pipelined POSTs than `--batch` allows in one commit: the event loop commits
+/// full batches and carries the rest over, answers stay in order, no batch exceeds
+/// the cap.
+#[test]
+fn batch_cap_splits_a_burst() {
+    let db = TestDb::fresh();
+    let server = Cfg::EVLOOP_1.start(&db, &["--batch", "3"]);
+    let ids = pipelined_clients(&server, 1, 10);
+    assert_eq!(ids[0].len(), 10);
+    assert_eq!(db.count_rows(), 10);
+    let stats = support::get(server.port, "/stats").json();
+    let total = &stats["total"];
+    assert_eq!(total["batched_rows"], 10, "{stats}");
+    // At most 3 rows per commit: at least 4 commits for 10 rows.
+    assert!(total["batches"].as_u64().expect("batches") >= 4, "{stats}");
+}
+
 /// Out-of-range `--batch` values are refused at startup with a message naming the flag.
 #[test]
 fn batch_bounds_are_checked() {
