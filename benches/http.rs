@@ -27,6 +27,13 @@ const SEED_BODY: &str = "title=Call+the+bank&description=About+the+card";
 const ENCODED_BODY: &[u8] =
     b"title=Caf%C3%A9+au+lait+%26+croissant&description=50%25+off%2C+%22today%22+only%21";
 
+/// A body the size of loadgen's payloads (38-character title, ~260-character
+/// description, mostly words: many `+`, a few escapes).
+const LOADGEN_BODY: &[u8] = b"title=Review+the+quarterly+budget+report&description=\
+Go+through+every+line+of+the+quarterly+budget+with+the+finance+team%2C+check+the+travel+\
+and+equipment+costs+against+last+year%2C+flag+anything+more+than+ten+percent+over+plan+\
+and+write+a+short+summary+for+Monday%27s+meeting+%E2%80%94+include+the+caf%C3%A9+invoices+too";
+
 /// The same task as JSON.
 const JSON_BODY: &[u8] =
     br#"{"title":"Call the bank","description":"About the card \u00e9 \"now\""}"#;
@@ -116,6 +123,9 @@ fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     group.bench_function("form_seed", |b| {
         b.iter(|| form::decode_task(black_box(SEED_BODY.as_bytes())))
+    });
+    group.bench_function("form_loadgen_sized", |b| {
+        b.iter(|| form::decode_task(black_box(LOADGEN_BODY)))
     });
     group.bench_function("form_percent_encoded", |b| {
         b.iter(|| form::decode_task(black_box(ENCODED_BODY)))
