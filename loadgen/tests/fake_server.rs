@@ -81,12 +81,9 @@ fn stall_holds_everyone_once() {
         }
     });
     let start = Instant::now();
-    let other = {
+    let first = {
         let port = server.port;
         std::thread::spawn(move || {
-            // Sent while the stall is on, its answer waits for the end of the stall too (were it
-            // to arrive first, it would start the stall itself: same outcome).
-            std::thread::sleep(Duration::from_millis(50));
             let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
             s.write_all(CLOSE.as_bytes()).unwrap();
             let mut out = String::new();
@@ -94,8 +91,15 @@ fn stall_holds_everyone_once() {
             out
         })
     };
+    // The second request goes out once the first (which starts the stall) has arrived,
+    // so its answer waits for the end of the stall too.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.request_count() == 0 {
+        assert!(Instant::now() < deadline, "the first request never arrived");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert!(exchange(&server, CLOSE.as_bytes()).starts_with("HTTP/1.1 200"));
-    assert!(other.join().unwrap().starts_with("HTTP/1.1 200"));
+    assert!(first.join().unwrap().starts_with("HTTP/1.1 200"));
     assert!(start.elapsed() >= Duration::from_millis(300));
     let later = Instant::now();
     exchange(&server, CLOSE.as_bytes());

@@ -6,6 +6,7 @@
 //! queued, which per connection is the order its requests came in.
 
 use crate::db::{Db, DbError, NewTask, Task};
+use crate::scoreboard::Counters;
 
 /// The connection (slab key, and the serial that tells it from a later connection
 /// reusing the key) an answer belongs to.
@@ -58,11 +59,40 @@ impl Batch {
     }
 
     /// Commits everything queued (one statement, one commit; per-row fallback inside
-    /// [`Db::insert_group`]) and returns each owner with its outcome, in queue order.
-    pub fn commit(&mut self, db: &mut Db) -> Vec<(Owner, Result<Task, DbError>)> {
+    /// [`Db::insert_group`]), records the commits on `counters`, and returns each owner
+    /// with its outcome, in queue order.
+    pub fn commit(
+        &mut self,
+        db: &mut Db,
+        counters: &Counters,
+    ) -> Vec<(Owner, Result<Task, DbError>)> {
         let outcomes = db.insert_group(&self.tasks);
+        record_commits(counters, &outcomes);
         self.tasks.clear();
         self.owners.drain(..).zip(outcomes).collect()
+    }
+}
+
+/// Records on `counters` the commits behind [`Db::insert_group`]'s outcomes (both
+/// worker modes): every row committed means one commit of them all; otherwise the
+/// group fell back to one commit per row (or the connection failed and nothing
+/// committed), so one per row that committed. (A batch statement that failed for a
+/// transient reason while every row then committed alone counts as one commit: too
+/// rare to matter.)
+pub(crate) fn record_commits(counters: &Counters, outcomes: &[Result<Task, DbError>]) {
+    let (commits, rows) = commits(outcomes);
+    for _ in 0..commits {
+        counters.batch(rows);
+    }
+}
+
+/// `(commits, rows in each)` behind a group's outcomes, see [`record_commits`].
+fn commits(outcomes: &[Result<Task, DbError>]) -> (u64, u64) {
+    let ok = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
+    if ok == outcomes.len() as u64 {
+        (u64::from(ok > 0), ok)
+    } else {
+        (ok, 1)
     }
 }
 
@@ -75,6 +105,26 @@ mod tests {
             title: format!("t{n}"),
             description: "d".into(),
         }
+    }
+
+    fn row(id: i64) -> Task {
+        Task {
+            id,
+            title: "t".into(),
+            description: "d".into(),
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+        }
+    }
+
+    /// Commit accounting: all rows in one commit, one per committed row after a
+    /// fallback, none when nothing committed.
+    #[test]
+    fn commits_follow_the_outcomes() {
+        let failed = || Err(DbError::Query("x".into()));
+        assert_eq!(commits(&[Ok(row(1)), Ok(row(2)), Ok(row(3))]), (1, 3));
+        assert_eq!(commits(&[Ok(row(1)), failed(), Ok(row(3))]), (2, 1));
+        let down = || Err(DbError::Unavailable("x".into()));
+        assert_eq!(commits(&[down(), down()]), (0, 1));
     }
 
     /// The cap: full at `cap` rows; a cap of 1 means no batching.

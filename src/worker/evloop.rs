@@ -248,8 +248,10 @@ impl EvLoop {
     /// each held connection (one write each).
     fn commit(&mut self) {
         if !self.app.batch.is_empty() {
-            let outcomes = self.app.batch.commit(&mut self.app.db);
-            self.app.worker.counters.batch(outcomes.len() as u64);
+            let outcomes = self
+                .app
+                .batch
+                .commit(&mut self.app.db, &self.app.worker.counters);
             for (owner, outcome) in outcomes {
                 // Closed meanwhile (its row is committed, but nobody was told: not acknowledged).
                 let Some(entry) = live(&mut self.conns, owner) else {
@@ -267,18 +269,13 @@ impl EvLoop {
         let now = Instant::now();
         for (owner, drained) in std::mem::take(&mut self.held) {
             let draining = self.app.draining;
-            let Some(entry) = self.live(owner) else {
+            let Some(entry) = live(&mut self.conns, owner) else {
                 continue;
             };
             entry.held = false;
             let next = resume(&mut entry.conn, drained, draining, now);
             self.settle(owner.key, next);
         }
-    }
-
-    /// The connection `owner` names, if it is still open.
-    fn live(&mut self, owner: Owner) -> Option<&mut Entry> {
-        live(&mut self.conns, owner)
     }
 
     /// Drives the connections whose round budget ran out last iteration.

@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::db::{Db, DbError, NewTask, Task};
 use crate::scoreboard::Counters;
+use crate::worker::batch::record_commits;
 use crate::worker::WorkerError;
 
 /// What a request gets back for its insert: the committed row, or why it failed.
@@ -101,10 +102,7 @@ fn run(db: &mut Db, queue: &Receiver<Job>, cap: usize, counters: &Counters) {
     let mut batch = Batch::with_capacity(cap);
     while batch.collect(queue, cap) {
         let outcomes = db.insert_group(&batch.tasks);
-        let (commits, rows) = commits(&outcomes);
-        for _ in 0..commits {
-            counters.batch(rows);
-        }
+        record_commits(counters, &outcomes);
         batch.answer(outcomes);
     }
 }
@@ -154,20 +152,6 @@ impl Batch {
             let _ = reply.send(outcome);
         }
         self.tasks.clear();
-    }
-}
-
-/// The commits behind a group's outcomes, as `(commits, rows in each)`: every row
-/// committed means one commit of them all; otherwise `insert_group` fell back to one
-/// commit per row (or the connection failed and nothing committed), so one per row
-/// that committed. (A batch statement that failed for a transient reason while every
-/// row then committed alone is counted as one commit: too rare to matter.)
-fn commits(outcomes: &[Outcome]) -> (u64, u64) {
-    let ok = outcomes.iter().filter(|o| o.is_ok()).count() as u64;
-    if ok == outcomes.len() as u64 {
-        (u64::from(ok > 0), ok)
-    } else {
-        (ok, 1)
     }
 }
 
@@ -266,17 +250,6 @@ mod tests {
             inbox.insert(task("b")),
             Err(DbError::Unavailable(_))
         ));
-    }
-
-    /// Commit accounting: all rows in one commit, one per committed row after a
-    /// fallback, none when nothing committed.
-    #[test]
-    fn commits_follow_the_outcomes() {
-        let failed = || Err(DbError::Query("x".into()));
-        assert_eq!(commits(&[Ok(row(1)), Ok(row(2)), Ok(row(3))]), (1, 3));
-        assert_eq!(commits(&[Ok(row(1)), failed(), Ok(row(3))]), (2, 1));
-        let down = || Err(DbError::Unavailable("x".into()));
-        assert_eq!(commits(&[down(), down()]), (0, 1));
     }
 
     /// Many threads inserting at once through a real committer: every insert is
