@@ -40,6 +40,17 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A point that cannot be judged: a side was not measured (`figure` says which).
+    fn unmeasured(point: &'static str, figure: String, threshold: String) -> Verdict {
+        Verdict {
+            point,
+            figure,
+            threshold,
+            value: None,
+            pass: None,
+        }
+    }
+
     /// `pass`, `FAIL` or `n/a` (not measured, or not the acceptance load).
     pub fn word(&self) -> &'static str {
         match self.pass {
@@ -122,13 +133,7 @@ fn ratio(point: &'static str, ours: Option<Best>, theirs: Option<Best>, min: f64
         } else {
             "the reference"
         };
-        return Verdict {
-            point,
-            figure: format!("{missing} not measured"),
-            threshold,
-            value: None,
-            pass: None,
-        };
+        return Verdict::unmeasured(point, format!("{missing} not measured"), threshold);
     };
     let value = os.rps / ts.rps;
     Verdict {
@@ -184,13 +189,7 @@ fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
         .min_by(|a, b| a.1.elapsed_s.total_cmp(&b.1.elapsed_s));
     let Some((r, s)) = best else {
         let figure = "no prefork seed cell measured".into();
-        return Verdict {
-            point,
-            figure,
-            threshold,
-            value: None,
-            pass: None,
-        };
+        return Verdict::unmeasured(point, figure, threshold);
     };
     let load = |r: &CellResult| match r.cell.load {
         Load::Seed(l) => format!("{}×{}", l.users, l.loops),
@@ -229,13 +228,7 @@ fn worker_rss(results: &[CellResult], cfg: &Config) -> Verdict {
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((r, mib)) = worst else {
         let figure = "no prefork seed cell measured".into();
-        return Verdict {
-            point,
-            figure,
-            threshold,
-            value: None,
-            pass: None,
-        };
+        return Verdict::unmeasured(point, figure, threshold);
     };
     let cells = results
         .iter()
