@@ -13,16 +13,22 @@ fn main() -> ExitCode {
     let config = match Config::from_cli(Cli::parse()) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("prefork: {e}");
+            prefork::say!("prefork: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match Master::run(config).map_err(anyhow::Error::from) {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+    let code = match Master::run(config) {
+        Ok(code) => code,
         Err(e) => {
+            let code = e.exit_code();
             // `{:#}` prints the whole cause chain on one line: "cannot listen on …: Address in use".
-            eprintln!("prefork: error: {e:#}");
-            ExitCode::FAILURE
+            prefork::say!("prefork: error: {:#}", anyhow::Error::from(e));
+            prefork::say!(
+                "prefork: master pid {} exiting with status {code}",
+                std::process::id()
+            );
+            code
         }
-    }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -43,6 +43,9 @@ pub enum Action {
     List(i64),
     /// Report every live worker's counters (`GET /stats`; no database step).
     Stats,
+    /// Report that the worker serves, and whether its database connection is up
+    /// (`GET /health`: 200 either way; no statement is sent).
+    Health,
 }
 
 /// The resources the API knows, by path.
@@ -59,9 +62,7 @@ pub fn route(req: &Request) -> Action {
         return Action::Respond(Response::error(404, "not found"));
     };
     match (resource, &req.method) {
-        (Resource::Health, Method::Get | Method::Head) => {
-            Action::Respond(Response::json(200, br#"{"status":"ok"}"#.to_vec()))
-        }
+        (Resource::Health, Method::Get | Method::Head) => Action::Health,
         (Resource::Stats, Method::Get | Method::Head) => Action::Stats,
         (Resource::Tasks, Method::Post) => body::new_task(req.content_type.as_deref(), &req.body)
             .map_or_else(Action::Respond, Action::Insert),
@@ -167,7 +168,7 @@ pub fn db_failed(err: &DbError) -> Response {
         DbError::Unavailable(_) => Response::error(503, "database unavailable, retry later")
             .with_header("Retry-After", "1"),
         // The details are for the server's log, not for the client.
-        DbError::SchemaMissing(_) | DbError::Query(_) => {
+        DbError::Refused(_) | DbError::SchemaMissing(_) | DbError::Query(_) => {
             Response::error(500, "internal server error")
         }
     }
@@ -202,7 +203,18 @@ pub fn perform(action: Action, db: &mut Db) -> Response {
             .map_or_else(|e| db_failed(&e), |t| found(t.as_ref())),
         Action::List(n) => db.list(n).map_or_else(|e| db_failed(&e), |ts| listed(&ts)),
         Action::Stats => stats::response(),
+        Action::Health => health(db.check()),
     }
+}
+
+/// 200 with the database's state: `up`, or `down` while it cannot be reached (the
+/// worker itself serves either way: a load balancer reads the body, not the status).
+pub fn health(db: Result<(), DbError>) -> Response {
+    let body: &[u8] = match db {
+        Ok(()) => br#"{"status":"ok","database":"up"}"#,
+        Err(_) => br#"{"status":"ok","database":"down"}"#,
+    };
+    Response::json(200, body.to_vec())
 }
 
 #[cfg(test)]

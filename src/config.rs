@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::db::DEFAULT_DEADLINE;
+
 /// How a worker moves bytes and connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -63,6 +65,13 @@ pub struct Cli {
     /// Default: a private cluster under target/pg, started on demand
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+
+    /// Seconds one database call (connect, statement, commit) may wait for PostgreSQL
+    /// before the request gets 503 and the connection is dropped; bounds a stalled
+    /// database. Must be shorter than --timeout. Default: 5, or half of --timeout if
+    /// that is shorter
+    #[arg(long)]
+    pub db_timeout: Option<f64>,
 
     /// Largest accepted request body in bytes; larger ones get 413. Default: 65536
     #[arg(long, default_value_t = 64 * 1024, hide_default_value = true)]
@@ -146,6 +155,14 @@ pub enum ConfigError {
         "--no-fork runs one worker in the foreground: use it with --workers 1 (got {0} workers)"
     )]
     NoForkWorkers(usize),
+    /// `--db-timeout` not shorter than `--timeout`.
+    #[error("--db-timeout ({db_timeout:?}) must be shorter than --timeout ({timeout:?}): a worker waiting on the database must not look hung")]
+    DbTimeout {
+        /// `--db-timeout`.
+        db_timeout: Duration,
+        /// `--timeout`.
+        timeout: Duration,
+    },
     /// A duration that must not be zero.
     #[error("{flag} must be more than 0 seconds")]
     ZeroSeconds {
@@ -177,6 +194,8 @@ pub struct Config {
     pub batch: usize,
     /// `None`: use the private cluster (see [`crate::pgtmp`]).
     pub database_url: Option<String>,
+    /// The longest one database call may wait (`--db-timeout`).
+    pub db_timeout: Duration,
     /// Request size limits.
     pub limits: Limits,
     /// Time allowed to send one whole request; then 408.
@@ -246,6 +265,17 @@ impl Config {
             return Err(ConfigError::NoForkWorkers(workers));
         }
         let timeout = seconds("--timeout", cli.timeout)?;
+        let db_timeout = match cli.db_timeout {
+            Some(seconds) => positive_seconds("--db-timeout", seconds)?,
+            None if timeout.is_zero() => DEFAULT_DEADLINE,
+            None => DEFAULT_DEADLINE.min(timeout / 2),
+        };
+        if !timeout.is_zero() && db_timeout >= timeout {
+            return Err(ConfigError::DbTimeout {
+                db_timeout,
+                timeout,
+            });
+        }
         Ok(Config {
             bind: cli.bind,
             workers,
@@ -255,6 +285,7 @@ impl Config {
             backlog: cli.backlog,
             batch: cli.batch,
             database_url: cli.database_url.filter(|u| !u.is_empty()),
+            db_timeout,
             limits: Limits {
                 max_body: cli.max_body,
                 ..Limits::default()
@@ -356,6 +387,23 @@ mod tests {
         ));
         let d = parse(&[]).unwrap();
         assert!(!d.no_fork && !d.pin_cpus);
+    }
+
+    /// `--db-timeout` defaults to 5 s and must stay below the heartbeat timeout.
+    #[test]
+    fn db_timeout_below_heartbeat_timeout() {
+        assert_eq!(parse(&[]).unwrap().db_timeout, Duration::from_secs(5));
+        let short = parse(&["--timeout", "2"]).unwrap();
+        assert_eq!(short.db_timeout, Duration::from_secs(1));
+        assert!(matches!(
+            parse(&["--db-timeout", "30"]),
+            Err(ConfigError::DbTimeout { .. })
+        ));
+        assert!(parse(&["--db-timeout", "30", "--timeout", "0"]).is_ok());
+        assert!(matches!(
+            parse(&["--db-timeout", "0"]),
+            Err(ConfigError::ZeroSeconds { .. })
+        ));
     }
 
     #[test]

@@ -1,17 +1,30 @@
 //! One PostgreSQL connection per worker (or per thread), created after fork.
 //!
-//! A [`Db`] owns a synchronous `postgres::Client` and the statements prepared on it. When
-//! the connection breaks, the failing call returns [`DbError::Unavailable`] (the caller
-//! answers 503) and the next calls reconnect — with exponential backoff, so a database
-//! that is down costs one failed connection attempt per backoff period, not one per
-//! request. A single `INSERT` is autocommit: when [`Db::insert`] returns, the row is
-//! committed.
+//! A [`Db`] is a synchronous client: each call blocks the calling thread until the
+//! database answers or the call's deadline ([`DbTarget::deadline`], `--db-timeout`)
+//! passes. It is built the way the `postgres` crate is built — a private current-thread
+//! tokio runtime blocking on `tokio-postgres` futures — because that crate offers no
+//! per-call deadline, and a database that stalls (accepts but never answers) must cost
+//! a request 503, not a hung worker.
+//!
+//! When the connection breaks or a call times out, the call returns
+//! [`DbError::Unavailable`] (the caller answers 503; an insert whose answer never came
+//! is never acknowledged) and the next calls reconnect — with exponential backoff, so a
+//! database that is down costs one failed connection attempt per backoff period, not
+//! one per request. A single `INSERT` is autocommit: when [`Db::insert`] returns, the
+//! row is committed.
+//!
+//! [`Db::open`] insists on a working connection (the master's start-up check);
+//! [`Db::connect`] also accepts a database that is down right now (a worker booting
+//! during an outage serves 503 and reconnects, it does not fail).
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls, Row, Statement};
+use tokio::runtime::Runtime;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 /// The columns every statement returns, `created_at` already formatted as RFC 3339 UTC.
 const COLUMNS: &str = "id, title, description, \
@@ -22,6 +35,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// The longest wait between two reconnect attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The default per-call deadline (`--db-timeout`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Which database to use and how long one call may take: plain data, copied into
+/// every worker before fork.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbTarget {
+    /// A PostgreSQL URL or key=value connection string.
+    pub url: String,
+    /// The longest one call (connect, statement) may wait for the database.
+    pub deadline: Duration,
+}
+
+impl DbTarget {
+    /// `url` with the default deadline.
+    pub fn new(url: impl Into<String>) -> DbTarget {
+        DbTarget {
+            url: url.into(),
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+}
 
 /// A validated task to insert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,11 +83,16 @@ pub struct Task {
 /// Why a database step failed.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum DbError {
-    /// Not connected (or the connection just broke); the caller answers 503.
+    /// Not connected, the connection just broke, or the database did not answer in
+    /// time; the caller answers 503.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// The table is missing: a boot-time configuration error.
-    #[error("table `task` is missing: apply schema.sql ({0})")]
+    /// The server (or the URL) refuses us: bad URL, authentication failed, no such
+    /// database. A configuration error, not an outage.
+    #[error("database refused the connection: {0}")]
+    Refused(String),
+    /// The table is missing.
+    #[error("table `task` is missing ({0})")]
     SchemaMissing(String),
     /// Any other database error (500).
     #[error("database error: {0}")]
@@ -62,6 +102,11 @@ pub enum DbError {
 /// A connection with its prepared statements, reconnecting with backoff.
 pub struct Db {
     config: Config,
+    /// The per-call deadline.
+    deadline: Duration,
+    /// Drives the connection and the calls; current-thread, so it runs only inside
+    /// this `Db`'s calls.
+    runtime: Runtime,
     /// `None` while disconnected.
     conn: Option<Conn>,
     retry: Backoff,
@@ -70,34 +115,70 @@ pub struct Db {
 /// A live client and the statements prepared on it (statements belong to one connection).
 struct Conn {
     client: Client,
+    /// The task reading and writing the socket; aborted when the connection is dropped.
+    io: tokio::task::JoinHandle<()>,
     insert: Statement,
     insert_batch: Statement,
     get: Statement,
     list: Statement,
 }
 
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.io.abort();
+    }
+}
+
 impl Db {
-    /// Connects and prepares the statements (at worker start, after fork).
-    pub fn connect(url: &str) -> Result<Db, DbError> {
-        let mut config = Config::from_str(url)
-            .map_err(|e| DbError::Query(format!("invalid database URL: {}", describe(&e))))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+    /// Connects and prepares the statements now; any failure is an error (the
+    /// master's start-up check, and tests).
+    pub fn open(target: &DbTarget) -> Result<Db, DbError> {
+        let mut db = Db::disconnected(target)?;
+        let conn = db.open_conn()?;
+        db.conn = Some(conn);
+        Ok(db)
+    }
+
+    /// Like [`Db::open`], but a database that is unreachable right now is not an
+    /// error: the `Db` starts disconnected and reconnects on use (with backoff).
+    /// Refusals (authentication, missing database or table) are still errors.
+    pub fn connect(target: &DbTarget) -> Result<Db, DbError> {
+        let mut db = Db::disconnected(target)?;
+        match db.open_conn() {
+            Ok(conn) => db.conn = Some(conn),
+            Err(err @ DbError::Unavailable(_)) => db.retry.failed(&err),
+            Err(err) => return Err(err),
         }
-        let conn = Conn::open(&config)?;
+        Ok(db)
+    }
+
+    /// A `Db` that has not tried to connect yet.
+    fn disconnected(target: &DbTarget) -> Result<Db, DbError> {
+        let mut config = Config::from_str(&target.url)
+            .map_err(|e| DbError::Refused(format!("invalid database URL: {}", describe(&e))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT.min(target.deadline));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::Unavailable(format!("cannot start the client runtime: {e}")))?;
         Ok(Db {
             config,
-            conn: Some(conn),
+            deadline: target.deadline,
+            runtime,
+            conn: None,
             retry: Backoff::new(),
         })
     }
 
     /// Inserts one row and commits.
     pub fn insert(&mut self, task: &NewTask) -> Result<Task, DbError> {
-        self.with_conn(|c| {
+        self.call(async |c| {
             let row = c
                 .client
-                .query_one(&c.insert, &[&task.title, &task.description])?;
+                .query_one(&c.insert, &[&task.title, &task.description])
+                .await?;
             to_task(&row)
         })
     }
@@ -110,8 +191,11 @@ impl Db {
         }
         let titles: Vec<&str> = tasks.iter().map(|t| t.title.as_str()).collect();
         let descriptions: Vec<&str> = tasks.iter().map(|t| t.description.as_str()).collect();
-        let mut rows = self.with_conn(|c| {
-            let rows = c.client.query(&c.insert_batch, &[&titles, &descriptions])?;
+        let mut rows = self.call(async |c| {
+            let rows = c
+                .client
+                .query(&c.insert_batch, &[&titles, &descriptions])
+                .await?;
             rows.iter().map(to_task).collect::<Result<Vec<_>, _>>()
         })?;
         // Rows are inserted in input order, so ids ascend in input order.
@@ -137,100 +221,145 @@ impl Db {
 
     /// Fetches one row.
     pub fn get(&mut self, id: i64) -> Result<Option<Task>, DbError> {
-        self.with_conn(|c| {
-            c.client
-                .query_opt(&c.get, &[&id])?
-                .as_ref()
-                .map(to_task)
-                .transpose()
+        self.call(async |c| {
+            let row = c.client.query_opt(&c.get, &[&id]).await?;
+            row.as_ref().map(to_task).transpose()
         })
     }
 
     /// The newest rows, at most `limit`.
     pub fn list(&mut self, limit: i64) -> Result<Vec<Task>, DbError> {
-        self.with_conn(|c| {
-            c.client
-                .query(&c.list, &[&limit])?
-                .iter()
-                .map(to_task)
-                .collect()
+        self.call(async |c| {
+            let rows = c.client.query(&c.list, &[&limit]).await?;
+            rows.iter().map(to_task).collect()
         })
     }
 
-    /// Whether a connection is currently open (it may still turn out to be broken).
-    pub fn is_connected(&self) -> bool {
-        self.conn.as_ref().is_some_and(|c| !c.client.is_closed())
+    /// Why the last connection attempt failed, while disconnected because of it.
+    pub fn outage(&self) -> Option<&str> {
+        let waiting = self.conn.is_none() && self.retry.next_attempt.is_some();
+        waiting.then_some(self.retry.last_error.as_str())
     }
 
-    /// Runs `op` on a live connection; a connection-level failure drops the connection.
-    fn with_conn<T>(
+    /// Whether the database can be used now: `Ok` with a live connection (reconnecting
+    /// first if the backoff allows), else why not. Sends no statement (`/health`).
+    pub fn check(&mut self) -> Result<(), DbError> {
+        self.live_conn().map(|_| ())
+    }
+
+    /// Runs `op` on a live connection within the deadline; a connection-level failure
+    /// or a timeout drops the connection (its state is unknown).
+    fn call<T>(
         &mut self,
-        op: impl FnOnce(&mut Conn) -> Result<T, postgres::Error>,
+        op: impl AsyncFnOnce(&Conn) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, DbError> {
-        let conn = self.live_conn()?;
-        let result = op(conn);
-        let closed = conn.client.is_closed();
-        result.map_err(|e| {
-            let err = classify(&e, closed);
-            if matches!(err, DbError::Unavailable(_)) {
-                self.conn = None;
-            }
-            err
-        })
+        self.live_conn()?;
+        let conn = self.conn.as_ref().expect("live_conn leaves a connection");
+        let err = match block_within(&self.runtime, self.deadline, op(conn)) {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => classify(&e, conn.client.is_closed()),
+            Err(elapsed) => DbError::Unavailable(elapsed),
+        };
+        if matches!(err, DbError::Unavailable(_)) {
+            self.conn = None;
+        }
+        Err(err)
     }
 
-    /// The open connection, or a new one if the backoff allows an attempt now.
-    fn live_conn(&mut self) -> Result<&mut Conn, DbError> {
+    /// Makes sure a connection is open, opening one if the backoff allows it now.
+    fn live_conn(&mut self) -> Result<(), DbError> {
         if self.conn.as_ref().is_some_and(|c| c.client.is_closed()) {
             self.conn = None;
         }
-        if self.conn.is_none() {
-            self.retry.check()?;
-            match Conn::open(&self.config) {
-                Ok(conn) => {
-                    self.retry = Backoff::new();
-                    self.conn = Some(conn);
-                }
-                Err(e) => {
-                    self.retry.failed(&e);
-                    return Err(e);
-                }
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        self.retry.check()?;
+        match self.open_conn() {
+            Ok(conn) => {
+                self.retry = Backoff::new();
+                self.conn = Some(conn);
+                Ok(())
+            }
+            Err(e) => {
+                self.retry.failed(&e);
+                Err(e)
             }
         }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| DbError::Unavailable("not connected".into()))
+    }
+
+    /// Connects and prepares every statement, within the deadline.
+    fn open_conn(&self) -> Result<Conn, DbError> {
+        let connect = async {
+            let (client, connection) = self.config.connect(NoTls).await?;
+            let io = tokio::spawn(async move {
+                // Its error resurfaces as a closed client on the next call.
+                let _ = connection.await;
+            });
+            Ok::<_, tokio_postgres::Error>((client, io))
+        };
+        let (client, io) = block_within(&self.runtime, self.deadline, connect)
+            .map_err(DbError::Unavailable)?
+            .map_err(|e| connect_error(&e))?;
+        let prepare = prepare_all(&client);
+        match block_within(&self.runtime, self.deadline, prepare) {
+            Ok(Ok([insert, insert_batch, get, list])) => Ok(Conn {
+                client,
+                io,
+                insert,
+                insert_batch,
+                get,
+                list,
+            }),
+            Ok(Err(e)) => {
+                io.abort();
+                Err(classify(&e, false))
+            }
+            Err(elapsed) => {
+                io.abort();
+                Err(DbError::Unavailable(elapsed))
+            }
+        }
     }
 }
 
-impl Conn {
-    /// Connects and prepares every statement.
-    fn open(config: &Config) -> Result<Conn, DbError> {
-        let mut client = config.connect(NoTls).map_err(|e| connect_error(&e))?;
-        let mut prepare = |sql: &str| client.prepare(sql).map_err(|e| classify(&e, false));
-        let insert = prepare(&format!(
+/// Runs `future` on `runtime` for at most `deadline`; `Err` names the deadline.
+fn block_within<T>(
+    runtime: &Runtime,
+    deadline: Duration,
+    future: impl Future<Output = T>,
+) -> Result<T, String> {
+    runtime
+        .block_on(async { tokio::time::timeout(deadline, future).await })
+        .map_err(|_| format!("no answer within {} ms", deadline.as_millis()))
+}
+
+/// Prepares the statements (insert, insert batch, get, list) on a new connection.
+async fn prepare_all(client: &Client) -> Result<[Statement; 4], tokio_postgres::Error> {
+    let insert = client
+        .prepare(&format!(
             "INSERT INTO task (title, description) VALUES ($1, $2) RETURNING {COLUMNS}"
-        ))?;
-        // ORDER BY n makes the ids follow the input order.
-        let insert_batch = prepare(&format!(
+        ))
+        .await?;
+    // ORDER BY n makes the ids follow the input order.
+    let insert_batch = client
+        .prepare(&format!(
             "INSERT INTO task (title, description) \
              SELECT t, d FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(t, d, n) \
              ORDER BY n RETURNING {COLUMNS}"
-        ))?;
-        let get = prepare(&format!("SELECT {COLUMNS} FROM task WHERE id = $1"))?;
-        // Newest first by id: ids are allocated in insertion order and the primary key
-        // index serves the ORDER BY … LIMIT without a sort.
-        let list = prepare(&format!(
+        ))
+        .await?;
+    let get = client
+        .prepare(&format!("SELECT {COLUMNS} FROM task WHERE id = $1"))
+        .await?;
+    // Newest first by id: ids are allocated in insertion order and the primary key
+    // index serves the ORDER BY … LIMIT without a sort.
+    let list = client
+        .prepare(&format!(
             "SELECT {COLUMNS} FROM task ORDER BY id DESC LIMIT $1"
-        ))?;
-        Ok(Conn {
-            client,
-            insert,
-            insert_batch,
-            get,
-            list,
-        })
-    }
+        ))
+        .await?;
+    Ok([insert, insert_batch, get, list])
 }
 
 /// Reconnect pacing: after a failed attempt, wait, doubling the wait each time.
@@ -269,7 +398,7 @@ impl Backoff {
     }
 }
 
-fn to_task(row: &Row) -> Result<Task, postgres::Error> {
+fn to_task(row: &Row) -> Result<Task, tokio_postgres::Error> {
     Ok(Task {
         id: row.try_get(0)?,
         title: row.try_get(1)?,
@@ -278,19 +407,19 @@ fn to_task(row: &Row) -> Result<Task, postgres::Error> {
     })
 }
 
-/// Maps an error while connecting: anything but a server-reported problem is unreachability.
-fn connect_error(e: &postgres::Error) -> DbError {
+/// Maps an error while connecting: a server-reported refusal (authentication, no such
+/// database) is configuration; other server errors are classified as for a statement;
+/// anything not reported by the server is unreachability.
+fn connect_error(e: &tokio_postgres::Error) -> DbError {
     match e.as_db_error() {
-        Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => {
-            DbError::SchemaMissing(db.message().to_string())
-        }
+        Some(db) if is_refusal_code(db.code().code()) => DbError::Refused(describe(e)),
         Some(_) => classify(e, false),
         None => DbError::Unavailable(describe(e)),
     }
 }
 
 /// Maps an error from a statement; `closed` says whether the client is now closed.
-fn classify(e: &postgres::Error, closed: bool) -> DbError {
+fn classify(e: &tokio_postgres::Error, closed: bool) -> DbError {
     if let Some(db) = e.as_db_error() {
         let code = db.code();
         if code == &SqlState::UNDEFINED_TABLE {
@@ -309,6 +438,12 @@ fn classify(e: &postgres::Error, closed: bool) -> DbError {
     }
 }
 
+/// SQLSTATEs that refuse a connection for good: invalid authorization (28), no such
+/// database (3D000).
+fn is_refusal_code(code: &str) -> bool {
+    code.starts_with("28") || code == "3D000"
+}
+
 /// SQLSTATEs that mean "the server cannot serve right now", not "your query is wrong":
 /// connection exceptions (08), shutdown/starting up (57P0x), out of resources (53).
 fn is_unavailable_code(code: &str) -> bool {
@@ -316,7 +451,7 @@ fn is_unavailable_code(code: &str) -> bool {
 }
 
 /// The error with its cause: `postgres::Error`'s Display alone says only "db error".
-fn describe(e: &postgres::Error) -> String {
+fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return format!("{}: {}", db.severity(), db.message());
     }

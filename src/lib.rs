@@ -12,6 +12,7 @@
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
 //! - [`app`]: routes, validation and status mapping, on plain data with no I/O.
 //! - [`db`]: one PostgreSQL connection with prepared statements and reconnect backoff.
+//! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
 //! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod log;
 pub mod master;
 pub mod net;
 pub mod pgtmp;

@@ -346,7 +346,7 @@ impl Drop for Cluster {
             return;
         }
         if let Err(e) = self.stop() {
-            eprintln!(
+            crate::say!(
                 "pgtmp: could not stop the cluster in {}: {e}",
                 self.dir.display()
             );

@@ -61,7 +61,7 @@ fn keep_alive_and_pipelining(cfg: Cfg) {
     let health = ask(&get_request("/health"));
     assert_eq!(
         (health.status, health.json()),
-        (200, serde_json::json!({"status": "ok"}))
+        (200, serde_json::json!({"status": "ok", "database": "up"}))
     );
     let first = assert_created(
         &ask(&support::form_request("ka-1", "first")),

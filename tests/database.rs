@@ -10,7 +10,10 @@ use support::{
     TestDb,
 };
 
-support::matrix!(database_outage_503_then_recovers);
+support::matrix!(
+    database_outage_503_then_recovers,
+    worker_respawned_during_outage_serves_503
+);
 
 /// PostgreSQL stopped: POST gets 503 + Retry-After; restarted: 201 again, without restarting prefork.
 fn database_outage_503_then_recovers(cfg: Cfg) {
@@ -57,6 +60,89 @@ fn database_outage_503_then_recovers(cfg: Cfg) {
         workers,
         "workers were restarted (or crashed) for the outage"
     );
+}
+
+/// A worker killed while PostgreSQL is down is replaced by one that boots anyway: the master stays up, /health says the database is down, POSTs get 503, then 201 once PostgreSQL is back.
+fn worker_respawned_during_outage_serves_503(cfg: Cfg) {
+    let mut db = TestDb::fresh();
+    let server = cfg.start(&db, &[]);
+    db.stop();
+    let killed: Vec<i32> = server.worker_pids().into_keys().collect();
+    for &pid in &killed {
+        support::signal_pid(pid, Signal::SIGKILL);
+    }
+    server.wait_until(
+        Instant::now() + Duration::from_secs(20),
+        "every killed worker replaced",
+        |s| {
+            let live = s.worker_pids();
+            live.len() == cfg.workers && killed.iter().all(|pid| !live.contains_key(pid))
+        },
+    );
+    server.wait_for_line(
+        |l| l.contains("database unavailable at boot"),
+        Duration::from_secs(10),
+    );
+    assert!(
+        pid_alive(server.pid()),
+        "the master stopped during the outage"
+    );
+    let health = get(server.port, "/health");
+    assert_eq!(
+        (health.status, health.json()["database"].as_str()),
+        (200, Some("down")),
+        "{:?}",
+        health.text()
+    );
+    assert_error(&post_form(server.port, "during", "d"), 503);
+
+    db.start();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let resp = post_form(server.port, "after", "d");
+        match resp.status {
+            201 => break assert_created(&resp, "after", "d"),
+            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("after restart: {other} {:?}", resp.text()),
+        }
+    };
+    db.assert_row(id, "after", "d");
+    assert!(
+        server
+            .find_line(|l| l.contains("exiting with status"))
+            .is_none(),
+        "the master exited"
+    );
+}
+
+/// The start-up check names the problem and its fix, before any "listening" line: a database that does not exist, and a missing table.
+#[test]
+fn startup_check_names_the_fix() {
+    let db = TestDb::fresh();
+    let nope = db.url().replace("dbname=prefork", "dbname=nope");
+    assert_ne!(nope, db.url(), "the test rewrites the database name");
+    let cases = [
+        (nope, "database \"nope\" does not exist", "createdb"),
+        (db.url(), "table `task` is missing", "psql"),
+    ];
+    db.client().batch_execute("DROP TABLE task").unwrap();
+    for (url, what, fix) in cases {
+        let mut cmd = Server::command(&["--workers", "1"]);
+        cmd.args(["--database-url", &url]);
+        let mut server = Server::spawn(cmd);
+        let status = server.wait_exit(Duration::from_secs(30));
+        let log = server.lines().join("\n");
+        assert_eq!(status.code(), Some(3), "exit status; log:\n{log}");
+        assert!(log.contains(what) && log.contains(fix), "log:\n{log}");
+        assert!(
+            !log.contains("listening on"),
+            "announced before failing:\n{log}"
+        );
+        assert!(
+            server.all_worker_pids().is_empty(),
+            "forked workers:\n{log}"
+        );
+    }
 }
 
 /// Stops whatever cluster runs in `dir` and deletes it, even if the test failed midway.

@@ -55,16 +55,23 @@ fn new_task(title: &str, description: &str) -> Action {
     })
 }
 
-/// GET and HEAD /health answer 200 without the database.
+/// GET and HEAD /health route to the health check; it is 200 whether the database is
+/// up or down, and the body says which.
 #[test]
-fn health() {
+fn health_route_and_body() {
     for m in [Method::Get, Method::Head] {
-        let resp = respond(route(&req(m, "/health")));
-        assert_eq!(
-            (resp.status, resp.body.as_slice()),
-            (200, &br#"{"status":"ok"}"#[..])
-        );
+        assert_eq!(route(&req(m, "/health")), Action::Health);
     }
+    let up = super::health(Ok(()));
+    let down = super::health(Err(DbError::Unavailable("down".into())));
+    assert_eq!(
+        (up.status, up.body.as_slice()),
+        (200, &br#"{"status":"ok","database":"up"}"#[..])
+    );
+    assert_eq!(
+        (down.status, down.body.as_slice()),
+        (200, &br#"{"status":"ok","database":"down"}"#[..])
+    );
 }
 
 /// GET and HEAD /stats route to the scoreboard report; other methods are 405.

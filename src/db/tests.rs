@@ -12,7 +12,7 @@ fn new_task(title: &str) -> NewTask {
 
 fn cluster(name: &str) -> (Cluster, Db) {
     let cluster = Cluster::fresh(base_dir().join(name)).unwrap();
-    let db = Db::connect(&cluster.url()).unwrap();
+    let db = Db::open(&DbTarget::new(cluster.url())).unwrap();
     (cluster, db)
 }
 
@@ -94,22 +94,80 @@ fn reconnects_after_server_restart() {
     );
 }
 
-/// A missing table is reported as `SchemaMissing` at connect.
+/// A missing table is reported as `SchemaMissing` at connect, by both constructors.
 #[test]
 fn missing_table_is_schema_missing() {
     let cluster = Cluster::fresh(base_dir().join("db-noschema")).unwrap();
     cluster.psql("DROP TABLE task").unwrap();
-    let err = Db::connect(&cluster.url()).err().unwrap();
+    let target = DbTarget::new(cluster.url());
+    let err = Db::open(&target).err().unwrap();
+    assert!(matches!(err, DbError::SchemaMissing(_)), "{err}");
+    let err = Db::connect(&target).err().unwrap();
     assert!(matches!(err, DbError::SchemaMissing(_)), "{err}");
 }
 
-/// No server behind the socket: `Unavailable`, not a panic or a hang.
+/// A database that does not exist is a refusal (configuration), not a missing table
+/// nor an outage.
+#[test]
+fn missing_database_is_refused() {
+    let cluster = Cluster::fresh(base_dir().join("db-nodb")).unwrap();
+    let url = cluster.url().replace("dbname=prefork", "dbname=nope");
+    assert_ne!(url, cluster.url(), "the test rewrites the database name");
+    let err = Db::connect(&DbTarget::new(url)).err().unwrap();
+    assert!(matches!(err, DbError::Refused(_)), "{err}");
+    assert!(err.to_string().contains("\"nope\" does not exist"), "{err}");
+}
+
+/// No server behind the socket: `open` says `Unavailable` (no panic, no hang), while
+/// `connect` returns a disconnected `Db` that names the outage and answers
+/// `Unavailable` until a server is there.
 #[test]
 fn no_server_is_unavailable() {
-    let err = Db::connect("host=/nonexistent/pgtmp port=5432 user=postgres dbname=prefork")
-        .err()
-        .unwrap();
+    let target = DbTarget::new("host=/nonexistent/pgtmp port=5432 user=postgres dbname=prefork");
+    let err = Db::open(&target).err().unwrap();
     assert!(matches!(err, DbError::Unavailable(_)), "{err}");
+    let mut db = Db::connect(&target).expect("an outage is not a connect error");
+    assert!(db.outage().is_some());
+    assert!(matches!(db.check(), Err(DbError::Unavailable(_))));
+    assert!(matches!(db.get(1), Err(DbError::Unavailable(_))));
+}
+
+/// A database that accepts but never answers (every server process stopped) costs a
+/// call its deadline, then `Unavailable`; once it resumes, calls succeed again.
+#[test]
+fn stalled_server_hits_the_deadline() {
+    let cluster = Cluster::fresh(base_dir().join("db-stall")).unwrap();
+    let target = DbTarget {
+        url: cluster.url(),
+        deadline: Duration::from_millis(300),
+    };
+    let mut db = Db::open(&target).unwrap();
+    db.insert(&new_task("before")).unwrap();
+    let stalled = server_pids(cluster.dir());
+    assert!(!stalled.is_empty());
+    let signal_all = |signal| {
+        for &pid in &stalled {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    };
+    signal_all(nix::sys::signal::Signal::SIGSTOP);
+    let started = Instant::now();
+    let err = db.insert(&new_task("stalled")).unwrap_err();
+    let waited = started.elapsed();
+    signal_all(nix::sys::signal::Signal::SIGCONT);
+    assert!(matches!(err, DbError::Unavailable(_)), "{err}");
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        match db.insert(&new_task("after")) {
+            Ok(task) => break task,
+            Err(DbError::Unavailable(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("not back after the stall: {e}"),
+        }
+    };
+    assert_eq!(after.title, "after");
 }
 
 /// Passwords are masked in both URL forms; everything else is kept.
@@ -166,4 +224,19 @@ fn insert_group_falls_back_per_row() {
         "f"
     );
     assert_eq!(cluster.psql("SELECT count(*) FROM task").unwrap(), "6");
+}
+
+/// The postmaster's pid (first line of `postmaster.pid`) and its children's.
+fn server_pids(dir: &std::path::Path) -> Vec<i32> {
+    let pidfile = std::fs::read_to_string(dir.join("postmaster.pid")).unwrap();
+    let postmaster: i32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+    let children = format!("/proc/{postmaster}/task/{postmaster}/children");
+    let children = std::fs::read_to_string(children).unwrap_or_default();
+    let mut pids = vec![postmaster];
+    pids.extend(
+        children
+            .split_whitespace()
+            .map(|p| p.parse::<i32>().unwrap()),
+    );
+    pids
 }

@@ -1,19 +1,51 @@
-//! Which database the workers use. The master only decides; it never connects.
+//! Which database the workers use, checked once before the first fork. After that
+//! the master never connects: an outage is the workers' business (503 and reconnect).
 
 use crate::config::Config;
+use crate::db::{Db, DbError, DbTarget};
 use crate::pgtmp::{self, Cluster};
 
 use super::MasterError;
 
 /// `--database-url` if given, else the private cluster in [`pgtmp::default_dir`],
 /// started (or reused) now and kept by the master until it exits.
-pub(super) fn resolve(config: &Config) -> Result<(String, Option<Cluster>), MasterError> {
+pub(super) fn resolve(config: &Config) -> Result<(DbTarget, Option<Cluster>), MasterError> {
+    let target = |url| DbTarget {
+        url,
+        deadline: config.db_timeout,
+    };
     if let Some(url) = &config.database_url {
-        return Ok((url.clone(), None));
+        return Ok((target(url.clone()), None));
     }
     let cluster =
         Cluster::ensure(pgtmp::default_dir()).map_err(|e| MasterError::Database(Box::new(e)))?;
-    Ok((cluster.url(), Some(cluster)))
+    Ok((target(cluster.url()), Some(cluster)))
+}
+
+/// The start-up check: connects once and prepares the statements, so that a wrong URL,
+/// a server that is not running, refused credentials, or a missing database or table
+/// stop the server before it says it is listening, with the fix in the message.
+pub(super) fn check(target: &DbTarget) -> Result<(), MasterError> {
+    let refused = |error: DbError| MasterError::DatabaseCheck {
+        url: mask_password(&target.url),
+        hint: hint(&error),
+        error,
+    };
+    Db::open(target).map(drop).map_err(refused)
+}
+
+/// What to do about a failed start-up check.
+fn hint(err: &DbError) -> &'static str {
+    match err {
+        DbError::Unavailable(_) => {
+            "is PostgreSQL running and is this its address? (omit --database-url to use a private cluster)"
+        }
+        DbError::Refused(_) => {
+            "check the user, password and database name in --database-url; create a missing database with `createdb NAME`, then apply schema.sql"
+        }
+        DbError::SchemaMissing(_) => "apply the schema: psql \"$DATABASE_URL\" -f schema.sql",
+        DbError::Query(_) => "the database answered with an error; see above",
+    }
 }
 
 /// The connection string with its password, if any, replaced by `***` (for logs).

@@ -36,12 +36,13 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     let cell = scoreboard
         .allocate()
         .expect("a fresh scoreboard has a cell");
-    let (database_url, cluster) = database::resolve(&config)?;
-    eprintln!("prefork: using database {}", mask_password(&database_url));
+    let (database, cluster) = database::resolve(&config)?;
+    crate::say!("prefork: using database {}", mask_password(&database.url));
+    database::check(&database)?;
     log_listening(addr, &config);
     let pid = nix::unistd::getpid();
     scoreboard.occupy(cell, SLOT, std::process::id());
-    eprintln!("prefork: worker {SLOT} pid {pid} started");
+    crate::say!("prefork: worker {SLOT} pid {pid} started");
     if config.pin_cpus {
         spawn::pin_worker(SLOT);
     }
@@ -50,7 +51,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
         listener,
         max_requests: config.max_requests,
         config,
-        database_url,
+        database,
         heartbeat: scoreboard.heartbeat(cell),
         counters: scoreboard.counters(cell),
         board: scoreboard.board(),
@@ -59,9 +60,9 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     // own handlers are installed (it unblocks them itself).
     sys::block_all_signals().map_err(|e| MasterError::Signals(e.into()))?;
     let code = worker::serve(spec);
-    eprintln!("prefork: worker {SLOT} pid {pid} exited with status {code}");
+    crate::say!("prefork: worker {SLOT} pid {pid} exited with status {code}");
     // Stops the private cluster if this process started it.
     drop(cluster);
-    eprintln!("prefork: master pid {pid} exiting with status {code}");
+    crate::say!("prefork: master pid {pid} exiting with status {code}");
     Ok(code)
 }

@@ -29,6 +29,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::config::{AcceptMode, Config, Mode};
+use crate::db::DbTarget;
 use crate::net;
 use crate::pgtmp::Cluster;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
@@ -48,6 +49,16 @@ pub enum MasterError {
     /// The private PostgreSQL cluster could not be provided.
     #[error("cannot provide the default database (or pass --database-url / set DATABASE_URL)")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The start-up check of the database failed (before any worker was forked).
+    #[error("cannot use the database {url}: {error}\n  hint: {hint}")]
+    DatabaseCheck {
+        /// The URL, password masked.
+        url: String,
+        /// What to do about it.
+        hint: &'static str,
+        /// What the check found.
+        error: crate::db::DbError,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -62,6 +73,17 @@ pub enum MasterError {
     /// Signal handling could not be set up, or waiting for signals failed.
     #[error("cannot handle signals")]
     Signals(#[source] io::Error),
+}
+
+impl MasterError {
+    /// The process exit status for this failure: [`EXIT_BOOT_FAILURE`] when the
+    /// configuration cannot work (the database check), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            MasterError::DatabaseCheck { .. } => EXIT_BOOT_FAILURE,
+            _ => 1,
+        }
+    }
 }
 
 /// How to stop the workers.
@@ -113,7 +135,8 @@ struct Worker {
 /// The master process.
 pub struct Master {
     config: Config,
-    database_url: String,
+    /// The database every worker connects to.
+    database: DbTarget,
     /// The private cluster, if the master started or reused it: dropping it stops a
     /// cluster this process started, so it lives exactly as long as the master.
     cluster: Option<Cluster>,
@@ -152,7 +175,7 @@ impl Master {
         let code = master.serve()?;
         // Drop before the last line: a private cluster started here is stopped now.
         drop(master);
-        eprintln!("prefork: master pid {pid} exiting with status {code}");
+        crate::say!("prefork: master pid {pid} exiting with status {code}");
         Ok(code)
     }
 
@@ -168,13 +191,14 @@ impl Master {
                 .map_err(bind_error)?;
         let addr = listeners[0].local_addr().map_err(bind_error)?;
         let scoreboard = Scoreboard::new(DEFAULT_CAPACITY).map_err(MasterError::Scoreboard)?;
-        let (database_url, cluster) = database::resolve(&config)?;
-        eprintln!("prefork: using database {}", mask_password(&database_url));
+        let (database, cluster) = database::resolve(&config)?;
+        crate::say!("prefork: using database {}", mask_password(&database.url));
+        database::check(&database)?;
         let mut group = steer::Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
         log_listening(addr, &config);
         Ok(Master {
-            database_url,
+            database,
             cluster,
             pid: nix::unistd::getpid(),
             addr,
@@ -207,7 +231,7 @@ impl Master {
                 }
             }
             if self.boot_failed {
-                eprintln!("prefork: worker could not boot; see the error above. Stopping.");
+                crate::say!("prefork: worker could not boot; see the error above. Stopping.");
                 self.stop(Shutdown::Graceful)?;
                 return Ok(EXIT_BOOT_FAILURE);
             }
@@ -248,7 +272,7 @@ impl Master {
             Shutdown::Graceful => (Signal::SIGTERM, self.config.graceful_timeout),
             Shutdown::Immediate => (Signal::SIGQUIT, QUIT_GRACE),
         };
-        eprintln!(
+        crate::say!(
             "prefork: stopping {} workers ({signal})",
             self.workers.len()
         );
@@ -342,7 +366,7 @@ impl Slot {
 
 /// The `listening on` line, shared with `foreground` (tests parse it: keep it exact).
 fn log_listening(addr: SocketAddr, config: &Config) {
-    eprintln!(
+    crate::say!(
         "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
         config.workers,
         mode_name(config.mode),

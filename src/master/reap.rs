@@ -85,7 +85,7 @@ impl Master {
                 Ok(_) => {}
                 // Not our child any more: someone else reaped it; forget it.
                 Err(Errno::ECHILD) => self.worker_exited(pid, Exit::Code(-1)),
-                Err(e) => eprintln!("prefork: waitpid({pid}) failed: {e}"),
+                Err(e) => crate::say!("prefork: waitpid({pid}) failed: {e}"),
             }
         }
     }
@@ -125,14 +125,16 @@ impl Master {
             let hung = self.config.timeout.is_some_and(|timeout| age > timeout);
             let overdue = worker.retiring.is_some_and(|deadline| now >= deadline);
             if hung {
-                eprintln!(
+                crate::say!(
                     "prefork: worker {} pid {} timed out, killing",
-                    worker.slot, worker.pid
+                    worker.slot,
+                    worker.pid
                 );
             } else if overdue {
-                eprintln!(
+                crate::say!(
                     "prefork: worker {} pid {} did not stop within the graceful timeout, killing",
-                    worker.slot, worker.pid
+                    worker.slot,
+                    worker.pid
                 );
             }
             if hung || overdue {
@@ -163,9 +165,11 @@ impl Master {
 fn log_exit(worker: &Worker, exit: Exit) {
     let (slot, pid) = (worker.slot, worker.pid);
     match exit {
-        Exit::Code(code) => eprintln!("prefork: worker {slot} pid {pid} exited with status {code}"),
+        Exit::Code(code) => {
+            crate::say!("prefork: worker {slot} pid {pid} exited with status {code}")
+        }
         Exit::Signal(signal) => {
-            eprintln!(
+            crate::say!(
                 "prefork: worker {slot} pid {pid} killed by signal {}",
                 signal.as_str()
             )

@@ -16,7 +16,7 @@ impl Master {
     /// the old one is told to drain. The slot's listener stays open in the master the
     /// whole time, so connections queue until the new worker accepts: none is refused.
     pub(super) fn reload(&mut self) {
-        eprintln!("prefork: reloading: replacing every worker");
+        crate::say!("prefork: reloading: replacing every worker");
         for slot in 0..self.slots.len() {
             if !self.slots[slot].active {
                 continue;
@@ -44,7 +44,7 @@ impl Master {
         } else {
             let listener = match self.new_listener() {
                 Ok(listener) => listener,
-                Err(e) => return eprintln!("prefork: cannot add a worker: cannot listen: {e}"),
+                Err(e) => return crate::say!("prefork: cannot add a worker: cannot listen: {e}"),
             };
             // A removed slot's number is reused even while its old worker drains.
             match self.slots.get_mut(active) {
@@ -53,7 +53,7 @@ impl Master {
             }
         }
         self.steer();
-        eprintln!("prefork: workers: {}", active + 1);
+        crate::say!("prefork: workers: {}", active + 1);
         // manage_workers() forks the worker at the end of this loop iteration.
     }
 
@@ -63,7 +63,7 @@ impl Master {
     pub(super) fn remove_worker(&mut self) {
         let active = self.active_slots();
         if active <= 1 {
-            return eprintln!("prefork: already at one worker; TTOU ignored");
+            return crate::say!("prefork: already at one worker; TTOU ignored");
         }
         let slot = active - 1;
         self.slots[slot].active = false;
@@ -73,7 +73,7 @@ impl Master {
             Duration::ZERO
         };
         self.slots[slot].retire_at = Some(Instant::now() + settle);
-        eprintln!("prefork: workers: {}", active - 1);
+        crate::say!("prefork: workers: {}", active - 1);
     }
 
     /// For each slot TTOU removed whose settle time is over: closes the master's copy

@@ -44,7 +44,7 @@ impl Master {
                 };
                 self.workers.push(worker);
                 self.slots[slot].backoff.started();
-                eprintln!("prefork: worker {slot} pid {pid} started");
+                crate::say!("prefork: worker {slot} pid {pid} started");
                 Some(pid)
             }
             Err(e) => {
@@ -57,7 +57,7 @@ impl Master {
 
     /// Logs why a worker could not be started; the slot retries after a backoff.
     fn spawn_failed(&mut self, slot: usize, reason: String) {
-        eprintln!("prefork: cannot start worker {slot}: {reason}");
+        crate::say!("prefork: cannot start worker {slot}: {reason}");
         self.slots[slot]
             .backoff
             .crashed(Duration::ZERO, Instant::now());
@@ -76,7 +76,7 @@ impl Master {
             slot,
             listener: listener.try_clone()?,
             config: self.config.clone(),
-            database_url: self.database_url.clone(),
+            database: self.database.clone(),
             max_requests: self.config.max_requests.map(|n| n.saturating_add(jitter)),
             heartbeat: self.scoreboard.heartbeat(cell),
             counters: self.scoreboard.counters(cell),
@@ -112,7 +112,7 @@ impl Master {
             self.scoreboard.occupy(cell, spec.slot, std::process::id());
             self.shed_master_state();
             if let Err(e) = sys::set_parent_death_signal(Signal::SIGKILL) {
-                eprintln!(
+                crate::say!(
                     "prefork: worker {}: cannot set the parent-death signal: {e}",
                     spec.slot
                 );
@@ -149,7 +149,7 @@ impl Master {
 /// thread. Failing to pin is logged and otherwise harmless (the worker still serves).
 pub(super) fn pin_worker(slot: usize) {
     if let Err(e) = sys::pin_to_slot_cpu(slot) {
-        eprintln!("prefork: worker {slot}: cannot pin to a CPU: {e}");
+        crate::say!("prefork: worker {slot}: cannot pin to a CPU: {e}");
     }
 }
 

@@ -70,7 +70,7 @@ impl Master {
         match net::steer(&first.socket, &self.group.positions(&serials)) {
             Ok(()) => true,
             Err(e) => {
-                eprintln!("prefork: cannot steer connections between slots ({e}); TTOU may reset queued connections");
+                crate::say!("prefork: cannot steer connections between slots ({e}); TTOU may reset queued connections");
                 self.steering = false;
                 false
             }

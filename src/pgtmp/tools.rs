@@ -98,7 +98,7 @@ impl Tools {
             let meta = std::fs::metadata(dir).map_err(|e| PgError::io(dir, e))?;
             let mode = meta.permissions().mode();
             if mode & 0o001 == 0 {
-                eprintln!(
+                crate::say!(
                     "pgtmp: chmod o+x {} so the postgres user can reach the cluster",
                     dir.display()
                 );

@@ -4,7 +4,8 @@
 //! after dropping its own signal registration, closing the other slots' listeners and
 //! setting the parent-death signal, calls [`boot`] with every signal still blocked. `boot`
 //! installs the worker's own signal handling, unblocks the signal mask, connects to
-//! PostgreSQL (failure: exit [`EXIT_BOOT_FAILURE`]) and serves until told to stop (SIGTERM
+//! PostgreSQL (a refusal: exit [`EXIT_BOOT_FAILURE`]; a database that is down: boot anyway,
+//! answer 503 and reconnect) and serves until told to stop (SIGTERM
 //! graceful, SIGQUIT/SIGINT immediate), the master dies, or `max_requests` is reached;
 //! then it exits 0.
 //!
@@ -32,11 +33,13 @@ use nix::unistd::{getppid, Pid};
 use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
 use crate::config::{Config, Mode};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, DbTarget};
 use crate::scoreboard::{self, Board, Counters, Heartbeat};
 
-/// Exit code of a worker that cannot boot (bad config, database unreachable or schema
-/// missing): the master stops instead of respawning it forever.
+/// Exit code of a worker that cannot boot because of its configuration (the database
+/// refuses the credentials, or the database or table is missing): the master stops
+/// instead of respawning it forever. Also the master's own exit code when its start-up
+/// check of the database fails. A database that is merely down is never a boot failure.
 pub const EXIT_BOOT_FAILURE: i32 = 3;
 
 /// Exit code of a worker whose event loop failed at run time (respawned as a crash).
@@ -50,8 +53,8 @@ pub struct WorkerSpec {
     pub listener: std::net::TcpListener,
     /// The validated configuration.
     pub config: Config,
-    /// Resolved PostgreSQL connection string.
-    pub database_url: String,
+    /// Resolved PostgreSQL connection string and per-call deadline.
+    pub database: DbTarget,
     /// Recycle after this many requests (jitter already applied); `None`: never.
     pub max_requests: Option<u64>,
     /// This worker's cell in the shared scoreboard.
@@ -68,7 +71,8 @@ pub enum WorkerError {
     /// The signal handlers could not be installed.
     #[error("cannot boot: cannot install signal handlers: {0}")]
     Signals(io::Error),
-    /// The database is unreachable or not set up.
+    /// The database refuses us (authentication, no such database or table): a
+    /// configuration error. An unreachable database is not one: the worker boots.
     #[error("cannot boot: {0}")]
     Db(#[from] DbError),
     /// The event loop or acceptor failed while serving.
@@ -99,7 +103,7 @@ pub fn serve(spec: WorkerSpec) -> i32 {
     match run(spec) {
         Ok(()) => 0,
         Err(err) => {
-            eprintln!("prefork: worker {slot}: {err}");
+            crate::say!("prefork: worker {slot}: {err}");
             err.exit_code()
         }
     }
@@ -110,7 +114,7 @@ pub(crate) struct Worker {
     /// The validated configuration.
     pub config: Config,
     /// For the thread pool's extra connections.
-    pub database_url: String,
+    pub database: DbTarget,
     /// This worker's scoreboard cell.
     pub heartbeat: Heartbeat,
     /// This worker's activity counters (`GET /stats`).
@@ -130,10 +134,17 @@ fn run(spec: WorkerSpec) -> Result<(), WorkerError> {
     let signals = Signals::install().map_err(WorkerError::Signals)?;
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| WorkerError::Signals(e.into()))?;
-    let db = Db::connect(&spec.database_url)?;
+    let db = Db::connect(&spec.database)?;
+    if let Some(why) = db.outage() {
+        // An outage is not a boot failure: serve 503 and reconnect with backoff.
+        crate::say!(
+            "prefork: worker {}: database unavailable at boot ({why}); answering 503 until it is back",
+            spec.slot
+        );
+    }
     scoreboard::install(spec.board);
     let worker = Worker {
-        database_url: spec.database_url,
+        database: spec.database,
         heartbeat: spec.heartbeat,
         counters: spec.counters,
         quota: Arc::new(Quota::new(spec.max_requests)),

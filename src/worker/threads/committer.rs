@@ -16,7 +16,7 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::db::{Db, DbError, NewTask, Task};
+use crate::db::{Db, DbError, DbTarget, NewTask, Task};
 use crate::scoreboard::Counters;
 use crate::worker::batch::record_commits;
 use crate::worker::WorkerError;
@@ -59,7 +59,7 @@ fn gone() -> DbError {
 /// (made inside its thread, after fork); returns once all are connected. They end when
 /// every [`Inbox`] is dropped and the queue is empty.
 pub(super) fn start(
-    url: &str,
+    target: &DbTarget,
     cap: usize,
     count: usize,
     counters: &Counters,
@@ -68,8 +68,8 @@ pub(super) fn start(
     let (ready_tx, ready_rx) = crossbeam_channel::bounded(count);
     let mut handles = Vec::with_capacity(count);
     for i in 0..count {
-        let (url, queue, counters, ready) = (
-            url.to_owned(),
+        let (target, queue, counters, ready) = (
+            target.clone(),
             queue.clone(),
             counters.clone(),
             ready_tx.clone(),
@@ -77,7 +77,7 @@ pub(super) fn start(
         let handle = thread::Builder::new()
             .name(format!("prefork-commit-{i}"))
             .spawn(move || {
-                let mut db = match Db::connect(&url) {
+                let mut db = match Db::connect(&target) {
                     Ok(db) => db,
                     Err(e) => return drop(ready.send(Err(e))),
                 };
@@ -258,7 +258,13 @@ mod tests {
     #[test]
     fn concurrent_inserts_commit_together() {
         let cluster = Cluster::fresh(base_dir().join("commit-concurrent")).unwrap();
-        let (inbox, handles) = start(&cluster.url(), 64, 2, &Counters::detached()).unwrap();
+        let (inbox, handles) = start(
+            &crate::db::DbTarget::new(cluster.url()),
+            64,
+            2,
+            &Counters::detached(),
+        )
+        .unwrap();
         let senders: Vec<_> = (0..16)
             .map(|i| {
                 let inbox = inbox.clone();

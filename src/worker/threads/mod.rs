@@ -92,7 +92,7 @@ fn start_committers(worker: &Worker) -> Result<(Option<Inbox>, Vec<JoinHandle<()
     if !group_commit(&worker.config) {
         return Ok((None, Vec::new()));
     }
-    let url = &worker.database_url;
+    let url = &worker.database;
     let (inbox, handles) =
         committer::start(url, worker.config.batch, COMMITTERS, &worker.counters)?;
     Ok((Some(inbox), handles))

@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 
 use super::Shared;
 use crate::app::{self, Action};
-use crate::db::{Db, DbError, NewTask};
+use crate::db::{Db, DbError, DbTarget, NewTask};
 use crate::http::request::Request;
 use crate::http::response::{DateCache, Response};
 use crate::worker::conn::{is_timeout, Conn, Timeouts};
@@ -37,7 +37,7 @@ pub(super) fn start(
     for i in 0..worker.config.threads {
         let (db, url, mine, ready) = (
             first.take(),
-            worker.database_url.clone(),
+            worker.database.clone(),
             Arc::clone(shared),
             ready_tx.clone(),
         );
@@ -75,8 +75,13 @@ fn abort_pool(shared: &Shared, err: WorkerError) -> WorkerError {
 
 /// Body of a request thread: connect (unless given a connection), report, then serve
 /// connections from the queue until it closes.
-fn request_thread(db: Option<Db>, url: &str, shared: &Shared, ready: &Sender<Result<(), DbError>>) {
-    let mut db = match db.map_or_else(|| Db::connect(url), Ok) {
+fn request_thread(
+    db: Option<Db>,
+    target: &DbTarget,
+    shared: &Shared,
+    ready: &Sender<Result<(), DbError>>,
+) {
+    let mut db = match db.map_or_else(|| Db::connect(target), Ok) {
         Ok(db) => db,
         Err(e) => return drop(ready.send(Err(e))),
     };
