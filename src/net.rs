@@ -27,6 +27,7 @@ pub fn bind_listeners(
     match mode {
         AcceptMode::Shared => Ok(vec![bind(addr, backlog, Reuse::AddressOnly)?]),
         AcceptMode::Reuseport => {
+            ensure_unserved(addr)?;
             let first = bind_one(addr, backlog)?;
             let resolved = first.local_addr()?;
             let mut listeners = vec![first];
@@ -35,6 +36,30 @@ pub fn bind_listeners(
             }
             Ok(listeners)
         }
+    }
+}
+
+/// Refuses an address another socket listens on already. `SO_REUSEPORT` would let us
+/// bind beside a forgotten instance of ourselves and silently split its traffic; a
+/// probe bound without that option fails there (`EADDRINUSE`), as it does beside any
+/// other program. Port 0 needs no probe: the kernel picks a free port.
+fn ensure_unserved(addr: SocketAddr) -> io::Result<()> {
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Connections of an earlier run in TIME_WAIT must not count as "served".
+    probe.set_reuse_address(true)?;
+    match probe.bind(&addr.into()) {
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!(
+                "port {} is already served (another prefork instance, or another program, \
+                 listens on {addr}): stop it or choose another --bind",
+                addr.port()
+            ),
+        )),
+        other => other,
     }
 }
 
@@ -202,5 +227,22 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         panic!("no listener accepted the connection");
+    }
+
+    /// A second reuseport group on a port that a first one serves is refused, naming
+    /// the port; so is a shared listener there. Port 0 always binds.
+    #[test]
+    fn served_port_is_refused() {
+        let first = bind_listeners(loopback(), 2, 16, AcceptMode::Reuseport).unwrap();
+        let addr = first[0].local_addr().unwrap();
+        let err = bind_listeners(addr, 2, 16, AcceptMode::Reuseport).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(
+            err.to_string().contains(&format!("port {}", addr.port())),
+            "{err}"
+        );
+        let err = bind_listeners(addr, 1, 16, AcceptMode::Shared).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(bind_listeners(loopback(), 2, 16, AcceptMode::Reuseport).is_ok());
     }
 }

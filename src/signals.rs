@@ -5,10 +5,22 @@
 //! handler writes one byte into it. The master loop sleeps in `epoll` (mio) on the read
 //! ends and counts the bytes, so two `TTIN`s in a row mean two workers more (as in
 //! Gunicorn's signal queue) instead of being folded into one.
+//!
+//! Every other signal an operator might send whose default action would kill the
+//! process ([`unused_signals`]: USR1, USR2, ALRM, real-time signals …, and WINCH) is
+//! caught, logged and ignored ([`SignalAction::Ignore`]), so that a habit from another
+//! server never takes this one down — nor leaves its private database running. Signals
+//! that report a fault of the program itself (SEGV, BUS, ILL, FPE, ABRT) keep their
+//! default action; so do SIGPIPE (already ignored by the Rust runtime) and the
+//! job-control stops.
 
 use std::io::{self, ErrorKind, Read};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use nix::libc;
 
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
@@ -30,6 +42,38 @@ pub enum SignalAction {
     AddWorker,
     /// `SIGTTOU`: one worker less (never below one).
     RemoveWorker,
+    /// A signal prefork has no use for (see [`unused_signals`]): log it, keep serving.
+    Ignore(libc::c_int),
+}
+
+/// Catchable signals whose default action would end (or, for WINCH, be silently lost
+/// on) the master, and that prefork does not use: USR1, USR2, WINCH, ALRM, VTALRM,
+/// PROF, IO, PWR, STKFLT, XCPU, XFSZ, and every real-time signal.
+pub fn unused_signals() -> Vec<libc::c_int> {
+    let mut signals = vec![
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+        libc::SIGALRM,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSTKFLT,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+    ];
+    signals.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    signals
+}
+
+/// A signal's name: `SIGUSR1`, `SIGRTMIN+3`.
+pub fn signal_name(signal: libc::c_int) -> String {
+    match Signal::try_from(signal) {
+        Ok(known) => known.as_str().to_string(),
+        Err(_) if signal >= libc::SIGRTMIN() => format!("SIGRTMIN+{}", signal - libc::SIGRTMIN()),
+        Err(_) => format!("signal {signal}"),
+    }
 }
 
 /// Signals the master watches, in the order their actions are returned when several
@@ -58,6 +102,26 @@ pub fn action_for(signal: Signal) -> Option<SignalAction> {
     }
 }
 
+/// `--no-fork`: HUP, TTIN and TTOU (which need a master with workers) and the
+/// [`unused_signals`] are logged by a thread of their own and otherwise ignored. The
+/// thread lives as long as the process; the worker handles TERM, INT and QUIT itself.
+pub fn ignore_in_foreground() -> io::Result<()> {
+    let mut set = vec![libc::SIGHUP, libc::SIGTTIN, libc::SIGTTOU];
+    set.extend(unused_signals());
+    let mut signals = signal_hook::iterator::Signals::new(&set)?;
+    std::thread::Builder::new()
+        .name("prefork-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                crate::say!(
+                    "prefork: got {} under --no-fork: nothing to do without a master; ignored",
+                    signal_name(signal)
+                );
+            }
+        })?;
+    Ok(())
+}
+
 /// One watched signal: its registration and the read end of its socket pair.
 struct Watch {
     signal: Signal,
@@ -70,6 +134,45 @@ pub struct MasterSignals {
     poll: Poll,
     events: Events,
     watches: Vec<Watch>,
+    unused: Unused,
+}
+
+/// The [`unused_signals`]: one flag each, and one shared self-pipe that wakes the loop.
+struct Unused {
+    flags: Vec<(libc::c_int, Arc<AtomicBool>)>,
+    ids: Vec<SigId>,
+    read: UnixStream,
+}
+
+impl Unused {
+    /// Registers a flag and a pipe byte for each unused signal (flag first: handlers
+    /// run in registration order, so a woken loop sees the flag).
+    fn install(poll: &Poll, token: Token) -> io::Result<Unused> {
+        let (read, write) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        write.set_nonblocking(true)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&read);
+        poll.registry()
+            .register(&mut mio::unix::SourceFd(&fd), token, Interest::READABLE)?;
+        let (mut flags, mut ids) = (Vec::new(), Vec::new());
+        for signal in unused_signals() {
+            let flag = Arc::new(AtomicBool::new(false));
+            ids.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
+            ids.push(pipe::register(signal, write.try_clone()?)?);
+            flags.push((signal, flag));
+        }
+        Ok(Unused { flags, ids, read })
+    }
+
+    /// Empties the pipe and returns the signals seen since the last call.
+    fn take(&mut self) -> io::Result<Vec<libc::c_int>> {
+        drain(&mut self.read)?;
+        let seen = self
+            .flags
+            .iter()
+            .filter(|(_, flag)| flag.swap(false, Ordering::SeqCst));
+        Ok(seen.map(|(signal, _)| *signal).collect())
+    }
 }
 
 impl MasterSignals {
@@ -87,10 +190,12 @@ impl MasterSignals {
             let id = pipe::register(signal as i32, write)?;
             watches.push(Watch { signal, id, read });
         }
+        let unused = Unused::install(&poll, Token(WATCHED.len()))?;
         Ok(MasterSignals {
             poll,
-            events: Events::with_capacity(WATCHED.len()),
+            events: Events::with_capacity(WATCHED.len() + 1),
             watches,
+            unused,
         })
     }
 
@@ -115,6 +220,7 @@ impl MasterSignals {
             };
             actions.extend(std::iter::repeat_n(action, repeat));
         }
+        actions.extend(self.unused.take()?.into_iter().map(SignalAction::Ignore));
         Ok(actions)
     }
 
@@ -133,6 +239,9 @@ impl Drop for MasterSignals {
         // Unregistering drops the write ends held by the handlers' actions.
         for watch in &self.watches {
             unregister(watch.id);
+        }
+        for &id in &self.unused.ids {
+            unregister(id);
         }
     }
 }
@@ -173,6 +282,33 @@ mod tests {
             assert_eq!(action_for(signal), Some(action), "{signal}");
         }
         assert_eq!(action_for(Signal::SIGUSR1), None);
+    }
+
+    /// The unused set holds the operators' habits and no signal with a job or a fault.
+    #[test]
+    fn unused_signals_exclude_handled_and_fault_signals() {
+        let unused = unused_signals();
+        for habit in [
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGWINCH,
+            libc::SIGRTMIN(),
+        ] {
+            assert!(unused.contains(&habit), "{}", signal_name(habit));
+        }
+        let kept = WATCHED.iter().map(|&s| s as libc::c_int);
+        let faults = [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGPIPE,
+        ];
+        for signal in kept.chain(faults) {
+            assert!(!unused.contains(&signal), "{}", signal_name(signal));
+        }
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(signal_name(libc::SIGUSR2), "SIGUSR2");
     }
 
     /// Queued signals come back counted and in priority order, and a timeout with no

@@ -5,7 +5,8 @@
 //! a forked worker would do: the same database resolution (the private cluster is
 //! started if no URL is given, and stopped when the worker returns), the same listener,
 //! the same log lines, the same worker code (`worker::serve`, which returns instead of
-//! exiting so that the cluster can be stopped).
+//! exiting so that the cluster can be stopped). Signals that would reload or scale a
+//! master's workers (HUP, TTIN, TTOU) are logged and ignored here.
 
 use std::net::SocketAddr;
 
@@ -56,6 +57,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
         counters: scoreboard.counters(cell),
         board: scoreboard.board(),
     };
+    crate::signals::ignore_in_foreground().map_err(MasterError::Signals)?;
     // `serve` expects what a forked child has: every signal blocked until the worker's
     // own handlers are installed (it unblocks them itself).
     sys::block_all_signals().map_err(|e| MasterError::Signals(e.into()))?;

@@ -33,7 +33,7 @@ use crate::db::DbTarget;
 use crate::net;
 use crate::pgtmp::Cluster;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
-use crate::signals::{MasterSignals, SignalAction};
+use crate::signals::{self, MasterSignals, SignalAction};
 use crate::worker::EXIT_BOOT_FAILURE;
 
 pub use database::mask_password;
@@ -228,6 +228,10 @@ impl Master {
                     SignalAction::Reload => self.reload(),
                     SignalAction::AddWorker => self.add_worker(),
                     SignalAction::RemoveWorker => self.remove_worker(),
+                    SignalAction::Ignore(signal) => crate::say!(
+                        "prefork: master got {}: prefork has no use for it; ignored",
+                        signals::signal_name(signal)
+                    ),
                 }
             }
             if self.boot_failed {
