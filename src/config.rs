@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::db::DEFAULT_DEADLINE;
+use crate::privileges::{PrivilegeError, RunAs};
 
 /// How a worker moves bytes and connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -118,6 +119,16 @@ pub struct Cli {
     #[arg(long)]
     pub pin_cpus: bool,
 
+    /// Run workers as this user (the master binds and starts the private cluster first,
+    /// then each worker switches right after fork; needs root). Default: the user
+    /// prefork was started as
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Run workers with this group (with --user). Default: the --user's primary group
+    #[arg(long, value_name = "NAME", requires = "user")]
+    pub group: Option<String>,
+
     /// Run the single worker in the foreground, in this process (no fork, no respawn),
     /// for profilers and debuggers; requires --workers 1. Default: off
     #[arg(long)]
@@ -163,6 +174,12 @@ pub enum ConfigError {
         /// `--timeout`.
         timeout: Duration,
     },
+    /// `--user` / `--group` cannot be resolved.
+    #[error(transparent)]
+    Privilege(#[from] PrivilegeError),
+    /// `--no-fork` with `--user`: the one process is also the master.
+    #[error("--no-fork serves from the master process, which keeps its identity: drop --user, or start prefork as that user")]
+    NoForkUser,
     /// A duration that must not be zero.
     #[error("{flag} must be more than 0 seconds")]
     ZeroSeconds {
@@ -214,6 +231,8 @@ pub struct Config {
     pub pin_cpus: bool,
     /// Serve in the master process itself, without forking (`--workers 1` only).
     pub no_fork: bool,
+    /// The account workers switch to after fork (`--user`/`--group`).
+    pub run_as: Option<RunAs>,
 }
 
 /// Request size limits enforced while parsing.
@@ -265,6 +284,13 @@ impl Config {
             return Err(ConfigError::NoForkWorkers(workers));
         }
         let timeout = seconds("--timeout", cli.timeout)?;
+        let run_as = match &cli.user {
+            Some(user) => Some(RunAs::resolve(user, cli.group.as_deref())?),
+            None => None,
+        };
+        if cli.no_fork && run_as.is_some() {
+            return Err(ConfigError::NoForkUser);
+        }
         let db_timeout = match cli.db_timeout {
             Some(seconds) => positive_seconds("--db-timeout", seconds)?,
             None if timeout.is_zero() => DEFAULT_DEADLINE,
@@ -298,6 +324,7 @@ impl Config {
             max_requests_jitter: cli.max_requests_jitter,
             pin_cpus: cli.pin_cpus,
             no_fork: cli.no_fork,
+            run_as,
         })
     }
 }
@@ -403,6 +430,24 @@ mod tests {
         assert!(matches!(
             parse(&["--db-timeout", "0"]),
             Err(ConfigError::ZeroSeconds { .. })
+        ));
+    }
+
+    /// `--user` resolves to an account, `--group` needs `--user`, and `--no-fork`
+    /// refuses `--user`.
+    #[test]
+    fn user_and_group() {
+        let c = parse(&["--user", "root", "--group", "root"]).unwrap();
+        assert_eq!(c.run_as.map(|r| r.user), Some("root".to_string()));
+        assert!(parse(&[]).unwrap().run_as.is_none());
+        assert!(matches!(
+            parse(&["--user", "no-such-user-prefork"]),
+            Err(ConfigError::Privilege(_))
+        ));
+        assert!(Cli::try_parse_from(["prefork", "--group", "root"]).is_err());
+        assert!(matches!(
+            parse(&["--no-fork", "--workers", "1", "--user", "root"]),
+            Err(ConfigError::NoForkUser)
         ));
     }
 

@@ -13,6 +13,7 @@
 //! - [`app`]: routes, validation and status mapping, on plain data with no I/O.
 //! - [`db`]: one PostgreSQL connection with prepared statements and reconnect backoff.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
+//! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
 //! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod log;
 pub mod master;
 pub mod net;
 pub mod pgtmp;
+pub mod privileges;
 pub mod scoreboard;
 pub mod signals;
 pub mod sys;

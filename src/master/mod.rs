@@ -70,6 +70,9 @@ pub enum MasterError {
     /// The shared scoreboard memory (heartbeats and counters) could not be mapped.
     #[error("cannot map the shared scoreboard memory")]
     Scoreboard(#[source] io::Error),
+    /// Workers could not switch to `--user` from this process.
+    #[error(transparent)]
+    Privileges(#[from] crate::privileges::PrivilegeError),
     /// Signal handling could not be set up, or waiting for signals failed.
     #[error("cannot handle signals")]
     Signals(#[source] io::Error),
@@ -181,6 +184,9 @@ impl Master {
 
     /// Everything before the first fork: signals, listeners, shared memory, database.
     fn start(config: Config) -> Result<Master, MasterError> {
+        if let Some(run_as) = &config.run_as {
+            run_as.check_possible()?;
+        }
         let signals = MasterSignals::install().map_err(MasterError::Signals)?;
         let bind_error = |source| MasterError::Bind {
             addr: config.bind,

@@ -11,7 +11,7 @@ use nix::unistd::{ForkResult, Pid};
 use super::{Master, Worker};
 use crate::scoreboard::Cell;
 use crate::sys;
-use crate::worker::{self, WorkerSpec};
+use crate::worker::{self, WorkerSpec, EXIT_BOOT_FAILURE};
 
 /// Exit code of a child that panicked before or during `boot` (Rust's panic code);
 /// the master treats it as a crash.
@@ -111,6 +111,13 @@ impl Master {
             // Live in /stats from the start, even before the master's own store.
             self.scoreboard.occupy(cell, spec.slot, std::process::id());
             self.shed_master_state();
+            // Before the parent-death signal: a change of identity clears it.
+            if let Some(run_as) = &spec.config.run_as {
+                if let Err(e) = run_as.switch() {
+                    crate::say!("prefork: worker {}: {e}", spec.slot);
+                    sys::exit_immediately(EXIT_BOOT_FAILURE);
+                }
+            }
             if let Err(e) = sys::set_parent_death_signal(Signal::SIGKILL) {
                 crate::say!(
                     "prefork: worker {}: cannot set the parent-death signal: {e}",

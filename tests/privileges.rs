@@ -1,0 +1,85 @@
+//! `--user`: workers run as an unprivileged account while the master keeps its own.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use support::{assert_created, post_form, Server, TestDb};
+
+/// A throwaway system user in the `postgres` group (so that it can reach the test
+/// cluster's socket), deleted on drop.
+struct ThrowawayUser(String);
+
+impl ThrowawayUser {
+    fn create() -> ThrowawayUser {
+        let name = format!("pf-test-{}", std::process::id());
+        let status = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .args(["--groups", "postgres", &name])
+            .status()
+            .expect("run useradd");
+        assert!(status.success(), "useradd {name}");
+        ThrowawayUser(name)
+    }
+}
+
+impl Drop for ThrowawayUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.0).status();
+    }
+}
+
+/// The uid a process runs as (`Uid:` line of /proc/PID/status, real uid).
+fn uid_of(pid: i32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// As root, `--user U` (both modes): every worker runs as U and serves a POST into the database; the master stays root.
+#[test]
+fn workers_run_as_the_given_user() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: switching users needs root (CI runs as root)");
+        return;
+    }
+    let user = ThrowawayUser::create();
+    let uid = nix::unistd::User::from_name(&user.0)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let db = TestDb::fresh();
+    // Group access to the socket directory; PostgreSQL accepts a 0750 data directory.
+    std::fs::set_permissions(db.dir(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    for mode in ["evloop", "threads"] {
+        let server = Server::start(
+            &["--mode", mode, "--workers", "2", "--user", &user.0],
+            &db.url(),
+        );
+        assert_eq!(uid_of(server.pid()), 0, "the master keeps root");
+        for pid in server.worker_pids().into_keys() {
+            assert_eq!(uid_of(pid), uid, "worker {pid} in {mode} mode");
+        }
+        let title = format!("as-{mode}");
+        let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
+        db.assert_row(id, &title, "d");
+    }
+}
+
+/// `--user` with a name the system does not know is refused at start with exit 2 and the command that creates it.
+#[test]
+fn unknown_user_is_refused() {
+    let out = Server::command(&["--user", "no-such-user-prefork"])
+        .output()
+        .expect("run prefork");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("useradd"), "stderr: {stderr}");
+}
