@@ -33,8 +33,10 @@ const COLUMNS: &str = "id, title, description, \
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first wait after a failed reconnect; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-/// The longest wait between two reconnect attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest wait between two reconnect attempts: service comes back within this
+/// long of the database accepting connections again, at the cost of one failed
+/// connection attempt per connection per period while it is down.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// The default per-call deadline (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
