@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, Settings};
 use crate::clients::ClientLog;
-use crate::faults::Outcome;
+use crate::faults::{FaultRecord, Outcome};
 use crate::verify::Verdict;
 
 /// How the run was set up.
@@ -100,35 +100,15 @@ impl Summary {
         verdict: Verdict,
         master: Master,
     ) -> Summary {
-        let times: Vec<Duration> = load.acks.iter().map(|a| a.at).collect();
-        let faults = outcome
-            .faults
-            .iter()
-            .map(|f| FaultRow {
-                kind: f.kind.name(),
-                at_s: f.start.as_secs_f64(),
-                took_ms: ms(f.end - f.start),
-                recovery_ms: recovery(f.end, &times).map(ms),
-                done: f.done,
-                detail: f.detail.clone(),
-            })
-            .collect();
         Summary {
             passed: verdict.lost == 0 && master.alive,
-            setup: Setup {
-                seconds: settings.seconds.as_secs_f64(),
-                clients: settings.clients,
-                mode: settings.mode.name(),
-                seed: settings.seed,
-                plan: settings.plan_label.clone(),
-                prefork_args: settings.prefork_args.clone(),
-            },
+            setup: Setup::of(settings),
             load_seconds: load.elapsed.as_secs_f64(),
             requests: load.requests,
             acknowledged: load.acks.len() as u64,
             verdict,
             errors: load.errors.iter().map(|(k, n)| (k.label(), *n)).collect(),
-            faults,
+            faults: fault_rows(load, outcome),
             faults_not_run: outcome.not_run,
             master,
             interrupted: outcome.interrupted,
@@ -144,36 +124,37 @@ impl Summary {
     }
 
     fn text(&self) -> String {
-        let mut out = String::new();
-        let s = &self.setup;
-        let extra = match s.prefork_args.is_empty() {
-            true => String::new(),
-            false => format!(" {}", s.prefork_args.join(" ")),
-        };
-        let _ = writeln!(
-            out,
-            "## prefork-chaos: {}\n",
-            if self.passed { "PASS" } else { "FAIL" }
-        );
-        let _ = writeln!(
-            out,
-            "{:.1} s of load ({:.1} s planned), {} keep-alive clients, `prefork --mode {}{extra}`, \
-             {}, seed {}{}\n",
-            self.load_seconds,
-            s.seconds,
-            s.clients,
-            s.mode,
-            s.plan,
-            s.seed,
-            if self.interrupted { " — interrupted" } else { "" }
-        );
+        let verdict = if self.passed { "PASS" } else { "FAIL" };
+        let mut out = format!("## prefork-chaos: {verdict}\n\n{}\n\n", self.setup_line());
         self.writes_table(&mut out);
         self.errors_table(&mut out);
         self.faults_table(&mut out);
         self.lost_table(&mut out);
         let _ = writeln!(out, "{}", self.master_line());
-        let _ = write!(out, "{}", self.verdict_line());
+        out.push_str(&self.verdict_line());
         out
+    }
+
+    fn setup_line(&self) -> String {
+        let s = &self.setup;
+        let command: Vec<&str> = ["prefork", "--mode", s.mode]
+            .into_iter()
+            .chain(s.prefork_args.iter().map(String::as_str))
+            .collect();
+        let interrupted = if self.interrupted {
+            " — interrupted"
+        } else {
+            ""
+        };
+        format!(
+            "{:.1} s of load ({:.1} s planned), {} keep-alive clients, `{}`, {}, seed {}{interrupted}",
+            self.load_seconds,
+            s.seconds,
+            s.clients,
+            command.join(" "),
+            s.plan,
+            s.seed,
+        )
     }
 
     fn writes_table(&self, out: &mut String) {
@@ -270,13 +251,40 @@ impl Summary {
         }
         let mut why = Vec::new();
         if self.verdict.lost > 0 {
-            why.push(format!("{} acknowledged writes lost", self.verdict.lost));
+            why.push(format!("acknowledged writes lost: {}", self.verdict.lost));
         }
         if !self.master.alive {
             why.push("the master died".into());
         }
         format!("FAIL: {}.", why.join("; "))
     }
+}
+
+impl Setup {
+    fn of(settings: &Settings) -> Setup {
+        Setup {
+            seconds: settings.seconds.as_secs_f64(),
+            clients: settings.clients,
+            mode: settings.mode.name(),
+            seed: settings.seed,
+            plan: settings.plan_label.clone(),
+            prefork_args: settings.prefork_args.clone(),
+        }
+    }
+}
+
+/// Each fault with the time to the first 201 after its end.
+fn fault_rows(load: &ClientLog, outcome: &Outcome) -> Vec<FaultRow> {
+    let times: Vec<Duration> = load.acks.iter().map(|a| a.at).collect();
+    let row = |f: &FaultRecord| FaultRow {
+        kind: f.kind.name(),
+        at_s: f.start.as_secs_f64(),
+        took_ms: ms(f.end - f.start),
+        recovery_ms: recovery(f.end, &times).map(ms),
+        done: f.done,
+        detail: f.detail.clone(),
+    };
+    outcome.faults.iter().map(row).collect()
 }
 
 /// From `end` to the first time in `times` (sorted) at or after it.
@@ -301,5 +309,59 @@ mod tests {
         assert_eq!(recovery(t(15), &times), Some(t(5)));
         assert_eq!(recovery(t(20), &times), Some(t(0)));
         assert_eq!(recovery(t(46), &times), None);
+    }
+
+    /// A lost write and a dead master both fail the run, and both are named.
+    #[test]
+    fn fail_names_every_reason() {
+        let mut summary = Summary {
+            passed: false,
+            setup: Setup {
+                seconds: 1.0,
+                clients: 1,
+                mode: "evloop",
+                seed: 1,
+                plan: "faults kill every 1.00 s".into(),
+                prefork_args: vec!["--workers".into(), "3".into()],
+            },
+            load_seconds: 1.0,
+            requests: 2,
+            acknowledged: 2,
+            verdict: Verdict {
+                rows: 1,
+                confirmed: 1,
+                lost: 1,
+                ..Verdict::default()
+            },
+            errors: BTreeMap::new(),
+            faults: Vec::new(),
+            faults_not_run: 0,
+            master: Master {
+                pid: 7,
+                alive: false,
+                died_at_s: Some(0.5),
+                exit: Some("exit status: 3".into()),
+                log: "prefork.log".into(),
+                log_tail: None,
+            },
+            interrupted: false,
+        };
+        let text = summary.render(Format::Text);
+        assert!(text.starts_with("## prefork-chaos: FAIL"), "{text}");
+        assert!(
+            text.contains("`prefork --mode evloop --workers 3`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("master: DEAD at 0.50 s (exit status: 3)"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("FAIL: acknowledged writes lost: 1; the master died."),
+            "{text}"
+        );
+        summary.passed = true;
+        let json: serde_json::Value = serde_json::from_str(&summary.render(Format::Json)).unwrap();
+        assert_eq!(json["verdict"]["lost"], 1);
     }
 }
