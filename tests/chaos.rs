@@ -141,11 +141,8 @@ fn signal_faults_threads() {
 }
 
 /// PostgreSQL restarts and stalls (and worker kills) under 6 s of load: nothing lost,
-/// the master alive.
-// Enabled once outages are not boot errors: today a worker respawned while PostgreSQL
-// is down exits with the boot-failure status and the master stops.
+/// the master alive (an outage is not a boot error).
 #[test]
-#[ignore]
 fn database_faults() {
     for mode in ["evloop", "threads"] {
         let dirs = Dirs::new();
