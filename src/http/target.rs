@@ -8,7 +8,8 @@
 //! is only for `OPTIONS`; `authority-form` only for `CONNECT`, which the parser refuses
 //! before the target is looked at. Anything else is a malformed request line.
 //!
-//! httparse already refused controls, spaces, DEL and non-ASCII bytes in the target.
+//! httparse already refused controls, spaces and DEL in the target; it lets UTF-8
+//! through, which a URI cannot hold unencoded (RFC 3986 §2), so that is refused here.
 
 use super::request::ParseError;
 
@@ -23,7 +24,10 @@ pub(crate) struct Target<'a> {
 
 /// Splits the request-target of a request with `method` into path and query.
 pub(crate) fn parse<'a>(method: &str, target: &'a str) -> Result<Target<'a>, ParseError> {
-    // A fragment is never sent (RFC 9110 §4.2.5): `#` cannot appear in any form.
+    if !target.is_ascii() {
+        return Err(ParseError::Malformed("non-ASCII byte in request target"));
+    }
+    // A fragment is never sent (RFC 9112 §3.2.1): `#` cannot appear in any form.
     if target.contains('#') {
         return Err(ParseError::Malformed("fragment in request target"));
     }
@@ -152,6 +156,7 @@ mod tests {
         for (method, raw) in [
             ("GET", "*"),
             ("GET", "/a#frag"),
+            ("GET", "/caf\u{e9}"),
             ("GET", "http://h/a#frag"),
             ("GET", "api/tasks"),
             ("GET", "ftp://h/"),
