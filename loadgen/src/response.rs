@@ -171,6 +171,8 @@ impl ResponseParser {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut response = httparse::Response::new(&mut headers);
         let head_len = match response.parse(&buf[self.pos..])? {
+            // Refused even when it arrived whole: the answer may not depend on the reads.
+            httparse::Status::Complete(n) if n > MAX_HEAD => return Err(ParseError::HeadTooLarge),
             httparse::Status::Complete(n) => n,
             httparse::Status::Partial if buf.len() - self.pos > MAX_HEAD => {
                 return Err(ParseError::HeadTooLarge)

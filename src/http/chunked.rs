@@ -4,6 +4,11 @@
 //! of the body. The walk is linear and bounded (data by `max_body`, framing by
 //! `max_head`), so re-walking as bytes trickle in stays cheap, and nothing is allocated
 //! until the whole body is here: a first pass validates and measures, a second copies.
+//!
+//! Strict where a lenient reading lets two parsers disagree about where a body ends
+//! (request smuggling): every framing line ends in CRLF, the size is bare hex (spaces
+//! only before a `;`), extensions (ignored) and trailer fields (skipped) may not hold
+//! control characters such as a bare CR, and a trailer line must be `name: value`.
 
 use super::numbers::parse_hex;
 use super::request::ParseError;
@@ -11,8 +16,9 @@ use crate::config::Limits;
 
 /// Decodes the chunked body at the front of `buf` into `body` (replacing its contents):
 /// `Ok(None)` if not all of it is here yet (`body` untouched), else the number of bytes
-/// the framing occupied.
-pub(crate) fn decode(
+/// the framing occupied. (Public for the fuzz targets; the server reaches it through
+/// [`super::request::parse`].)
+pub fn decode(
     buf: &[u8],
     limits: &Limits,
     body: &mut Vec<u8>,
@@ -63,10 +69,45 @@ fn walk(
 
 /// The size at the start of a chunk-size line; extensions (`;name=value`) are ignored.
 fn chunk_size(line: &[u8]) -> Result<u64, ParseError> {
-    let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
-    // RFC 9112 allows "bad whitespace" between the size and an extension.
-    let digits = line[..end].trim_ascii_end();
+    let (digits, extensions) = match line.iter().position(|&b| b == b';') {
+        // RFC 9112 allows "bad whitespace" between the size and an extension.
+        Some(semi) => (trim_bws_end(&line[..semi]), &line[semi..]),
+        None => (line, &[][..]),
+    };
+    if !field_text(extensions) {
+        return Err(ParseError::Malformed(
+            "control character in chunk extension",
+        ));
+    }
     parse_hex(digits).ok_or(ParseError::Malformed("bad chunk size"))
+}
+
+/// `bytes` without trailing spaces and tabs (RFC 9110 §5.6.3 BWS).
+fn trim_bws_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t');
+    &bytes[..end.map_or(0, |i| i + 1)]
+}
+
+/// No control characters but HTAB (RFC 9110 §5.5: field values are VCHAR, SP, HTAB and
+/// obs-text).
+fn field_text(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// A trailer line is `token ":" value` (RFC 9112 §7.1.2, §5).
+fn trailer_field(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let name = &line[..colon];
+    !name.is_empty() && name.iter().all(|&b| is_tchar(b)) && field_text(&line[colon + 1..])
+}
+
+/// A byte of a token (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// A cursor over the framing.
@@ -123,7 +164,8 @@ impl<'a> Walker<'a> {
             match self.line()? {
                 None => return Ok(None),
                 Some([]) => return Ok(Some(self.pos)),
-                Some(_) => continue,
+                Some(line) if trailer_field(line) => continue,
+                Some(_) => return Err(ParseError::Malformed("invalid trailer field")),
             }
         }
     }
@@ -156,7 +198,7 @@ mod tests {
     /// Chunks are joined, extensions ignored, trailers skipped, and bytes after the body untouched.
     #[test]
     fn decodes_chunks_extensions_and_trailers() {
-        let buf = b"3;ext=1\r\nabc\r\n2 ;x\r\nde\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        let buf = b"3;ext=1\r\nabc\r\n2 \t;x=\"a;b\"\r\nde\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         let (body, used) = decode(buf, &limits()).unwrap().unwrap();
         assert_eq!(body, b"abcde");
         assert_eq!(&buf[used..], b"NEXT");
@@ -172,15 +214,26 @@ mod tests {
         assert_eq!(decode(buf, &limits()).unwrap().unwrap().1, buf.len());
     }
 
-    /// A bad hex size, missing data CRLF or a bare LF is malformed.
+    /// A bad hex size, missing data CRLF, a bare LF or CR, a control character in an
+    /// extension or a trailer that is not a field is malformed.
     #[test]
     fn rejects_bad_framing() {
         for bad in [
             &b"zz\r\n"[..],
             b"\r\n",
             b" 3\r\nabc\r\n",
+            b"3 \r\nabc\r\n",
+            b"3\r;x\r\nabc\r\n",
+            b"-3\r\nabc\r\n",
+            b"0x3\r\nabc\r\n",
             b"3\r\nabcX\r\n",
             b"3\nabc\r\n",
+            b"3;a\rb\r\nabc\r\n",
+            b"3;a\x00\r\nabc\r\n",
+            b"0\r\nno colon\r\n\r\n",
+            b"0\r\n: v\r\n\r\n",
+            b"0\r\n folded: v\r\n\r\n",
+            b"0\r\nX: a\rb\r\n\r\n",
         ] {
             assert!(
                 matches!(decode(bad, &limits()), Err(ParseError::Malformed(_))),

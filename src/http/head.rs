@@ -1,9 +1,10 @@
-//! What a parsed request head means: body framing, keep-alive, `Expect`.
+//! What a parsed request head means: target, `Host`, body framing, keep-alive, `Expect`.
 //!
 //! Borrowed from the read buffer; nothing is allocated until the whole request is here.
 
 use super::numbers::parse_decimal;
 use super::request::ParseError;
+use super::target::{self, valid_authority};
 use crate::config::Limits;
 
 /// How the body is delimited.
@@ -21,11 +22,17 @@ pub(crate) enum Framing {
 #[derive(Debug, Default)]
 pub(crate) struct Head<'a> {
     pub(crate) method: &'a str,
-    /// The request target as sent (path and query).
-    pub(crate) target: &'a str,
+    /// The path of the request target (from origin- or absolute-form).
+    pub(crate) path: &'a str,
+    /// The query of the request target, without `?`.
+    pub(crate) query: &'a str,
     /// HTTP/1.`minor`.
     pub(crate) minor: u8,
     pub(crate) content_type: Option<&'a str>,
+    /// `Host` field lines seen.
+    hosts: u32,
+    /// Every `Host` value was a valid `host[:port]`.
+    hosts_valid: bool,
     content_length: Option<u64>,
     coding: TransferCoding,
     connection_close: bool,
@@ -37,8 +44,22 @@ pub(crate) struct Head<'a> {
 #[derive(Debug, Default)]
 struct TransferCoding {
     seen: bool,
+    /// Times `chunked` was listed.
     chunked: u32,
+    /// The last coding listed was `chunked`.
+    chunked_last: bool,
+    /// A coding other than `chunked` was listed.
     other: bool,
+}
+
+/// The methods a request is routed with (and answered 405 where a resource does not
+/// allow them): those of RFC 9110 §9 but `CONNECT`, and `PATCH` (RFC 5789). Any other
+/// method, `CONNECT` included, is not implemented here (501, RFC 9110 §9.1).
+fn routed_method(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "OPTIONS" | "TRACE" | "PATCH"
+    )
 }
 
 impl<'a> Head<'a> {
@@ -49,14 +70,32 @@ impl<'a> Head<'a> {
         };
         let mut head = Head {
             method,
-            target,
             minor,
+            hosts_valid: true,
             ..Head::default()
         };
         for h in req.headers.iter() {
             head.add_field(h.name, h.value)?;
         }
+        head.check_host()?;
+        if !routed_method(method) {
+            return Err(ParseError::UnsupportedMethod);
+        }
+        let target = target::parse(method, target)?;
+        (head.path, head.query) = (target.path, target.query);
         Ok(head)
+    }
+
+    /// HTTP/1.1 requires exactly one `Host`, HTTP/1.0 at most one, and its value must be
+    /// `host[:port]` (RFC 9112 §3.2). An absolute-form target's authority wins over it
+    /// (§3.2.2), but the field must be there and valid all the same.
+    fn check_host(&self) -> Result<(), ParseError> {
+        match self.hosts {
+            0 if self.minor == 1 => Err(ParseError::Malformed("missing Host header")),
+            0 | 1 if self.hosts_valid => Ok(()),
+            0 | 1 => Err(ParseError::Malformed("invalid Host header")),
+            _ => Err(ParseError::Malformed("more than one Host header")),
+        }
     }
 
     fn add_field(&mut self, name: &str, value: &'a [u8]) -> Result<(), ParseError> {
@@ -70,6 +109,9 @@ impl<'a> Head<'a> {
                 self.connection_close |= token.eq_ignore_ascii_case(b"close");
                 self.connection_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else if is("host") {
+            self.hosts = self.hosts.saturating_add(1);
+            self.hosts_valid &= valid_authority(value);
         } else if is("expect") {
             self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
         } else if is("content-type") && self.content_type.is_none() {
@@ -142,24 +184,25 @@ impl TransferCoding {
     fn add(&mut self, value: &[u8]) {
         self.seen = true;
         for token in tokens(value) {
-            if token.eq_ignore_ascii_case(b"chunked") {
-                self.chunked += 1;
-            } else {
-                self.other = true;
-            }
+            let chunked = token.eq_ignore_ascii_case(b"chunked");
+            self.chunked += u32::from(chunked);
+            self.other |= !chunked;
+            self.chunked_last = chunked;
         }
     }
 
-    /// Only plain `chunked` is supported; other codings are 501, a malformed list is 400.
+    /// A request body is framed only if `chunked` is applied once and last (RFC 9112
+    /// §6.3): anything else leaves its length unknown, 400. Framed but with another
+    /// coding as well (`gzip, chunked`) is a coding we do not implement, 501 (§6.1).
     fn framing(&self) -> Result<Framing, ParseError> {
-        if self.other {
-            Err(ParseError::UnsupportedTransferEncoding)
-        } else if self.chunked == 1 {
-            Ok(Framing::Chunked)
-        } else {
+        if self.chunked != 1 || !self.chunked_last {
             Err(ParseError::Malformed(
-                "chunked must be applied exactly once",
+                "chunked must be applied exactly once, last",
             ))
+        } else if self.other {
+            Err(ParseError::UnsupportedTransferEncoding)
+        } else {
+            Ok(Framing::Chunked)
         }
     }
 }
@@ -172,222 +215,5 @@ fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Maps an httparse error to ours; a well-formed but unsupported version is 505.
-pub(crate) fn httparse_error(err: httparse::Error, head: &[u8]) -> ParseError {
-    match err {
-        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
-        httparse::Error::Version if names_http_version(head) => ParseError::UnsupportedVersion,
-        httparse::Error::Version => ParseError::Malformed("invalid HTTP version"),
-        httparse::Error::HeaderName => ParseError::Malformed("invalid header name"),
-        httparse::Error::HeaderValue => ParseError::Malformed("invalid byte in header value"),
-        httparse::Error::NewLine => ParseError::Malformed("invalid line ending"),
-        httparse::Error::Token | httparse::Error::Status => {
-            ParseError::Malformed("invalid request line")
-        }
-    }
-}
-
-/// Whether the request line ends in something shaped like `HTTP/d.d` (or a prefix of it,
-/// when the line is not complete yet), i.e. a version we simply do not speak.
-fn names_http_version(head: &[u8]) -> bool {
-    let start = head
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(head.len());
-    let line = head[start..]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-    match version.strip_prefix(b"HTTP/") {
-        Some([major]) | Some([major, b'.']) => major.is_ascii_digit(),
-        Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn head<'a>(
-        minor: u8,
-        method: &'a str,
-        fields: &[(&str, &'a str)],
-    ) -> Result<Head<'a>, ParseError> {
-        let mut h = Head {
-            method,
-            target: "/",
-            minor,
-            ..Head::default()
-        };
-        for (name, value) in fields {
-            h.add_field(name, value.as_bytes())?;
-        }
-        Ok(h)
-    }
-
-    fn framing(minor: u8, method: &str, fields: &[(&str, &str)]) -> Result<Framing, ParseError> {
-        head(minor, method, fields)?.framing(&Limits::default())
-    }
-
-    /// A well-formed but unspoken version is 505, a garbled one 400, also mid-line.
-    #[test]
-    fn version_errors() {
-        let v = |head: &[u8]| httparse_error(httparse::Error::Version, head);
-        assert_eq!(v(b"\r\nGET / HTTP/2.0\r\n"), ParseError::UnsupportedVersion);
-        assert_eq!(v(b"GET / HTTP/2"), ParseError::UnsupportedVersion);
-        assert!(matches!(v(b"GET / HTTP/x.1\r\n"), ParseError::Malformed(_)));
-        assert!(matches!(
-            v(b"GET / HTTP/1.10\r\n"),
-            ParseError::Malformed(_)
-        ));
-    }
-
-    /// Connection tokens decide keep-alive per version, case-insensitively.
-    #[test]
-    fn keep_alive_rules() {
-        assert!(head(1, "GET", &[]).unwrap().keep_alive());
-        assert!(!head(1, "GET", &[("Connection", "foo, CLOSE")])
-            .unwrap()
-            .keep_alive());
-        assert!(!head(0, "GET", &[]).unwrap().keep_alive());
-        assert!(head(0, "GET", &[("connection", "Keep-Alive")])
-            .unwrap()
-            .keep_alive());
-        assert!(!head(0, "GET", &[("Connection", "keep-alive, close")])
-            .unwrap()
-            .keep_alive());
-    }
-
-    /// Expect: 100-continue counts only in HTTP/1.1.
-    #[test]
-    fn expect_continue_only_in_http11() {
-        assert!(head(1, "POST", &[("Expect", " 100-Continue ")])
-            .unwrap()
-            .expects_continue());
-        assert!(!head(0, "POST", &[("Expect", "100-continue")])
-            .unwrap()
-            .expects_continue());
-        assert!(!head(1, "POST", &[("Expect", "something")])
-            .unwrap()
-            .expects_continue());
-    }
-
-    /// Content-Length: agreeing repeats accepted, disagreeing or non-digit ones rejected.
-    #[test]
-    fn content_length_rules() {
-        assert_eq!(
-            framing(1, "POST", &[("Content-Length", "5")]),
-            Ok(Framing::Length(5))
-        );
-        assert_eq!(
-            framing(
-                1,
-                "POST",
-                &[("Content-Length", "5, 5"), ("content-length", "5")]
-            ),
-            Ok(Framing::Length(5))
-        );
-        assert_eq!(
-            framing(1, "POST", &[("Content-Length", "0")]),
-            Ok(Framing::Empty)
-        );
-        for bad in ["", "-1", "+5", "5a", "0x5", "5,", " , "] {
-            assert!(
-                matches!(
-                    framing(1, "POST", &[("Content-Length", bad)]),
-                    Err(ParseError::Malformed(_))
-                ),
-                "{bad:?}"
-            );
-        }
-        let two = [("Content-Length", "5"), ("Content-Length", "6")];
-        assert!(matches!(
-            framing(1, "POST", &two),
-            Err(ParseError::Malformed(_))
-        ));
-    }
-
-    /// Over max_body by Content-Length is 413 before any body byte.
-    #[test]
-    fn content_length_over_limit() {
-        let big = (64 * 1024 + 1).to_string();
-        assert_eq!(
-            framing(1, "POST", &[("Content-Length", &big)]),
-            Err(ParseError::BodyTooLarge)
-        );
-        let huge = "9".repeat(40);
-        assert_eq!(
-            framing(1, "POST", &[("Content-Length", &huge)]),
-            Err(ParseError::BodyTooLarge)
-        );
-    }
-
-    /// Transfer-Encoding: chunked only; others 501; with CL or in HTTP/1.0 400.
-    #[test]
-    fn transfer_encoding_rules() {
-        assert_eq!(
-            framing(1, "POST", &[("Transfer-Encoding", "Chunked")]),
-            Ok(Framing::Chunked)
-        );
-        assert_eq!(
-            framing(1, "POST", &[("Transfer-Encoding", "gzip, chunked")]),
-            Err(ParseError::UnsupportedTransferEncoding)
-        );
-        assert_eq!(
-            framing(1, "POST", &[("Transfer-Encoding", "identity")]),
-            Err(ParseError::UnsupportedTransferEncoding)
-        );
-        let twice = [
-            ("Transfer-Encoding", "chunked"),
-            ("Transfer-Encoding", "chunked"),
-        ];
-        assert!(matches!(
-            framing(1, "POST", &twice),
-            Err(ParseError::Malformed(_))
-        ));
-        assert!(matches!(
-            framing(1, "POST", &[("Transfer-Encoding", "")]),
-            Err(ParseError::Malformed(_))
-        ));
-        let both = [("Content-Length", "3"), ("Transfer-Encoding", "chunked")];
-        assert!(matches!(
-            framing(1, "POST", &both),
-            Err(ParseError::Malformed(_))
-        ));
-        assert!(matches!(
-            framing(0, "POST", &[("Transfer-Encoding", "chunked")]),
-            Err(ParseError::Malformed(_))
-        ));
-    }
-
-    /// Body-carrying methods need a length; others default to no body.
-    #[test]
-    fn length_required_only_for_body_methods() {
-        for m in ["POST", "PUT", "PATCH"] {
-            assert_eq!(framing(1, m, &[]), Err(ParseError::LengthRequired), "{m}");
-        }
-        for m in ["GET", "HEAD", "DELETE", "OPTIONS"] {
-            assert_eq!(framing(1, m, &[]), Ok(Framing::Empty), "{m}");
-        }
-    }
-
-    /// The first Content-Type is kept; non-UTF-8 ones are malformed.
-    #[test]
-    fn content_type_is_kept() {
-        let h = head(
-            1,
-            "POST",
-            &[
-                ("Content-Type", "application/json"),
-                ("Content-Type", "text/plain"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(h.content_type, Some("application/json"));
-        let mut h = Head::default();
-        assert!(h.add_field("Content-Type", b"text/\xff").is_err());
-    }
-}
+mod tests;

@@ -7,15 +7,17 @@
 //! buffer, [`header::HeaderValue`] keeps short values inline, and numbers are formatted
 //! by hand (`numbers`), never with `format!`. `benches/http.rs` measures each of these.
 
-mod chunked;
+pub mod chunked;
 mod date;
 pub mod form;
 mod head;
 pub mod header;
 pub mod json;
+mod line;
 mod numbers;
 pub mod request;
 pub mod response;
+mod target;
 
 /// The two fields of a task as a client sent them, before validation.
 ///

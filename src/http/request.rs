@@ -18,7 +18,8 @@
 use std::mem::MaybeUninit;
 
 use super::chunked;
-use super::head::{httparse_error, Framing, Head};
+use super::head::{Framing, Head};
+use super::line::{httparse_error, request_line};
 use crate::config::Limits;
 
 /// Header slots kept on the stack; a larger `Limits::max_headers` falls back to the heap.
@@ -45,7 +46,8 @@ pub enum Method {
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// The path, without the query string (not percent-decoded).
+    /// The path, without the query string (not percent-decoded); from an absolute-form
+    /// target (`http://host/path`) its path, `/` if it has none.
     pub path: String,
     /// The query string after `?` (empty if none).
     pub query: String,
@@ -114,6 +116,9 @@ pub enum ParseError {
     /// Not HTTP/1.0 or HTTP/1.1 (505).
     #[error("HTTP version not supported")]
     UnsupportedVersion,
+    /// A method the server does not implement for any resource (501).
+    #[error("method not implemented")]
+    UnsupportedMethod,
 }
 
 impl ParseError {
@@ -124,7 +129,7 @@ impl ParseError {
             ParseError::HeadTooLarge | ParseError::TooManyHeaders => 431,
             ParseError::LengthRequired => 411,
             ParseError::BodyTooLarge => 413,
-            ParseError::UnsupportedTransferEncoding => 501,
+            ParseError::UnsupportedTransferEncoding | ParseError::UnsupportedMethod => 501,
             ParseError::UnsupportedVersion => 505,
         }
     }
@@ -198,11 +203,20 @@ fn read_head_with<'b>(
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(window, headers) {
         Ok(httparse::Status::Complete(n)) => Ok(Some((Head::read(&req)?, n))),
-        Ok(httparse::Status::Partial) if buf.len() > limits.max_head => {
-            Err(ParseError::HeadTooLarge)
-        }
-        Ok(httparse::Status::Partial) => Ok(None),
+        // A bad version is 400 or 505 depending on the whole request line (see `line`):
+        // until the line has ended, wait as for any incomplete head.
+        Err(httparse::Error::Version) if request_line(window).is_none() => partial(buf, limits),
+        Ok(httparse::Status::Partial) => partial(buf, limits),
         Err(e) => Err(httparse_error(e, window)),
+    }
+}
+
+/// An incomplete head: more bytes may complete it, unless it already exceeds `max_head`.
+fn partial<T>(buf: &[u8], limits: &Limits) -> Result<Option<T>, ParseError> {
+    if buf.len() > limits.max_head {
+        Err(ParseError::HeadTooLarge)
+    } else {
+        Ok(None)
     }
 }
 
@@ -247,11 +261,10 @@ fn read_new_body(
 
 /// The owned request of [`parse`]: its only allocations.
 fn request(head: &Head<'_>, body: Vec<u8>) -> Request {
-    let (path, query) = head.target.split_once('?').unwrap_or((head.target, ""));
     Request {
         method: Method::from_token(head.method),
-        path: path.to_owned(),
-        query: query.to_owned(),
+        path: head.path.to_owned(),
+        query: head.query.to_owned(),
         content_type: head.content_type.map(str::to_owned),
         keep_alive: head.keep_alive(),
         body,
@@ -260,12 +273,11 @@ fn request(head: &Head<'_>, body: Vec<u8>) -> Request {
 
 /// Everything but the body, from the head, overwriting `request` in place.
 fn fill(request: &mut Request, head: &Head<'_>) {
-    let (path, query) = head.target.split_once('?').unwrap_or((head.target, ""));
     if request.method.as_str() != head.method {
         request.method = Method::from_token(head.method);
     }
-    overwrite(&mut request.path, path);
-    overwrite(&mut request.query, query);
+    overwrite(&mut request.path, head.path);
+    overwrite(&mut request.query, head.query);
     match (head.content_type, &mut request.content_type) {
         (Some(value), Some(kept)) => overwrite(kept, value),
         (value, kept) => *kept = value.map(str::to_owned),

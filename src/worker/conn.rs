@@ -185,7 +185,10 @@ mod tests {
     /// Output the socket takes piecemeal is finished across several flushes, in order.
     #[test]
     fn partial_writes_resume_where_they_stopped() {
-        let mut c = fake(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 7);
+        let mut c = fake(
+            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+            7,
+        );
         c.read_once(Instant::now()).unwrap();
         let limits = crate::config::Limits::default();
         let mut date = crate::http::response::DateCache::default();

@@ -39,7 +39,7 @@ fn statuses(out: &str) -> Vec<&str> {
 /// Pipelined requests in one buffer are all answered, in order, in one output.
 #[test]
 fn pipelined_requests_answered_in_order() {
-    let (s, out) = feed(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+    let (s, out) = feed(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(statuses(&out), ["200", "200", "200"]);
     let at = |p: &str| out.find(p).unwrap();
     assert!(at("/a") < at("/b") && at("/b") < at("/c"), "{out}");
@@ -62,7 +62,7 @@ fn partial_request_waits_for_the_rest() {
 #[test]
 fn continue_sent_once_per_request() {
     let (mut s, out) =
-        feed(b"POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+        feed(b"POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
     assert_eq!(out.as_bytes(), CONTINUE);
     more(&mut s, b"ab", Instant::now(), echo);
     assert_eq!(s.pending(), CONTINUE, "no second 100 Continue");
@@ -105,7 +105,7 @@ fn head_has_no_body() {
 /// `Connection: close` from the client closes after the answer, without lingering.
 #[test]
 fn client_close_finishes_after_flush() {
-    let (mut s, out) = feed(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let (mut s, out) = feed(b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     assert_eq!(statuses(&out), ["200"]);
     assert!(!s.finished());
     s.wrote(out.len(), Instant::now());
@@ -115,7 +115,7 @@ fn client_close_finishes_after_flush() {
 /// Requests pipelined behind a `Connection: close` one are not answered.
 #[test]
 fn nothing_answered_after_client_close() {
-    let (s, out) = feed(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+    let (s, out) = feed(b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(statuses(&out), ["200"]);
     assert!(!out.contains("/b") && !s.wants_read());
 }
@@ -125,10 +125,13 @@ fn nothing_answered_after_client_close() {
 /// left unanswered it lingers.
 #[test]
 fn server_close_ends_keep_alive() {
-    let one: &[u8] = b"GET /a HTTP/1.1\r\n\r\n";
+    let one: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
     for (input, lingers) in [
         (one, false),
-        (b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", true),
+        (
+            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
+            true,
+        ),
     ] {
         let mut s = Session::new(Instant::now());
         more(&mut s, input, Instant::now(), |r| Response {
@@ -153,7 +156,7 @@ fn deadlines_follow_the_phase() {
     let at = |secs| t0 + Duration::from_secs(secs);
     let mut s = Session::new(t0);
     assert_eq!(s.deadline(&T), t0 + T.read);
-    more(&mut s, b"GET /a HTTP/1.1\r\n", at(1), echo);
+    more(&mut s, b"GET /a HTTP/1.1\r\nHost: h\r\n", at(1), echo);
     assert_eq!(s.deadline(&T), t0 + T.read, "still measured from accept");
     more(&mut s, b"\r\n", at(1), echo);
     let n = s.pending().len();
@@ -169,7 +172,7 @@ fn expiry_408_or_silent() {
     let (mut s, _) = feed(b"GET /slow HTTP/1.1\r\nHo");
     s.expire(&mut DateCache::default());
     assert_eq!(statuses(&text(&s)), ["408"]);
-    let (mut idle, out) = feed(b"GET /a HTTP/1.1\r\n\r\n");
+    let (mut idle, out) = feed(b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
     idle.wrote(out.len(), Instant::now());
     idle.expire(&mut DateCache::default());
     assert!(idle.finished() && idle.pending().is_empty());
