@@ -99,6 +99,13 @@ pub struct Cli {
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests: u64,
 
+    /// Connections one worker holds open at most; beyond it the worker stops accepting
+    /// until one closes (the kernel's queue and the other workers take the load).
+    /// Default: the file-descriptor limit (RLIMIT_NOFILE, raised to its hard limit at
+    /// start) minus 32 minus the worker's PostgreSQL connections
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
     /// Random extra 0..=J requests added to --max-requests per worker. Default: 0
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests_jitter: u64,
@@ -153,6 +160,9 @@ pub enum ConfigError {
     /// Bad `--max-body`.
     #[error("--max-body must be at least 1 byte")]
     MaxBody,
+    /// Bad `--max-connections`.
+    #[error("--max-connections must be at least 1")]
+    MaxConnections,
     /// A duration that is negative or not a number.
     #[error("{flag} must be a finite number of seconds >= 0, got {value}")]
     Seconds {
@@ -225,6 +235,9 @@ pub struct Config {
     pub timeout: Option<Duration>,
     /// `None` when recycling is disabled.
     pub max_requests: Option<u64>,
+    /// Most connections one worker holds open; `None`: derived from RLIMIT_NOFILE at
+    /// start (see [`crate::net::connection_cap`]).
+    pub max_connections: Option<usize>,
     /// Upper bound of the random extra requests added to `max_requests` per worker.
     pub max_requests_jitter: u64,
     /// Bind worker slot i to the (i mod N)-th allowed CPU.
@@ -280,6 +293,9 @@ impl Config {
         if cli.max_body == 0 {
             return Err(ConfigError::MaxBody);
         }
+        if cli.max_connections == Some(0) {
+            return Err(ConfigError::MaxConnections);
+        }
         if cli.no_fork && workers != 1 {
             return Err(ConfigError::NoForkWorkers(workers));
         }
@@ -321,6 +337,7 @@ impl Config {
             graceful_timeout: seconds("--graceful-timeout", cli.graceful_timeout)?,
             timeout: (!timeout.is_zero()).then_some(timeout),
             max_requests: (cli.max_requests > 0).then_some(cli.max_requests),
+            max_connections: cli.max_connections,
             max_requests_jitter: cli.max_requests_jitter,
             pin_cpus: cli.pin_cpus,
             no_fork: cli.no_fork,
@@ -461,5 +478,21 @@ mod tests {
                 ..Limits::default()
             }
         );
+    }
+
+    /// `--max-connections` must be positive; without it the cap is left to the worker.
+    #[test]
+    fn max_connections_positive_or_derived() {
+        assert_eq!(
+            parse(&["--max-connections", "500"])
+                .unwrap()
+                .max_connections,
+            Some(500)
+        );
+        assert_eq!(parse(&[]).unwrap().max_connections, None);
+        assert!(matches!(
+            parse(&["--max-connections", "0"]),
+            Err(ConfigError::MaxConnections)
+        ));
     }
 }

@@ -4,13 +4,18 @@
 //! address and the kernel spreads incoming connections over them (the nginx model); in
 //! `shared` mode one socket is inherited by every worker. Sockets are non-blocking
 //! (workers accept until `WouldBlock`) and close-on-exec (socket2's default).
+//!
+//! Also the descriptor budget those sockets draw on: the master raises the soft
+//! `RLIMIT_NOFILE` to the hard limit at start (as Go's runtime and nginx's
+//! `worker_rlimit_nofile` do), and each worker's connection cap is derived from it.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::AcceptMode;
+use crate::config::{AcceptMode, Config, Mode};
 use crate::sys::{self, BpfInstruction};
 
 /// Binds the listeners for `count` worker slots: `count` `SO_REUSEPORT` sockets on one
@@ -125,6 +130,48 @@ fn bind(addr: SocketAddr, backlog: i32, reuse: Reuse) -> io::Result<TcpListener>
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     Ok(socket.into())
+}
+
+/// Descriptors a worker keeps for itself besides its PostgreSQL connections: stdio,
+/// listener, poll, signal pipe, waker, and slack for a reconnect.
+const RESERVED_FDS: u64 = 32;
+
+/// The most connections one worker holds open: `--max-connections`, or else the soft
+/// descriptor limit `nofile` minus [`RESERVED_FDS`] minus the worker's PostgreSQL
+/// connections (evloop 1; threads one per request thread plus 2 committers), at least 1.
+pub fn connection_cap(config: &Config, nofile: u64) -> usize {
+    if let Some(cap) = config.max_connections {
+        return cap;
+    }
+    let database = match config.mode {
+        Mode::Evloop => 1,
+        Mode::Threads => config.threads as u64 + 2,
+    };
+    let free = nofile.saturating_sub(RESERVED_FDS + database).max(1);
+    usize::try_from(free).unwrap_or(usize::MAX)
+}
+
+/// The soft descriptor limit of this process now (what a worker inherited).
+pub fn descriptor_limit() -> io::Result<u64> {
+    Ok(getrlimit(Resource::RLIMIT_NOFILE)?.0)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (workers inherit it) and returns
+/// the start-banner line saying what it is and the connection cap it gives a worker.
+pub fn raise_descriptor_limit(config: &Config) -> String {
+    let raised = getrlimit(Resource::RLIMIT_NOFILE).and_then(|(was, hard)| {
+        if was < hard {
+            setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+        }
+        Ok((was, hard))
+    });
+    match raised {
+        Ok((was, hard)) => format!(
+            "descriptors: RLIMIT_NOFILE {hard} (the hard limit; soft was {was}), at most {} connections per worker",
+            connection_cap(config, hard)
+        ),
+        Err(e) => format!("descriptors: cannot raise RLIMIT_NOFILE: {e}"),
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +291,23 @@ mod tests {
         let err = bind_listeners(addr, 1, 16, AcceptMode::Shared).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert!(bind_listeners(loopback(), 2, 16, AcceptMode::Reuseport).is_ok());
+    }
+
+    fn config(args: &[&str]) -> Config {
+        use clap::Parser;
+        let argv = ["prefork"].iter().chain(args).copied();
+        Config::from_cli(crate::config::Cli::try_parse_from(argv).unwrap()).unwrap()
+    }
+
+    /// The derived cap leaves the reserve and the database connections free; an
+    /// explicit `--max-connections` wins; a tiny limit still allows one connection.
+    #[test]
+    fn connection_cap_from_descriptor_limit() {
+        assert_eq!(connection_cap(&config(&["--mode", "evloop"]), 1024), 991);
+        let threads = config(&["--mode", "threads", "--threads", "8"]);
+        assert_eq!(connection_cap(&threads, 1024), 1024 - 32 - 10);
+        assert_eq!(connection_cap(&threads, 20), 1);
+        let explicit = config(&["--max-connections", "5000"]);
+        assert_eq!(connection_cap(&explicit, 64), 5000);
     }
 }

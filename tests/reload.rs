@@ -6,10 +6,74 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use support::load::Poster;
+use support::loadgen::{error_total, run_json, statuses};
 use support::server::WorkerEvent;
 use support::{assert_created, pid_alive, pid_gone, poll_until, post_form, Cfg, Signal, TestDb};
 
 support::matrix!(sighup_replaces_every_worker, ttin_ttou_change_worker_count);
+
+/// Keep-alive connections of the churn run.
+const CLIENTS: i64 = 16;
+
+/// When each signal of the churn run is sent, from the first committed row on: a
+/// rolling restart every 2 s, one worker more, one fewer.
+const CHURN: [(u64, Signal); 5] = [
+    (0, Signal::SIGHUP),
+    (1000, Signal::SIGTTIN),
+    (2000, Signal::SIGHUP),
+    (3000, Signal::SIGTTOU),
+    (4000, Signal::SIGHUP),
+];
+
+/// Evloop, 2 workers: HUP every 2 s plus TTIN and TTOU under 16 keep-alive clients for 6 s fail no request.
+#[test]
+fn churn_under_keepalive_load_evloop() {
+    churn_under_keepalive_load("evloop");
+}
+
+/// Threads, 2 workers × 4 threads: HUP every 2 s plus TTIN and TTOU under 16 keep-alive clients for 6 s fail no request.
+#[test]
+fn churn_under_keepalive_load_threads() {
+    churn_under_keepalive_load("threads");
+}
+
+/// Runs loadgen (16 keep-alive connections, 6 s) while the master reloads and scales;
+/// every request must get its 201 and every 201 be a row.
+fn churn_under_keepalive_load(mode: &'static str) {
+    support::loadgen::binary(); // built (if need be) before the clock starts
+    let db = TestDb::fresh();
+    let server = Cfg { mode, workers: 2 }.start(&db, &["--threads", "4"]);
+    let url = format!("http://127.0.0.1:{}/api/tasks/", server.port);
+    let load =
+        std::thread::spawn(move || run_json(&[&url, "-t", "2", "-c", "16", "-k", "-d", "6s"]));
+    poll_until(Duration::from_secs(30), "the load to start", || {
+        db.count_rows() > 0
+    });
+    let start = Instant::now();
+    for (at, signal) in CHURN {
+        // The schedule of the run, not a wait for readiness.
+        std::thread::sleep(
+            (start + Duration::from_millis(at)).saturating_duration_since(Instant::now()),
+        );
+        server.signal(signal);
+    }
+    let (run, report) = load.join().expect("loadgen thread");
+    assert_eq!(
+        error_total(&report),
+        0,
+        "errors during the churn: {report:#}"
+    );
+    let statuses = statuses(&report);
+    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&201], "{report:#}");
+    run.assert_code(0);
+    // Every 201 is a row; the requests in flight when the run ended (at most one per
+    // connection) committed rows that loadgen did not wait for.
+    let (created, rows) = (statuses[&201] as i64, db.count_rows());
+    assert!(
+        (created..=created + CLIENTS).contains(&rows),
+        "{rows} rows for {created} 201s"
+    );
+}
 
 /// SIGHUP under continuous requests: every slot gets a new pid, old workers exit 0, zero failed requests.
 fn sighup_replaces_every_worker(cfg: Cfg) {

@@ -1,4 +1,5 @@
-//! A client trickling one byte per second does not hold up an evloop worker.
+//! A client trickling one byte per second holds up neither an evloop worker nor a
+//! threads worker with a single request thread.
 
 mod support;
 
@@ -15,8 +16,20 @@ const TRICKLE_MAX: usize = 10;
 /// With one evloop worker, 20 requests from another client complete while a slow client is still trickling its request.
 #[test]
 fn slow_client_does_not_delay_others() {
+    slow_client_beside_fast_ones(Cfg::EVLOOP_1, &[]);
+}
+
+/// With one threads worker and one request thread, 20 requests from another client complete while a slow client is still trickling its request.
+#[test]
+fn slow_client_does_not_hold_the_only_thread() {
+    slow_client_beside_fast_ones(Cfg::THREADS_1, &["--threads", "1"]);
+}
+
+/// A slow client trickles its request while another sends 20: all are answered, the
+/// 20 before the slow one is done.
+fn slow_client_beside_fast_ones(cfg: Cfg, extra: &[&str]) {
     let db = TestDb::fresh();
-    let server = Cfg::EVLOOP_1.start(&db, &[]);
+    let server = cfg.start(&db, extra);
     let port = server.port;
     let request = form_request("slow", "one byte per second");
     let total = request.len();

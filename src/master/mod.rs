@@ -382,6 +382,7 @@ fn log_listening(addr: SocketAddr, config: &Config) {
         mode_name(config.mode),
         accept_name(config.accept)
     );
+    eprintln!("prefork: {}", net::raise_descriptor_limit(config));
 }
 
 fn mode_name(mode: Mode) -> &'static str {

@@ -8,12 +8,12 @@
 //! turn once the loop has committed the batch and filled the answers in.
 
 use std::io::{self, ErrorKind};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 
 use super::batch::{Batch, Owner};
-use super::conn::{Conn, Session, Timeouts, CHUNK};
+use super::conn::{Conn, CHUNK};
 use super::session::Reply;
 use super::Worker;
 use crate::app::{self, Action};
@@ -28,10 +28,6 @@ const READ_BATCH: usize = 64 * 1024;
 /// Read-process-write rounds one drive may take before yielding to other connections
 /// (so a client flooding pipelined requests cannot monopolise the loop).
 const ROUNDS: usize = 8;
-/// Once draining, how long a connection with nothing in flight is kept: a client that
-/// has just connected, or just got an answer, may be sending its request right now, and
-/// closing under it would fail that request instead of answering it with `close`.
-const DRAIN_GRACE: Duration = Duration::from_millis(100);
 
 /// The request handler and what decides keep-alive: the database and the stop state.
 pub(super) struct App {
@@ -125,7 +121,7 @@ pub(super) fn drive(
             return Ok(Next::Held { drained });
         }
         let flushed = c.flush(now)?;
-        if c.settle(now) || drained_out(&c.session, app.draining, now) {
+        if c.settle(now) || c.session.drained_out(app.draining, now) {
             return Ok(Next::Close);
         }
         // Otherwise reading stopped for backpressure or the batch limit, and the output
@@ -147,7 +143,7 @@ pub(super) fn resume(
     now: Instant,
 ) -> io::Result<Next> {
     let flushed = c.flush(now)?;
-    if c.settle(now) || drained_out(&c.session, draining, now) {
+    if c.settle(now) || c.session.drained_out(draining, now) {
         return Ok(Next::Close);
     }
     if !flushed || !c.session.wants_read() {
@@ -176,23 +172,4 @@ fn read_burst(c: &mut Conn<TcpStream>, now: Instant) -> io::Result<bool> {
         }
     }
     Ok(false)
-}
-
-/// The connection's deadline; once draining, one with nothing in flight gets no more
-/// than [`DRAIN_GRACE`].
-pub(super) fn deadline(session: &Session, timeouts: &Timeouts, draining: bool) -> Instant {
-    let deadline = session.deadline(timeouts);
-    match session.idle_since() {
-        Some(since) if draining => deadline.min(since + DRAIN_GRACE),
-        _ => deadline,
-    }
-}
-
-/// Whether a draining worker closes this connection now: nothing in flight for
-/// [`DRAIN_GRACE`].
-pub(super) fn drained_out(session: &Session, draining: bool, now: Instant) -> bool {
-    draining
-        && session
-            .idle_since()
-            .is_some_and(|since| now >= since + DRAIN_GRACE)
 }

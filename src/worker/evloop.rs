@@ -26,9 +26,10 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
+use super::accept::{self, Gate};
 use super::batch::{Batch, Owner};
 use super::conn::{Conn, Timeouts};
-use super::evconn::{deadline, drained_out, drive, resume, App, Next};
+use super::evconn::{drive, resume, App, Next};
 use super::timers::Timers;
 use super::{Stop, Worker};
 use crate::app;
@@ -70,6 +71,8 @@ struct EvLoop {
     /// `None` once draining: the listener is deregistered and our copy closed (the master
     /// keeps the socket, so connections queued on it wait for the next worker).
     listener: Option<TcpListener>,
+    /// Whether and when to accept (the connection cap, descriptor backoff).
+    gate: Gate,
     conns: Slab<Entry>,
     timers: Timers,
     next_serial: u64,
@@ -107,7 +110,7 @@ pub(super) fn run(worker: Worker, listener: std::net::TcpListener, db: Db) -> io
         for event in events.iter() {
             // Readable or writable does not matter: a drive tries both directions.
             match event.token() {
-                LISTENER => ev.accept_all(),
+                LISTENER => ev.accept_all(Instant::now()),
                 SIGNAL => ev.app.worker.signals.drain(),
                 Token(t) => ev.on_ready(t - FIRST_CONN),
             }
@@ -117,6 +120,7 @@ pub(super) fn run(worker: Worker, listener: std::net::TcpListener, db: Db) -> io
         if let Flow::Exit = ev.housekeeping(Instant::now()) {
             return Ok(());
         }
+        ev.accept_due(Instant::now());
     }
 }
 
@@ -132,6 +136,7 @@ impl EvLoop {
         let config = &worker.config;
         let batch = config.batch;
         Ok(EvLoop {
+            gate: Gate::new(accept::cap_for(config)),
             limits: config.limits,
             timeouts: Timeouts::of(config),
             poll,
@@ -158,29 +163,35 @@ impl EvLoop {
         if !self.deferred.is_empty() {
             return Duration::ZERO;
         }
-        [self.timers.next(), self.drain_deadline]
-            .into_iter()
-            .flatten()
-            .map(|at| at.saturating_duration_since(now))
-            .fold(MAX_TICK, Duration::min)
+        [
+            self.timers.next(),
+            self.drain_deadline,
+            self.gate.wake_at(now),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|at| at.saturating_duration_since(now))
+        .fold(MAX_TICK, Duration::min)
     }
 
-    /// Accepts until `WouldBlock`: one readiness event may stand for many connections.
-    fn accept_all(&mut self) {
-        while let Some(listener) = &self.listener {
-            match listener.accept() {
-                Ok((stream, _)) => self.add(stream),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                // A connection reset while queued, or a signal: the next one may be fine.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionAborted | ErrorKind::Interrupted
-                    ) => {}
-                // FIXME(EMFILE): out of descriptors; the queued connections wait until the
-                // next one arrives (edge-triggered) instead of being retried on a timer.
-                Err(_) => return,
-            }
+    /// A listener event (one may stand for many connections): accepts under the
+    /// rule of [`super::accept`], which stops at the cap or on running out of descriptors.
+    fn accept_all(&mut self, now: Instant) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
+        let next = || listener.accept().map(|(stream, _)| stream);
+        gate.accept(self.conns.len(), now, next, |stream| self.add(stream));
+        self.gate = gate;
+        self.listener = Some(listener);
+    }
+
+    /// Accepts again when an earlier burst stopped short and may now go on (a
+    /// connection closed below the cap, or the descriptor backoff is over).
+    fn accept_due(&mut self, now: Instant) {
+        if self.gate.due(self.conns.len(), now) {
+            self.accept_all(now);
         }
     }
 
@@ -321,7 +332,10 @@ impl EvLoop {
     /// Makes sure the connection's timer fires no later than its current deadline.
     fn arm(&mut self, key: usize) {
         let entry = &mut self.conns[key];
-        let deadline = deadline(&entry.conn.session, &self.timeouts, self.app.draining);
+        let deadline = entry
+            .conn
+            .session
+            .drain_deadline(&self.timeouts, self.app.draining);
         self.timers
             .arm(&mut entry.armed, deadline, key, entry.serial);
     }
@@ -360,11 +374,15 @@ impl EvLoop {
             }
             entry.armed = None;
             let conn = &mut entry.conn;
-            if deadline(&conn.session, &self.timeouts, self.app.draining) > now {
+            if conn
+                .session
+                .drain_deadline(&self.timeouts, self.app.draining)
+                > now
+            {
                 self.arm(due.key);
                 continue;
             }
-            if drained_out(&conn.session, self.app.draining, now) {
+            if conn.session.drained_out(self.app.draining, now) {
                 self.close(due.key);
                 continue;
             }
@@ -391,7 +409,7 @@ impl EvLoop {
         self.app.draining = true;
         // Take what the kernel already queued on this listener first: when the master
         // has closed its copy (TTOU), dropping ours would reset those connections.
-        self.accept_all();
+        self.accept_all(now);
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
         }

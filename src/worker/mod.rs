@@ -13,6 +13,7 @@
 //! same [`conn::Conn`] / [`session::Session`] and differ only in how bytes and connections
 //! move.
 
+mod accept;
 mod batch;
 pub mod conn;
 mod evconn;

@@ -8,6 +8,18 @@
 
 use std::collections::VecDeque;
 
+/// Largest buffer capacity kept once a buffer is empty: a keep-alive connection reuses
+/// a small one for its next request, while a large one (a big body or a long list) is
+/// given back, so an idle connection holds no large buffer.
+pub const KEEP_CAPACITY: usize = 4 * 1024;
+
+/// Frees an empty buffer's memory if it grew past [`KEEP_CAPACITY`].
+pub fn release_if_empty(buf: &mut Vec<u8>) {
+    if buf.is_empty() && buf.capacity() > KEEP_CAPACITY {
+        *buf = Vec::new();
+    }
+}
+
 /// A reserved place for one response.
 #[derive(Debug)]
 struct Hole {
@@ -85,6 +97,7 @@ impl Output {
         }
         // Everything encoded so far is out; holes can only sit at the very end.
         self.buf.clear();
+        release_if_empty(&mut self.buf);
         self.written = 0;
         for hole in &mut self.holes {
             hole.at = 0;
@@ -149,6 +162,18 @@ mod tests {
         out.fill(|_, o| o.extend_from_slice(b"C"));
         assert_eq!(out.pending(), b"C");
         assert!(out.wrote(1) && out.is_empty());
+    }
+
+    /// A large buffer is freed once written out; a small one is kept for reuse.
+    #[test]
+    fn large_buffer_released_after_use() {
+        let mut out = Output::default();
+        put(&mut out, &[b'x'; 100]);
+        assert!(out.wrote(100));
+        assert!(out.buf().capacity() >= 100, "small: kept");
+        put(&mut out, &vec![b'y'; 64 * 1024]);
+        assert!(out.wrote(64 * 1024));
+        assert_eq!(out.buf().capacity(), 0, "large: released");
     }
 
     /// Partial writes resume where they stopped.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
 use crate::http::response::{encode, encode_for_head, DateCache, Response, CONTINUE};
-use crate::worker::output::Output;
+use crate::worker::output::{release_if_empty, Output};
 
 /// Above this much unwritten output a connection stops reading (backpressure): a client
 /// that pipelines without reading answers must not grow our memory without bound.
@@ -23,6 +23,12 @@ pub const HIGH_WATER: usize = 256 * 1024;
 /// How long a connection we close on an error keeps draining the client's input, so the
 /// kernel does not answer unread bytes with a RST that destroys our error response.
 const LINGER: Duration = Duration::from_secs(2);
+
+/// Once the worker is draining (stop, reload, scale-down, `--max-requests`), how long a
+/// connection with nothing in flight is still kept, in both worker modes: a client that
+/// has just got an answer may be sending its next request right now, and closing under
+/// it would fail that request instead of answering it with `Connection: close`.
+pub const DRAIN_GRACE: Duration = Duration::from_millis(100);
 
 /// The two client-facing timeouts, from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -180,6 +186,7 @@ impl Session {
             }
         }
         self.rbuf.drain(..start);
+        release_if_empty(&mut self.rbuf);
         // Closing with unread requests behind the last answer: drain them before the
         // close, or the kernel answers them with a RST that can destroy our response.
         if self.closing && !self.rbuf.is_empty() {
@@ -262,6 +269,25 @@ impl Session {
         }
     }
 
+    /// [`Session::deadline`] under the drain rule: once `draining`, a connection between
+    /// requests gets no more than [`DRAIN_GRACE`] from its last answer.
+    pub fn drain_deadline(&self, t: &Timeouts, draining: bool) -> Instant {
+        let deadline = self.deadline(t);
+        match self.idle_since() {
+            Some(since) if draining => deadline.min(since + DRAIN_GRACE),
+            _ => deadline,
+        }
+    }
+
+    /// Whether a draining worker closes this connection now: nothing in flight for
+    /// [`DRAIN_GRACE`].
+    pub fn drained_out(&self, draining: bool, now: Instant) -> bool {
+        draining
+            && self
+                .idle_since()
+                .is_some_and(|since| now >= since + DRAIN_GRACE)
+    }
+
     /// The deadline passed: a request still arriving gets 408 (then close); an idle
     /// keep-alive connection, a lingering one or one whose client stopped reading closes.
     pub fn expire(&mut self, date: &mut DateCache) {
@@ -330,7 +356,7 @@ impl Session {
 
     /// The half-close happened: drop unread input and drain until EOF or [`LINGER`].
     pub(super) fn start_linger(&mut self, now: Instant) {
-        self.rbuf.clear();
+        self.rbuf = Vec::new();
         self.lingering_until = Some(now + LINGER);
     }
 

@@ -1,84 +1,86 @@
-//! The acceptor thread: accepts new connections, keeps parked keep-alive connections in
-//! its poll until they are readable again, and queues both for the request threads.
+//! The acceptor: accepts under the workers' accept rule, keeps every connection no
+//! request thread is serving in its poll until it is readable, queues readable ones for
+//! the request threads, expires the ones past their deadline, and runs the drain.
 
 use std::io::{self, ErrorKind};
-use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::net::TcpListener as StdListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
-use mio::unix::SourceFd;
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use nix::errno::Errno;
-use nix::sys::socket::{recv, MsgFlags};
 use slab::Slab;
 
+use super::client::{Client, Tally};
 use super::{Threads, TICK};
-use crate::worker::conn::{Conn, Timeouts};
+use crate::http::response::DateCache;
+use crate::worker::accept::Gate;
+use crate::worker::conn::Timeouts;
 use crate::worker::{Stop, Worker};
 
 /// The listening socket in the acceptor's poll.
 const LISTENER: Token = Token(0);
 /// The signal self-pipe.
 const SIGNAL: Token = Token(1);
-/// A request thread parked a connection.
+/// A request thread handed a connection back, or the count of connections fell.
 pub(super) const WAKE: Token = Token(2);
-/// Parked connection `k` has token `FIRST_PARKED + k`.
-const FIRST_PARKED: usize = 3;
+/// Waiting connection `k` has token `FIRST_WAITING + k`.
+const FIRST_WAITING: usize = 3;
 
-/// A connection waiting in the poll for its next request.
-struct Parked {
-    conn: Conn<TcpStream>,
-    /// Its keep-alive expiry.
-    deadline: Instant,
-}
+/// How often waiting connections are checked against their deadlines: well within the
+/// drain grace, so a draining worker closes idle connections on time.
+const SWEEP: Duration = Duration::from_millis(50);
+/// Readiness events taken per poll.
+const EVENTS: usize = 1024;
 
 /// The acceptor's state.
 struct Acceptor<'a> {
     worker: &'a mut Worker,
     poll: Poll,
-    listener: TcpListener,
-    queue: &'a Sender<Conn<TcpStream>>,
-    returns: Receiver<Conn<TcpStream>>,
-    parked: Slab<Parked>,
+    /// `None` once draining: dropped, the master keeps the socket for the next worker.
+    listener: Option<TcpListener>,
+    gate: Gate,
+    queue: &'a Sender<Client>,
+    returns: Receiver<Client>,
+    /// Connections waiting in the poll for input.
+    waiting: Slab<Client>,
+    tally: Arc<Tally>,
     timeouts: Timeouts,
+    date: DateCache,
     next_sweep: Instant,
+    /// Set when the drain starts: past it the worker exits even with connections left.
+    drain_deadline: Option<Instant>,
 }
 
-/// What a non-blocking peek says about a parked connection.
-enum Probe {
-    /// A request (or part of one) is waiting.
-    Data,
-    /// Nothing yet.
-    Nothing,
-    /// The client closed or reset it.
-    Gone,
-}
-
-/// The acceptor: accept, hand over, keep parked connections, beat, until a stop is
-/// requested.
+/// The acceptor: accept, hand over, keep waiting connections, beat, drain, until the
+/// worker should exit.
 pub(super) fn run(
     worker: &mut Worker,
     poll: Poll,
-    listener: TcpListener,
-    (queue, returns): (&Sender<Conn<TcpStream>>, Receiver<Conn<TcpStream>>),
+    listener: StdListener,
+    (queue, returns): (&Sender<Client>, Receiver<Client>),
     threads: &Threads,
-    timeouts: Timeouts,
+    (timeouts, tally): (Timeouts, Arc<Tally>),
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
+    let mut listener = TcpListener::from_std(listener);
     let registry = poll.registry();
-    let fd = listener.as_raw_fd();
-    registry.register(&mut SourceFd(&fd), LISTENER, Interest::READABLE)?;
+    registry.register(&mut listener, LISTENER, Interest::READABLE)?;
     registry.register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
     let mut me = Acceptor {
+        gate: Gate::new(tally.cap()),
         worker,
         poll,
-        listener,
+        listener: Some(listener),
         queue,
         returns,
-        parked: Slab::new(),
+        waiting: Slab::new(),
+        tally,
         timeouts,
-        next_sweep: Instant::now() + TICK,
+        date: DateCache::default(),
+        next_sweep: Instant::now() + SWEEP,
+        drain_deadline: None,
     };
     me.serve(threads)
 }
@@ -86,223 +88,189 @@ pub(super) fn run(
 impl Acceptor<'_> {
     /// The poll loop.
     fn serve(&mut self, threads: &Threads) -> io::Result<()> {
-        let mut events = Events::with_capacity(256);
+        let mut events = Events::with_capacity(EVENTS);
         loop {
-            match self.poll.poll(&mut events, Some(TICK)) {
+            match self
+                .poll
+                .poll(&mut events, Some(self.timeout(Instant::now())))
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
             self.worker.heartbeat.beat();
             self.worker.signals.drain();
-            if should_stop(self.worker) {
-                // Take what the kernel already queued on this listener first: when the
-                // master has closed its copy (TTOU), dropping ours would reset them.
-                self.accept_all();
-                self.release();
-                return Ok(()); // dropping our listener fd; the master keeps the socket
+            let now = Instant::now();
+            match should_stop(self.worker) {
+                Some(Stop::Immediate) => return Ok(()),
+                Some(Stop::Graceful) => self.begin_drain(now),
+                None => {}
             }
-            // A request thread or the committer only ends early by panicking: crash so
+            // A request thread or a committer only ends early by panicking: crash so
             // the master respawns us.
             if threads.crashed() {
                 return Err(io::Error::other("a worker thread panicked"));
             }
-            self.dispatch(&events);
+            self.dispatch(&events, now);
+            self.sweep(now);
+            if self.drained(now) {
+                return Ok(());
+            }
         }
     }
 
-    /// Handles one poll's events. Readiness of parked connections goes first: parking
+    /// How long the poll may sleep: a tick, less while connections wait for their
+    /// deadlines or the accept backoff runs.
+    fn timeout(&self, now: Instant) -> Duration {
+        let sweep = (!self.waiting.is_empty()).then_some(self.next_sweep);
+        [sweep, self.gate.wake_at(now)]
+            .into_iter()
+            .flatten()
+            .map(|at| at.saturating_duration_since(now))
+            .fold(TICK, Duration::min)
+    }
+
+    /// Handles one poll's events. Readable waiting connections go first: waiting
     /// reuses freed slab keys, and an event of this batch must not reach a newcomer.
-    fn dispatch(&mut self, events: &Events) {
+    fn dispatch(&mut self, events: &Events, now: Instant) {
         let mut accept = false;
         for event in events {
             match event.token() {
                 LISTENER => accept = true,
                 SIGNAL | WAKE => {}
-                Token(t) => self.readable(t - FIRST_PARKED),
+                Token(t) => self.readable(t - FIRST_WAITING),
             }
         }
-        while let Ok(conn) = self.returns.try_recv() {
-            self.park(conn);
+        while let Ok(client) = self.returns.try_recv() {
+            self.wait(client);
         }
-        if accept {
-            self.accept_all();
+        if accept || self.gate.due(self.tally.open(), now) {
+            self.accept(now);
         }
-        self.sweep(Instant::now());
     }
 
-    /// Accepts until `WouldBlock` (the poll is edge-triggered), handing each connection over.
-    fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                // Linux does not pass O_NONBLOCK on to accepted sockets: this one blocks.
-                Ok((stream, _)) => {
-                    self.worker.counters.connection();
-                    if !self.hand_off(Conn::new(stream, Instant::now())) {
-                        return;
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionAborted | ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => return, // WouldBlock, or out of descriptors (FIXME(EMFILE) as in evloop)
-            }
+    /// Accepts under the gate's rule; every new connection waits until readable.
+    fn accept(&mut self, now: Instant) {
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
+        let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
+        let next = || listener.accept().map(|(stream, _)| stream);
+        gate.accept(self.tally.open(), now, next, |stream| {
+            self.worker.counters.connection();
+            // Every response is written in one go; Nagle would only hold back its tail.
+            let _ = stream.set_nodelay(true);
+            let client = Client::new(stream, &self.tally, now);
+            self.wait(client);
+        });
+        self.gate = gate;
+        self.listener = Some(listener);
+    }
+
+    /// Puts a connection in the poll until it is readable. Registration reports input
+    /// that is already there, so nothing that arrived before it is missed.
+    fn wait(&mut self, mut client: Client) {
+        let entry = self.waiting.vacant_entry();
+        let token = Token(FIRST_WAITING + entry.key());
+        let stream = &mut client.conn.stream;
+        if self
+            .poll
+            .registry()
+            .register(stream, token, Interest::READABLE)
+            .is_ok()
+        {
+            entry.insert(client);
+        } // else dropped: closes it (out of resources; the client reconnects)
+    }
+
+    /// A waiting connection is readable: queue it for a request thread.
+    fn readable(&mut self, key: usize) {
+        if self.waiting.contains(key) {
+            let client = self.unwait(key);
+            self.hand_off(client);
         }
+    }
+
+    /// Removes a waiting connection from the poll and the slab.
+    fn unwait(&mut self, key: usize) -> Client {
+        let mut client = self.waiting.remove(key);
+        let _ = self.poll.registry().deregister(&mut client.conn.stream);
+        client
     }
 
     /// Queues a connection; while every thread is busy and the queue is full, waits in
-    /// [`TICK`] steps, still beating. False if the worker is stopping immediately.
-    fn hand_off(&self, mut conn: Conn<TcpStream>) -> bool {
+    /// [`TICK`] steps, still beating. Dropped if the worker is stopping immediately.
+    fn hand_off(&self, mut client: Client) {
         loop {
-            match self.queue.send_timeout(conn, TICK) {
-                Ok(()) => return true,
-                Err(SendTimeoutError::Timeout(back)) => conn = back,
-                Err(SendTimeoutError::Disconnected(_)) => return false,
+            match self.queue.send_timeout(client, TICK) {
+                Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
+                Err(SendTimeoutError::Timeout(back)) => client = back,
             }
             self.worker.heartbeat.beat();
             if self.worker.signals.flags.get() == Some(Stop::Immediate) {
-                return false;
-            }
-        }
-    }
-
-    /// Takes an idle connection from a request thread into the poll. The peek comes
-    /// after the registration: a request that arrived before it raised no edge, one that
-    /// arrives after it does.
-    fn park(&mut self, conn: Conn<TcpStream>) {
-        let deadline = conn.session.deadline(&self.timeouts);
-        let entry = self.parked.vacant_entry();
-        let key = entry.key();
-        let fd = conn.stream.as_raw_fd();
-        let token = Token(FIRST_PARKED + key);
-        let registry = self.poll.registry();
-        if registry
-            .register(&mut SourceFd(&fd), token, Interest::READABLE)
-            .is_err()
-        {
-            return; // dropped: closes it (out of resources; the client reconnects)
-        }
-        entry.insert(Parked { conn, deadline });
-        self.readable(key);
-    }
-
-    /// A parked connection may be readable: queue it when a request waits, drop it when
-    /// the client went away, keep it otherwise (a stale or spurious event).
-    fn readable(&mut self, key: usize) {
-        let Some(parked) = self.parked.get(key) else {
-            return;
-        };
-        match probe(&parked.conn.stream) {
-            Probe::Nothing => {}
-            Probe::Gone => drop(self.unpark(key)),
-            Probe::Data => {
-                let conn = self.unpark(key);
-                self.hand_off(conn);
-            }
-        }
-    }
-
-    /// Removes a parked connection from the poll and the slab.
-    fn unpark(&mut self, key: usize) -> Conn<TcpStream> {
-        let parked = self.parked.remove(key);
-        let fd = parked.conn.stream.as_raw_fd();
-        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-        parked.conn
-    }
-
-    /// Closes parked connections past their keep-alive deadline (silently: the normal
-    /// keep-alive expiry, as in the event loop), at most once per [`TICK`].
-    fn sweep(&mut self, now: Instant) {
-        if now < self.next_sweep {
-            return;
-        }
-        self.next_sweep = now + TICK;
-        let expired: Vec<usize> = self
-            .parked
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(key, _)| key)
-            .collect();
-        for key in expired {
-            drop(self.unpark(key));
-        }
-    }
-
-    /// On a graceful stop: connections whose next request already arrived are queued
-    /// (the request threads drain the queue); the idle rest close.
-    fn release(&mut self) {
-        while let Ok(conn) = self.returns.try_recv() {
-            self.park(conn);
-        }
-        let keys: Vec<usize> = self.parked.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            let conn = self.unpark(key);
-            if matches!(probe(&conn.stream), Probe::Data) && !self.hand_off(conn) {
                 return;
             }
         }
     }
-}
 
-/// Peeks at a socket without blocking (whatever its mode) and without consuming input.
-fn probe(stream: &TcpStream) -> Probe {
-    let mut byte = [0u8; 1];
-    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-    loop {
-        return match recv(stream.as_raw_fd(), &mut byte, flags) {
-            Ok(0) => Probe::Gone,
-            Ok(_) => Probe::Data,
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => Probe::Nothing,
-            Err(_) => Probe::Gone,
-        };
+    /// At most once per [`SWEEP`]: waiting connections past their deadline get a 408
+    /// if a request was still due (then linger), or close silently (keep-alive expiry,
+    /// or the drain grace over), as in the event loop.
+    fn sweep(&mut self, now: Instant) {
+        if now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = now + SWEEP;
+        let draining = self.drain_deadline.is_some();
+        let timeouts = self.timeouts;
+        let expired: Vec<usize> = self
+            .waiting
+            .iter()
+            .filter(|(_, c)| c.conn.session.drain_deadline(&timeouts, draining) <= now)
+            .map(|(key, _)| key)
+            .collect();
+        for key in expired {
+            let conn = &mut self.waiting[key].conn;
+            conn.session.expire(&mut self.date);
+            // Non-blocking: a 408 fits any socket buffer; if not, the client is not
+            // reading and loses it.
+            let done = conn.flush(now).is_err() || conn.settle(now);
+            if done {
+                drop(self.unwait(key));
+            }
+        }
+    }
+
+    /// On a graceful stop: takes what the kernel already queued on this listener (when
+    /// the master has closed its copy, TTOU, dropping ours would reset them), then stops
+    /// accepting. Connections go on being served under the drain rule.
+    fn begin_drain(&mut self, now: Instant) {
+        if self.drain_deadline.is_some() {
+            return;
+        }
+        self.drain_deadline = Some(now + self.worker.config.graceful_timeout);
+        self.accept(now);
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.next_sweep = now;
+    }
+
+    /// Whether a draining worker is done: no connection left anywhere, or out of time.
+    fn drained(&self, now: Instant) -> bool {
+        self.drain_deadline
+            .is_some_and(|deadline| self.tally.open() == 0 || now >= deadline)
     }
 }
 
-/// Whether to stop accepting; turns recycling and master death into a graceful stop
+/// The stop requested, if any; turns recycling and master death into a graceful stop
 /// that the request threads see too.
-fn should_stop(worker: &mut Worker) -> bool {
+fn should_stop(worker: &mut Worker) -> Option<Stop> {
     let flags = &worker.signals.flags;
-    if flags.get().is_some() {
-        return true;
-    }
-    if worker.quota.reached() || worker.lifeline.master_gone(Instant::now()) {
+    if flags.get().is_none()
+        && (worker.quota.reached() || worker.lifeline.master_gone(Instant::now()))
+    {
         flags.request(Stop::Graceful);
-        return true;
     }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    /// A loopback pair: (client side, server side).
-    fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        (client, listener.accept().unwrap().0)
-    }
-
-    /// A probe of a blocking socket neither blocks nor consumes: nothing, data, then EOF.
-    #[test]
-    fn probe_sees_nothing_then_data_then_close() {
-        let (mut client, server) = pair();
-        assert!(matches!(probe(&server), Probe::Nothing));
-        client.write_all(b"GET").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        assert!(matches!(probe(&server), Probe::Data));
-        assert!(
-            matches!(probe(&server), Probe::Data),
-            "peeking keeps the bytes"
-        );
-        drop(client);
-        let mut buf = [0u8; 8];
-        assert_eq!(io::Read::read(&mut &server, &mut buf).unwrap(), 3);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        assert!(matches!(probe(&server), Probe::Gone));
-    }
+    flags.get()
 }

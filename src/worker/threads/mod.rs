@@ -1,13 +1,24 @@
 //! The thread-pool worker (Gunicorn's gthread model; `--threads 1` is its sync worker).
 //!
-//! The main thread is the acceptor: it waits on the listener, the signal pipe and the
-//! parked keep-alive connections with a short `mio::Poll` timeout (so it also beats the
-//! heartbeat and notices stop requests) and hands ready connections over a bounded
-//! channel to T request threads. Each request thread owns its own PostgreSQL connection
-//! and serves one connection at a time with blocking I/O and socket timeouts, through the
-//! same [`Conn`] as the event loop. A connection that sits idle between requests while
-//! others wait is parked back with the acceptor (like gthread's poller) rather than
-//! closed: closing it would race a client reusing it.
+//! The main thread is the acceptor: it owns a `mio::Poll` with the listener, the signal
+//! pipe and every connection no request thread is serving, beats the heartbeat and
+//! notices stop requests. A new connection waits in that poll until it is readable (an
+//! idle client never reaches a thread); a readable one goes over a bounded channel to
+//! one of T request threads. Each request thread owns its own PostgreSQL connection and
+//! serves one connection at a time through the same [`Conn`](super::conn::Conn) as the
+//! event loop, on a non-blocking socket: it reads what has arrived, answers every
+//! complete request, and never waits for a client in the middle of a request. A request
+//! still incomplete when the socket runs dry (a slow client, a slowloris) goes back to
+//! the acceptor's poll with its partial buffer, like gthread returning connections to
+//! its poller; so does a keep-alive connection between requests once other
+//! connections wait for a thread.
+//!
+//! Accepting follows the workers' one rule ([`super::accept`]): at the connection cap
+//! the acceptor stops until a connection closes, and out of descriptors it retries
+//! after a short backoff. A graceful stop stops accepting, keeps answering what arrives
+//! (with `Connection: close`) and closes a connection only between requests, after the
+//! drain grace both modes share ([`super::session::DRAIN_GRACE`]); the worker exits
+//! once every connection is closed, or at `--graceful-timeout`.
 //!
 //! With `--batch N > 1` (and more than one request thread, or there is nothing to
 //! group) inserts go through the worker's committer threads, which commit every insert
@@ -17,10 +28,11 @@
 //! threads (about as many as keep-alive connections per worker).
 
 mod acceptor;
+mod client;
 mod committer;
 mod pool;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -28,11 +40,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Poll, Waker};
 
-use super::conn::{Conn, Timeouts};
+use super::accept;
+use super::conn::Timeouts;
 use super::{Quota, Stop, StopFlags, Worker, WorkerError};
 use crate::config::{Config, Limits};
 use crate::db::Db;
 use crate::scoreboard::Counters;
+use client::{Client, Tally};
 use committer::Inbox;
 
 /// Longest blocking wait of the acceptor (poll, channel send): how late it notices a
@@ -53,12 +67,12 @@ struct Shared {
     quota: Arc<Quota>,
     limits: Limits,
     timeouts: Timeouts,
-    /// Connections ready for a thread: new ones, and parked ones that became readable.
-    queue: Receiver<Conn<TcpStream>>,
-    /// Idle keep-alive connections handed back to the acceptor to wait in its poll.
-    park: Sender<Conn<TcpStream>>,
+    /// Connections ready for a thread: readable ones from the acceptor's poll.
+    queue: Receiver<Client>,
+    /// Connections handed back to the acceptor to wait in its poll.
+    park: Sender<Client>,
     /// Wakes the acceptor's poll after a park.
-    waker: Waker,
+    waker: Arc<Waker>,
     /// This worker's activity counters.
     counters: Counters,
     /// The group committers' queue, when inserts are batched.
@@ -100,14 +114,15 @@ fn start_committers(worker: &Worker) -> Result<(Option<Inbox>, Vec<JoinHandle<()
 
 /// Serves until stopped; returns when the worker should exit.
 pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(), WorkerError> {
-    // Room for one waiting connection per thread; beyond that the kernel's backlog holds
-    // them (where, with a shared listener, another worker may take them).
+    // Room for one readable connection per thread; beyond that they wait in the
+    // acceptor's poll (the acceptor blocks on a full queue, still beating).
     let (tx, rx) = crossbeam_channel::bounded(worker.config.threads);
     // Unbounded: a request thread must never block handing a connection back.
     let (park_tx, park_rx) = crossbeam_channel::unbounded();
     let poll = Poll::new()?;
-    let waker = Waker::new(poll.registry(), acceptor::WAKE)?;
+    let waker = Arc::new(Waker::new(poll.registry(), acceptor::WAKE)?);
     let config = &worker.config;
+    let tally = Arc::new(Tally::new(accept::cap_for(config), Arc::clone(&waker)));
     let (committer, committers) = start_committers(&worker)?;
     let shared = Arc::new(Shared {
         flags: worker.signals.flags.clone(),
@@ -124,14 +139,13 @@ pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(
         requests: pool::start(&worker, db, &shared)?,
         committers,
     };
-    let timeouts = shared.timeouts;
     let result = acceptor::run(
         &mut worker,
         poll,
         listener,
         (&tx, park_rx),
         &threads,
-        timeouts,
+        (shared.timeouts, tally),
     );
     // Closing the channel lets the threads finish the queue and their connection, then end.
     drop(tx);

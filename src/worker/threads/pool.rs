@@ -1,26 +1,29 @@
-//! The request threads: each serves one connection at a time with blocking reads in
-//! short slices, and parks an idle keep-alive connection with the acceptor when other
-//! connections wait for a thread.
+//! The request threads: each serves one connection at a time on its non-blocking
+//! socket, hands back to the acceptor a connection whose request is not all there yet,
+//! and parks an idle keep-alive connection with the acceptor when other connections
+//! wait for a thread.
 
 use std::io::{self, ErrorKind};
-use std::net::TcpStream;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
+use mio::net::TcpStream;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::Shared;
+use super::{Client, Shared};
 use crate::app::{self, Action};
 use crate::db::{Db, DbError, DbTarget, NewTask};
 use crate::http::request::Request;
 use crate::http::response::{DateCache, Response};
-use crate::worker::conn::{is_timeout, Conn, Timeouts};
+use crate::worker::conn::{is_timeout, Conn};
 use crate::worker::{Stop, Worker, WorkerError};
 
-/// Longest blocking read of a request thread: how late it notices a deadline, a stop
-/// request, or a connection waiting in the queue while its own one sits idle. Short,
-/// because a blocked thread cannot be woken by the acceptor; 50 wake-ups a second per
+/// Longest wait of a request thread on an idle keep-alive connection: how late it
+/// notices a deadline, a stop request, or a connection waiting in the queue. Short,
+/// because a waiting thread cannot be woken by the acceptor; 50 wake-ups a second per
 /// thread cost next to nothing.
 const READ_SLICE: Duration = Duration::from_millis(20);
 
@@ -87,108 +90,123 @@ fn request_thread(
     };
     let _ = ready.send(Ok(()));
     let mut date = DateCache::default();
-    while let Ok(conn) = shared.queue.recv() {
+    while let Ok(client) = shared.queue.recv() {
         if shared.flags.get() == Some(Stop::Immediate) {
             return;
         }
-        serve(conn, &mut db, &mut date, shared);
+        serve(client, &mut db, &mut date, shared);
     }
 }
 
-/// What to do with a connection that has nothing to read right now.
+/// What to do with a connection whose socket has nothing more to read right now.
 #[derive(Debug, PartialEq, Eq)]
 enum Idle {
-    /// Keep reading it on this thread.
-    Stay,
-    /// Hand it back to the acceptor: others wait for the thread.
+    /// Wait for its next request on this thread, at most this long before looking again.
+    Stay(Duration),
+    /// Hand it back to the acceptor's poll.
     Park,
-    /// Close it: the worker is stopping and it is between requests.
+    /// Close it: the worker is draining and its drain grace is over.
     Close,
 }
 
-/// Serves one connection until it ends or is parked, with blocking I/O.
-fn serve(mut conn: Conn<TcpStream>, db: &mut Db, date: &mut DateCache, sh: &Shared) {
-    // A parked connection comes back configured; only a new one needs its options.
-    if conn.session.served == 0 && configure(&conn.stream, &sh.timeouts).is_err() {
-        return;
-    }
+/// Serves one connection until it ends or is parked. The socket is non-blocking: a
+/// read takes what has arrived, and the thread never waits for the rest of a request.
+fn serve(mut client: Client, db: &mut Db, date: &mut DateCache, sh: &Shared) {
     loop {
         let now = Instant::now();
-        if !check(&mut conn, date, sh, now) {
+        if !check(&mut client.conn, date, sh, now) {
             return;
         }
-        match conn.read_once(now) {
+        match client.conn.read_once(now) {
             Ok(_) => {}
-            Err(e) if is_timeout(&e) => match when_idle(&conn, sh) {
-                Idle::Stay => continue,
-                Idle::Park => return park(conn, sh),
+            Err(e) if is_timeout(&e) => match when_idle(&client.conn, sh, now) {
+                Idle::Stay(wait) => {
+                    wait_for(&client.conn.stream, PollFlags::POLLIN, wait);
+                    continue;
+                }
+                Idle::Park => return park(client, sh),
                 Idle::Close => return,
             },
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return,
         }
-        let answered = conn
+        let answered = client
+            .conn
             .session
             .process(&sh.limits, date, now, |req| respond(req, db, sh));
         sh.counters.requests(answered as u64);
-        if !flush_and_settle(&mut conn, now) {
+        if !flush_and_settle(&mut client.conn, sh, now) {
             return;
         }
-        // Answered, and others wait: let them have the thread (fairness, as gthread
-        // returns every connection to its poller after a request).
-        if when_idle(&conn, sh) == Idle::Park {
-            return park(conn, sh);
-        }
     }
-}
-
-/// Socket options: reads wake every [`READ_SLICE`]; a client that stops reading our
-/// output is given the read timeout.
-fn configure(stream: &TcpStream, t: &Timeouts) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(READ_SLICE.min(t.read).min(t.keepalive)))?;
-    stream.set_write_timeout(Some(t.read))
 }
 
 /// Before each read: false if the connection is to be dropped (immediate stop, or its
 /// deadline passed: then a 408 is written first when due).
 fn check(conn: &mut Conn<TcpStream>, date: &mut DateCache, sh: &Shared, now: Instant) -> bool {
-    if sh.flags.get() == Some(Stop::Immediate) {
+    let stop = sh.flags.get();
+    if stop == Some(Stop::Immediate) {
         return false;
     }
-    if now >= conn.session.deadline(&sh.timeouts) {
+    if now >= conn.session.drain_deadline(&sh.timeouts, stop.is_some()) {
         conn.session.expire(date);
-        return flush_and_settle(conn, now);
+        return flush_and_settle(conn, sh, now);
     }
     true
 }
 
-/// Only a connection between requests (nothing buffered, nothing owed) leaves the
-/// thread: parked while others wait, closed when the worker is stopping. Only after a
-/// read attempt or a response: a queued connection may already hold its request.
-fn when_idle(conn: &Conn<TcpStream>, sh: &Shared) -> Idle {
-    if conn.session.idle_since().is_none() {
-        Idle::Stay
-    } else if sh.flags.get().is_some() {
+/// The socket ran dry. A request in progress (or not begun) goes back to the poll at
+/// once: the thread never waits on a client mid-request, so slow and idle clients cost
+/// no thread. A connection between requests stays while nobody else waits for a
+/// thread, and once the worker drains, closes after the drain grace (the shared rule).
+fn when_idle(conn: &Conn<TcpStream>, sh: &Shared, now: Instant) -> Idle {
+    let session = &conn.session;
+    let draining = sh.flags.get().is_some();
+    if session.idle_since().is_none() {
+        Idle::Park
+    } else if session.drained_out(draining, now) {
         Idle::Close
     } else if !sh.queue.is_empty() {
         Idle::Park
     } else {
-        Idle::Stay
+        let until = session.drain_deadline(&sh.timeouts, draining);
+        Idle::Stay(READ_SLICE.min(until.saturating_duration_since(now)))
     }
 }
 
-/// Hands an idle connection to the acceptor's poll; if the acceptor is gone (stopping),
-/// the connection is dropped, which is the graceful close of an idle one.
-fn park(conn: Conn<TcpStream>, sh: &Shared) {
-    if sh.park.send(conn).is_ok() {
+/// Hands a connection to the acceptor's poll; if the acceptor is gone (the worker is
+/// exiting), the connection is dropped.
+fn park(client: Client, sh: &Shared) {
+    if sh.park.send(client).is_ok() {
         let _ = sh.waker.wake();
     }
 }
 
-/// Writes all output; false when the connection is done (or the write failed).
-fn flush_and_settle(conn: &mut Conn<TcpStream>, now: Instant) -> bool {
-    matches!(conn.flush(now), Ok(true)) && !conn.settle(now)
+/// Writes all output, waiting for room in the socket up to the read timeout; false when
+/// the connection is done (or the write failed or timed out).
+fn flush_and_settle(conn: &mut Conn<TcpStream>, sh: &Shared, now: Instant) -> bool {
+    let deadline = now + sh.timeouts.read;
+    loop {
+        match conn.flush(Instant::now()) {
+            Ok(true) => return !conn.settle(Instant::now()),
+            Ok(false) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                wait_for(&conn.stream, PollFlags::POLLOUT, left);
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Blocks until the socket is ready for `events`, or `timeout` passes, or a signal
+/// interrupts; the caller looks again either way.
+fn wait_for(stream: &TcpStream, events: PollFlags, timeout: Duration) {
+    let mut fds = [PollFd::new(stream.as_fd(), events)];
+    let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+    let _ = poll(&mut fds, timeout);
 }
 
 /// Routes one request and runs its database step; the response closes its connection
