@@ -76,7 +76,7 @@ fn expect() -> Vec<Case> {
 fn head() -> Vec<Case> {
     let head = |path: &str| req(&format!("HEAD {path} HTTP/1.1"), "Host: h\r\n", "");
     vec![
-        script("RFC 9110 §9.3.2", "HEAD: GET's headers, no body", vec![Send(head("/health").into()), HeadStatus(200), Header("content-length", "15")], Open),
+        script("RFC 9110 §9.3.2", "HEAD: GET's headers, no body", vec![Send(head("/health").into()), HeadStatus(200), Header("content-length", "31")], Open),
         script("RFC 9110 §9.3.2", "HEAD then GET in one write", vec![Send([head("/health"), health()].concat().into()), HeadStatus(200), Status(200)], Open),
         script("RFC 9110 §9.3.2", "HEAD of a missing task", vec![Send(head("/api/tasks/987654").into()), HeadStatus(404)], Open),
         script("RFC 9110 §9.3.2", "HEAD of the task list", vec![Send(head("/api/tasks/").into()), HeadStatus(200)], Open),
