@@ -137,41 +137,33 @@ pub struct MasterSignals {
     unused: Unused,
 }
 
-/// The [`unused_signals`]: one flag each, and one shared self-pipe that wakes the loop.
+/// The [`unused_signals`]: one flag each and no pipe (a descriptor per signal would
+/// cost dozens): the loop looks at them whenever it wakes, at least once per tick, so
+/// the log line may come up to a tick late — and these signals have no job to do.
 struct Unused {
     flags: Vec<(libc::c_int, Arc<AtomicBool>)>,
     ids: Vec<SigId>,
-    read: UnixStream,
 }
 
 impl Unused {
-    /// Registers a flag and a pipe byte for each unused signal (flag first: handlers
-    /// run in registration order, so a woken loop sees the flag).
-    fn install(poll: &Poll, token: Token) -> io::Result<Unused> {
-        let (read, write) = UnixStream::pair()?;
-        read.set_nonblocking(true)?;
-        write.set_nonblocking(true)?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&read);
-        poll.registry()
-            .register(&mut mio::unix::SourceFd(&fd), token, Interest::READABLE)?;
+    /// Registers a flag for each unused signal.
+    fn install() -> io::Result<Unused> {
         let (mut flags, mut ids) = (Vec::new(), Vec::new());
         for signal in unused_signals() {
             let flag = Arc::new(AtomicBool::new(false));
             ids.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
-            ids.push(pipe::register(signal, write.try_clone()?)?);
             flags.push((signal, flag));
         }
-        Ok(Unused { flags, ids, read })
+        Ok(Unused { flags, ids })
     }
 
-    /// Empties the pipe and returns the signals seen since the last call.
-    fn take(&mut self) -> io::Result<Vec<libc::c_int>> {
-        drain(&mut self.read)?;
+    /// The signals seen since the last call.
+    fn take(&mut self) -> Vec<libc::c_int> {
         let seen = self
             .flags
             .iter()
             .filter(|(_, flag)| flag.swap(false, Ordering::SeqCst));
-        Ok(seen.map(|(signal, _)| *signal).collect())
+        seen.map(|(signal, _)| *signal).collect()
     }
 }
 
@@ -190,10 +182,10 @@ impl MasterSignals {
             let id = pipe::register(signal as i32, write)?;
             watches.push(Watch { signal, id, read });
         }
-        let unused = Unused::install(&poll, Token(WATCHED.len()))?;
+        let unused = Unused::install()?;
         Ok(MasterSignals {
             poll,
-            events: Events::with_capacity(WATCHED.len() + 1),
+            events: Events::with_capacity(WATCHED.len()),
             watches,
             unused,
         })
@@ -220,7 +212,7 @@ impl MasterSignals {
             };
             actions.extend(std::iter::repeat_n(action, repeat));
         }
-        actions.extend(self.unused.take()?.into_iter().map(SignalAction::Ignore));
+        actions.extend(self.unused.take().into_iter().map(SignalAction::Ignore));
         Ok(actions)
     }
 
