@@ -31,8 +31,8 @@ pub(crate) struct Head<'a> {
     pub(crate) content_type: Option<&'a str>,
     /// `Host` field lines seen.
     hosts: u32,
-    /// Every `Host` value was a valid `host[:port]`.
-    hosts_valid: bool,
+    /// A `Host` value was not a valid `host[:port]`.
+    bad_host: bool,
     content_length: Option<u64>,
     coding: TransferCoding,
     connection_close: bool,
@@ -71,7 +71,6 @@ impl<'a> Head<'a> {
         let mut head = Head {
             method,
             minor,
-            hosts_valid: true,
             ..Head::default()
         };
         for h in req.headers.iter() {
@@ -92,8 +91,8 @@ impl<'a> Head<'a> {
     fn check_host(&self) -> Result<(), ParseError> {
         match self.hosts {
             0 if self.minor == 1 => Err(ParseError::Malformed("missing Host header")),
-            0 | 1 if self.hosts_valid => Ok(()),
-            0 | 1 => Err(ParseError::Malformed("invalid Host header")),
+            0 | 1 if self.bad_host => Err(ParseError::Malformed("invalid Host header")),
+            0 | 1 => Ok(()),
             _ => Err(ParseError::Malformed("more than one Host header")),
         }
     }
@@ -111,7 +110,7 @@ impl<'a> Head<'a> {
             }
         } else if is("host") {
             self.hosts = self.hosts.saturating_add(1);
-            self.hosts_valid &= valid_authority(value);
+            self.bad_host |= !valid_authority(value);
         } else if is("expect") {
             self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
         } else if is("content-type") && self.content_type.is_none() {
