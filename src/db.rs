@@ -23,8 +23,14 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+
+mod conninfo;
+mod error;
+
+pub use conninfo::mask_password;
+pub use error::DbError;
+use error::{classify, connect_error, describe};
 
 /// The columns every statement returns, `created_at` already formatted as RFC 3339 UTC.
 const COLUMNS: &str = "id, title, description, \
@@ -80,25 +86,6 @@ pub struct Task {
     pub description: String,
     /// `created_at` in RFC 3339, UTC, microseconds (`2026-11-28T01:02:03.456789Z`).
     pub created_at: String,
-}
-
-/// Why a database step failed.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum DbError {
-    /// Not connected, the connection just broke, or the database did not answer in
-    /// time; the caller answers 503.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// The server (or the URL) refuses us: bad URL, authentication failed, no such
-    /// database. A configuration error, not an outage.
-    #[error("database refused the connection: {0}")]
-    Refused(String),
-    /// The table is missing.
-    #[error("table `task` is missing ({0})")]
-    SchemaMissing(String),
-    /// Any other database error (500).
-    #[error("database error: {0}")]
-    Query(String),
 }
 
 /// A connection with its prepared statements, reconnecting with backoff.
@@ -407,108 +394,6 @@ fn to_task(row: &Row) -> Result<Task, tokio_postgres::Error> {
         description: row.try_get(2)?,
         created_at: row.try_get(3)?,
     })
-}
-
-/// Maps an error while connecting: a server-reported refusal (authentication, no such
-/// database) is configuration; other server errors are classified as for a statement;
-/// anything not reported by the server is unreachability.
-fn connect_error(e: &tokio_postgres::Error) -> DbError {
-    match e.as_db_error() {
-        Some(db) if is_refusal_code(db.code().code()) => DbError::Refused(describe(e)),
-        Some(_) => classify(e, false),
-        None => DbError::Unavailable(describe(e)),
-    }
-}
-
-/// Maps an error from a statement; `closed` says whether the client is now closed.
-fn classify(e: &tokio_postgres::Error, closed: bool) -> DbError {
-    if let Some(db) = e.as_db_error() {
-        let code = db.code();
-        if code == &SqlState::UNDEFINED_TABLE {
-            return DbError::SchemaMissing(db.message().to_string());
-        }
-        if !closed && !is_unavailable_code(code.code()) {
-            return DbError::Query(describe(e));
-        }
-        return DbError::Unavailable(describe(e));
-    }
-    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-    if closed || e.is_closed() || io {
-        DbError::Unavailable(describe(e))
-    } else {
-        DbError::Query(describe(e))
-    }
-}
-
-/// SQLSTATEs that refuse a connection for good: invalid authorization (28), no such
-/// database (3D000).
-fn is_refusal_code(code: &str) -> bool {
-    code.starts_with("28") || code == "3D000"
-}
-
-/// SQLSTATEs that mean "the server cannot serve right now", not "your query is wrong":
-/// connection exceptions (08), shutdown/starting up (57P0x), out of resources (53).
-fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("57P0") || code.starts_with("53")
-}
-
-/// The error with its cause: `postgres::Error`'s Display alone says only "db error".
-fn describe(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {}", db.severity(), db.message());
-    }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
-}
-
-/// The URL with any password replaced by `***`, for logs (URL and key=value forms).
-pub fn mask_password(url: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            if let Some(colon) = rest[..at].find(':') {
-                let start = scheme_end + 3 + colon + 1;
-                return format!("{}***{}", &url[..start], &url[scheme_end + 3 + at..]);
-            }
-        }
-        return url.to_string();
-    }
-    mask_keyword_password(url)
-}
-
-/// Masks `password=value` / `password='quoted value'` in a key=value string.
-fn mask_keyword_password(url: &str) -> String {
-    let Some(pos) = url
-        .match_indices("password")
-        .map(|(i, _)| i)
-        .find(|&i| i == 0 || url[..i].ends_with(char::is_whitespace))
-    else {
-        return url.to_string();
-    };
-    let after_key = url[pos + "password".len()..].trim_start();
-    let Some(value) = after_key.strip_prefix('=').map(str::trim_start) else {
-        return url.to_string();
-    };
-    let value_start = url.len() - value.len();
-    let value_len = if let Some(quoted) = value.strip_prefix('\'') {
-        let mut escaped = false;
-        let end = quoted.char_indices().find(|&(_, c)| {
-            let close = c == '\'' && !escaped;
-            escaped = c == '\\' && !escaped;
-            close
-        });
-        end.map_or(value.len(), |(i, _)| i + 2)
-    } else {
-        value.find(char::is_whitespace).unwrap_or(value.len())
-    };
-    format!(
-        "{}***{}",
-        &url[..value_start],
-        &url[value_start + value_len..]
-    )
 }
 
 #[cfg(test)]

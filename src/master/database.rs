@@ -2,7 +2,7 @@
 //! the master never connects: an outage is the workers' business (503 and reconnect).
 
 use crate::config::Config;
-use crate::db::{Db, DbError, DbTarget};
+use crate::db::{mask_password, Db, DbError, DbTarget};
 use crate::pgtmp::{self, Cluster};
 
 use super::MasterError;
@@ -45,75 +45,5 @@ fn hint(err: &DbError) -> &'static str {
         }
         DbError::SchemaMissing(_) => "apply the schema: psql \"$DATABASE_URL\" -f schema.sql",
         DbError::Query(_) => "the database answered with an error; see above",
-    }
-}
-
-/// The connection string with its password, if any, replaced by `***` (for logs).
-/// Handles URLs (`postgres://user:secret@host/db`) and key=value strings
-/// (`host=/tmp password=secret`).
-pub fn mask_password(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", mask_userinfo(rest)),
-        None => url
-            .split(' ')
-            .map(|word| match word.split_once('=') {
-                Some((key, _)) if key.trim() == "password" => format!("{key}=***"),
-                _ => word.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-/// Masks the password in `user:secret@host/path`; the authority ends at the first `/`
-/// or `?`, and a literal `@` in a password must be percent-encoded, so the last `@`
-/// before it ends the user info.
-fn mask_userinfo(rest: &str) -> String {
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return rest.to_string();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{user}:***@{host}{tail}"),
-        None => rest.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A URL keeps everything but its password.
-    #[test]
-    fn url_password_is_masked() {
-        assert_eq!(
-            mask_password("postgres://app:s3cr%40t@db:5432/prefork?sslmode=disable"),
-            "postgres://app:***@db:5432/prefork?sslmode=disable"
-        );
-    }
-
-    /// URLs without a password, and socket paths, are left alone.
-    #[test]
-    fn url_without_password_unchanged() {
-        for url in [
-            "postgres://app@db/prefork",
-            "postgresql:///prefork?host=/tmp/pg",
-        ] {
-            assert_eq!(mask_password(url), url);
-        }
-    }
-
-    /// A key=value string has its password value masked.
-    #[test]
-    fn keyword_password_is_masked() {
-        assert_eq!(
-            mask_password("host=/tmp dbname=prefork password=hunter2 user=app"),
-            "host=/tmp dbname=prefork password=*** user=app"
-        );
-        assert_eq!(
-            mask_password("host=/tmp dbname=prefork"),
-            "host=/tmp dbname=prefork"
-        );
     }
 }

@@ -36,7 +36,7 @@ use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::signals::{self, MasterSignals, SignalAction};
 use crate::worker::EXIT_BOOT_FAILURE;
 
-pub use database::mask_password;
+pub use crate::db::mask_password;
 
 /// The longest the loop sleeps: how often hung workers and deadlines are checked.
 const TICK: Duration = Duration::from_secs(1);
