@@ -3,20 +3,32 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::load::Poster;
-use support::loadgen::{error_total, run_json, statuses};
 use support::server::WorkerEvent;
-use support::{assert_created, pid_alive, pid_gone, poll_until, post_form, Cfg, Signal, TestDb};
+use support::{
+    assert_created, form_request, pid_alive, pid_gone, poll_until, post_form, Cfg, Conn, Signal,
+    TestDb,
+};
 
 support::matrix!(sighup_replaces_every_worker, ttin_ttou_change_worker_count);
 
-/// Keep-alive connections of the churn run.
-const CLIENTS: i64 = 16;
+/// Keep-alive clients of the churn run: half send their next request at once, half
+/// after a pause (a client between requests when the drain starts).
+const CLIENTS: usize = 16;
+/// The pause of the pausing clients after each answer.
+const THINK: Duration = Duration::from_millis(30);
+/// Length of the churn run.
+const CHURN_RUN: Duration = Duration::from_secs(6);
 
-/// When each signal of the churn run is sent, from the first committed row on: a
-/// rolling restart every 2 s, one worker more, one fewer.
+/// Upper bound of a churn client's run, whatever the test does.
+const MAX_CLIENT_RUN: Duration = Duration::from_secs(60);
+
+/// When each signal of the churn run is sent, from the first answer on: a rolling
+/// restart every 2 s, one worker more, one fewer.
 const CHURN: [(u64, Signal); 5] = [
     (0, Signal::SIGHUP),
     (1000, Signal::SIGTTIN),
@@ -37,42 +49,85 @@ fn churn_under_keepalive_load_threads() {
     churn_under_keepalive_load("threads");
 }
 
-/// Runs loadgen (16 keep-alive connections, 6 s) while the master reloads and scales;
-/// every request must get its 201 and every 201 be a row.
+/// Keep-alive clients POST while the master reloads and scales; every request must
+/// get its 201 (a close only ever comes announced, after an answer) and be a row.
 fn churn_under_keepalive_load(mode: &'static str) {
-    support::loadgen::binary(); // built (if need be) before the clock starts
     let db = TestDb::fresh();
     let server = Cfg { mode, workers: 2 }.start(&db, &["--threads", "4"]);
-    let url = format!("http://127.0.0.1:{}/api/tasks/", server.port);
-    let load =
-        std::thread::spawn(move || run_json(&[&url, "-t", "2", "-c", "16", "-k", "-d", "6s"]));
-    poll_until(Duration::from_secs(30), "the load to start", || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|id| {
+            let think = if id % 2 == 0 { Duration::ZERO } else { THINK };
+            let (port, stop) = (server.port, Arc::clone(&stop));
+            std::thread::spawn(move || keepalive_client(port, id, think, &stop))
+        })
+        .collect();
+    poll_until(Duration::from_secs(30), "the clients to start", || {
         db.count_rows() > 0
     });
     let start = Instant::now();
     for (at, signal) in CHURN {
         // The schedule of the run, not a wait for readiness.
-        std::thread::sleep(
-            (start + Duration::from_millis(at)).saturating_duration_since(Instant::now()),
-        );
+        let at = start + Duration::from_millis(at);
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
         server.signal(signal);
     }
-    let (run, report) = load.join().expect("loadgen thread");
-    assert_eq!(
-        error_total(&report),
-        0,
-        "errors during the churn: {report:#}"
-    );
-    let statuses = statuses(&report);
-    assert_eq!(statuses.keys().collect::<Vec<_>>(), [&201], "{report:#}");
-    run.assert_code(0);
-    // Every 201 is a row; the requests in flight when the run ended (at most one per
-    // connection) committed rows that loadgen did not wait for.
-    let (created, rows) = (statuses[&201] as i64, db.count_rows());
+    std::thread::sleep((start + CHURN_RUN).saturating_duration_since(Instant::now()));
+    stop.store(true, Ordering::SeqCst);
+    let (mut created, mut failures) = (0, Vec::new());
+    for client in clients {
+        let (ok, failed) = client.join().expect("client thread");
+        created += ok;
+        failures.extend(failed);
+    }
     assert!(
-        (created..=created + CLIENTS).contains(&rows),
-        "{rows} rows for {created} 201s"
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
+    assert_eq!(db.count_rows(), created, "one row per 201");
+}
+
+/// One keep-alive client: POSTs until `stop`, pausing `think` after each answer and
+/// reconnecting when the server announced a close; returns (201s, failures).
+fn keepalive_client(
+    port: u16,
+    id: usize,
+    think: Duration,
+    stop: &AtomicBool,
+) -> (i64, Vec<String>) {
+    let (mut conn, mut created, mut failures) = (None, 0, Vec::new());
+    let started = Instant::now();
+    for i in 0.. {
+        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_CLIENT_RUN {
+            break;
+        }
+        let title = format!("churn-{id}-{i}");
+        let mut c = match conn.take().map_or_else(|| Conn::open(port), Ok) {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(format!("{title}: connect: {e}"));
+                continue;
+            }
+        };
+        let outcome = c
+            .send(&form_request(&title, "churn"))
+            .and_then(|()| c.read_response());
+        match outcome {
+            Ok(resp) if resp.status == 201 => {
+                created += 1;
+                if resp.header("connection") != Some("close") {
+                    conn = Some(c);
+                }
+            }
+            Ok(resp) => failures.push(format!("{title}: {} {}", resp.status, resp.text())),
+            Err(e) => failures.push(format!("{title}: {e}")),
+        }
+        // The client's own pace between requests, not a wait.
+        std::thread::sleep(think);
+    }
+    (created, failures)
 }
 
 /// SIGHUP under continuous requests: every slot gets a new pid, old workers exit 0, zero failed requests.

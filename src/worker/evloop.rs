@@ -163,15 +163,12 @@ impl EvLoop {
         if !self.deferred.is_empty() {
             return Duration::ZERO;
         }
-        [
-            self.timers.next(),
-            self.drain_deadline,
-            self.gate.wake_at(now),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|at| at.saturating_duration_since(now))
-        .fold(MAX_TICK, Duration::min)
+        let backoff = self.gate.wake_at(now);
+        [self.timers.next(), self.drain_deadline, backoff]
+            .into_iter()
+            .flatten()
+            .map(|at| at.saturating_duration_since(now))
+            .fold(MAX_TICK, Duration::min)
     }
 
     /// A listener event (one may stand for many connections): accepts under the
@@ -332,10 +329,8 @@ impl EvLoop {
     /// Makes sure the connection's timer fires no later than its current deadline.
     fn arm(&mut self, key: usize) {
         let entry = &mut self.conns[key];
-        let deadline = entry
-            .conn
-            .session
-            .drain_deadline(&self.timeouts, self.app.draining);
+        let session = &entry.conn.session;
+        let deadline = session.drain_deadline(&self.timeouts, self.app.draining);
         self.timers
             .arm(&mut entry.armed, deadline, key, entry.serial);
     }

@@ -28,7 +28,7 @@ const LINGER: Duration = Duration::from_secs(2);
 /// connection with nothing in flight is still kept, in both worker modes: a client that
 /// has just got an answer may be sending its next request right now, and closing under
 /// it would fail that request instead of answering it with `Connection: close`.
-pub const DRAIN_GRACE: Duration = Duration::from_millis(100);
+pub const DRAIN_GRACE: Duration = Duration::from_millis(1000);
 
 /// The two client-facing timeouts, from the configuration.
 #[derive(Clone, Copy, Debug)]
