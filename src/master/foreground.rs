@@ -23,6 +23,7 @@ const SLOT: usize = 0;
 /// Serves with one in-process worker until it stops; returns the exit code the worker
 /// would have exited with (0 after SIGTERM/SIGINT/SIGQUIT, 3 if it cannot boot).
 pub(super) fn run(config: Config) -> Result<i32, MasterError> {
+    let descriptors = net::raise_descriptor_limit(&config);
     let bind_error = |source| MasterError::Bind {
         addr: config.bind,
         source,
@@ -40,7 +41,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     let (database, cluster) = database::resolve(&config)?;
     crate::say!("prefork: using database {}", mask_password(&database.url));
     database::check(&database)?;
-    log_listening(addr, &config);
+    log_listening(addr, &config, &descriptors);
     let pid = nix::unistd::getpid();
     scoreboard.occupy(cell, SLOT, std::process::id());
     crate::say!("prefork: worker {SLOT} pid {pid} started");

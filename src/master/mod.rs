@@ -184,6 +184,8 @@ impl Master {
 
     /// Everything before the first fork: signals, listeners, shared memory, database.
     fn start(config: Config) -> Result<Master, MasterError> {
+        // First: workers inherit it, and a low soft limit could fail the binds below.
+        let descriptors = net::raise_descriptor_limit(&config);
         if let Some(run_as) = &config.run_as {
             run_as.check_possible()?;
         }
@@ -202,7 +204,7 @@ impl Master {
         database::check(&database)?;
         let mut group = steer::Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
-        log_listening(addr, &config);
+        log_listening(addr, &config, &descriptors);
         Ok(Master {
             database,
             cluster,
@@ -374,15 +376,16 @@ impl Slot {
     }
 }
 
-/// The `listening on` line, shared with `foreground` (tests parse it: keep it exact).
-fn log_listening(addr: SocketAddr, config: &Config) {
+/// The `listening on` line, shared with `foreground` (tests parse it: keep it exact),
+/// then the line about descriptors (see [`net::raise_descriptor_limit`]).
+fn log_listening(addr: SocketAddr, config: &Config, descriptors: &str) {
     crate::say!(
         "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
         config.workers,
         mode_name(config.mode),
         accept_name(config.accept)
     );
-    eprintln!("prefork: {}", net::raise_descriptor_limit(config));
+    crate::say!("prefork: {descriptors}");
 }
 
 fn mode_name(mode: Mode) -> &'static str {

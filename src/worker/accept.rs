@@ -112,7 +112,7 @@ impl Gate {
             self.starved = true;
             let pid = std::process::id();
             let ms = BACKOFF.as_millis();
-            eprintln!("prefork: worker pid {pid}: cannot accept ({e}); retrying every {ms} ms");
+            crate::say!("prefork: worker pid {pid}: cannot accept ({e}); retrying every {ms} ms");
         }
     }
 }
