@@ -28,7 +28,7 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 mod conninfo;
 mod error;
 
-pub use conninfo::mask_password;
+pub use conninfo::{mask_password, socket_dirs};
 pub use error::DbError;
 use error::{classify, connect_error, describe};
 

@@ -182,6 +182,7 @@ impl Cluster {
             return Ok(());
         }
         self.write_socket_conf()?;
+        self.share_socket_with_group()?;
         let mut cmd = self.tools.server("pg_ctl");
         cmd.arg("-D").arg(&self.dir).arg("-l").arg(self.log_path());
         cmd.args(["-w", "-t", "30", "start"]);
@@ -239,6 +240,16 @@ impl Cluster {
         let _ = writeln!(script, "\\connect {DATABASE}\n{SCHEMA}");
         let cmd = self.tools.psql(&conninfo(&self.dir, "postgres"));
         tools::run_with_input(cmd, "psql (apply schema.sql)", Some(&script)).map(drop)
+    }
+
+    /// Makes the data (and socket) directory 0750, which PostgreSQL accepts (its "group
+    /// access" mode): members of its group — a server started as root runs as
+    /// `postgres`, whose group it is — may reach the socket, so that prefork's workers,
+    /// switched to an unprivileged account with that group, can connect.
+    fn share_socket_with_group(&self) -> Result<(), PgError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o750);
+        std::fs::set_permissions(&self.dir, mode).map_err(|e| PgError::io(&self.dir, e))
     }
 
     /// Points the server's socket at its own directory (differs for every copy).

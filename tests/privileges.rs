@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use support::{assert_created, post_form, Server, TestDb};
@@ -56,8 +55,7 @@ fn workers_run_as_the_given_user() {
         .uid
         .as_raw();
     let db = TestDb::fresh();
-    // Group access to the socket directory; PostgreSQL accepts a 0750 data directory.
-    std::fs::set_permissions(db.dir(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    // The cluster's directory is 0750, group postgres: the user's group reaches it.
     for mode in ["evloop", "threads"] {
         let server = Server::start(
             &["--mode", mode, "--workers", "2", "--user", &user.0],
@@ -68,6 +66,38 @@ fn workers_run_as_the_given_user() {
             assert_eq!(uid_of(pid), uid, "worker {pid} in {mode} mode");
         }
         let title = format!("as-{mode}");
+        let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
+        db.assert_row(id, &title, "d");
+    }
+}
+
+/// As root without `--user` (both modes): workers run as `nobody`, reach the private cluster's socket through its group, and serve; `--user root` keeps them root.
+#[test]
+fn root_workers_only_when_asked() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: needs root (CI runs as root)");
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let db = TestDb::fresh();
+    for (mode, extra, want) in [
+        ("evloop", None, nobody),
+        ("threads", None, nobody),
+        ("evloop", Some("root"), 0),
+    ] {
+        let mut args = vec!["--mode", mode, "--workers", "2"];
+        if let Some(user) = extra {
+            args.extend(["--user", user]);
+        }
+        let server = Server::start(&args, &db.url());
+        for pid in server.worker_pids().into_keys() {
+            assert_eq!(uid_of(pid), want, "worker {pid}, {args:?}");
+        }
+        let title = format!("{mode}-{want}");
         let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
         db.assert_row(id, &title, "d");
     }

@@ -1,5 +1,18 @@
 //! Connection strings in logs: the password masked, in both forms PostgreSQL accepts.
 
+/// The Unix-socket directories a connection string names (`host=/dir`, or
+/// `host=%2Fdir` in a URL); empty for TCP hosts or an unparsable string.
+pub fn socket_dirs(url: &str) -> Vec<std::path::PathBuf> {
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return Vec::new();
+    };
+    let unix = config.get_hosts().iter().filter_map(|host| match host {
+        tokio_postgres::config::Host::Unix(dir) => Some(dir.clone()),
+        _ => None,
+    });
+    unix.collect()
+}
+
 /// The URL with any password replaced by `***`, for logs (URL and key=value forms).
 pub fn mask_password(url: &str) -> String {
     if let Some(scheme_end) = url.find("://") {

@@ -32,6 +32,7 @@ use crate::config::{AcceptMode, Config, Mode};
 use crate::db::DbTarget;
 use crate::net;
 use crate::pgtmp::Cluster;
+use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::signals::{self, MasterSignals, SignalAction};
 use crate::worker::EXIT_BOOT_FAILURE;
@@ -183,7 +184,7 @@ impl Master {
     }
 
     /// Everything before the first fork: signals, listeners, shared memory, database.
-    fn start(config: Config) -> Result<Master, MasterError> {
+    fn start(mut config: Config) -> Result<Master, MasterError> {
         // First: workers inherit it, and a low soft limit could fail the binds below.
         let descriptors = net::raise_descriptor_limit(&config);
         if let Some(run_as) = &config.run_as {
@@ -202,6 +203,7 @@ impl Master {
         let (database, cluster) = database::resolve(&config)?;
         crate::say!("prefork: using database {}", mask_password(&database.url));
         database::check(&database)?;
+        config.run_as = workers_account(config.run_as.take(), &database)?;
         let mut group = steer::Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
         log_listening(addr, &config, &descriptors);
@@ -339,6 +341,25 @@ impl Master {
             .expect("the master keeps its signal queue");
         signals.wait(timeout).map_err(MasterError::Signals)
     }
+}
+
+/// Who the workers run as: `--user` if given; started as root without it, the
+/// unprivileged default (never root unless asked for with `--user root`); else
+/// whoever we are.
+fn workers_account(
+    given: Option<RunAs>,
+    database: &DbTarget,
+) -> Result<Option<RunAs>, MasterError> {
+    if given.is_some() || !nix::unistd::Uid::effective().is_root() {
+        return Ok(given);
+    }
+    let run_as = RunAs::unprivileged_default(&crate::db::socket_dirs(&database.url))?;
+    crate::say!(
+        "prefork: workers run as {} (uid {}), not root: pass --user root to keep root, or --user NAME",
+        run_as.user,
+        run_as.uid
+    );
+    Ok(Some(run_as))
 }
 
 /// Turns the bound listeners into slots: one listener per slot (recorded in `group`

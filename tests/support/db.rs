@@ -23,11 +23,6 @@ impl TestDb {
         TestDb { cluster, dir }
     }
 
-    /// The data directory, which is also the socket directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The connection string to pass to `--database-url`.
     pub fn url(&self) -> String {
         self.cluster.url()
