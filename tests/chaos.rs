@@ -107,36 +107,26 @@ fn assert_passed(code: Option<i32>, report: &Value, kinds: &[&str]) {
 /// Worker SIGKILL and master HUP/TTIN/TTOU under 4 s of load, evloop: nothing lost.
 #[test]
 fn signal_faults_evloop() {
-    let dirs = Dirs::new();
-    let (code, report) = run(
-        &dirs,
-        &[
-            "--seconds",
-            "4",
-            "--mode",
-            "evloop",
-            "--faults",
-            "kill,hup,ttin,ttou",
-        ],
-    );
-    assert_passed(code, &report, &["kill", "hup", "ttin", "ttou"]);
+    signal_faults("evloop");
 }
 
 /// Worker SIGKILL and master HUP/TTIN/TTOU under 4 s of load, threads: nothing lost.
 #[test]
 fn signal_faults_threads() {
+    signal_faults("threads");
+}
+
+fn signal_faults(mode: &str) {
     let dirs = Dirs::new();
-    let (code, report) = run(
-        &dirs,
-        &[
-            "--seconds",
-            "4",
-            "--mode",
-            "threads",
-            "--faults",
-            "kill,hup,ttin,ttou",
-        ],
-    );
+    let args = [
+        "--seconds",
+        "4",
+        "--mode",
+        mode,
+        "--faults",
+        "kill,hup,ttin,ttou",
+    ];
+    let (code, report) = run(&dirs, &args);
     assert_passed(code, &report, &["kill", "hup", "ttin", "ttou"]);
 }
 

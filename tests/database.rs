@@ -41,19 +41,7 @@ fn database_outage_503_then_recovers(cfg: Cfg) {
     );
 
     db.start();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let id = loop {
-        let resp = post_form(server.port, "after", "d");
-        match resp.status {
-            201 => break assert_created(&resp, "after", "d"),
-            503 => assert!(
-                Instant::now() < deadline,
-                "still 503 30 s after PostgreSQL came back"
-            ),
-            other => panic!("after restart: {other} {:?}", resp.text()),
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let id = post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
     assert_eq!(
         server.worker_pids(),
@@ -97,15 +85,7 @@ fn worker_respawned_during_outage_serves_503(cfg: Cfg) {
     assert_error(&post_form(server.port, "during", "d"), 503);
 
     db.start();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let id = loop {
-        let resp = post_form(server.port, "after", "d");
-        match resp.status {
-            201 => break assert_created(&resp, "after", "d"),
-            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            other => panic!("after restart: {other} {:?}", resp.text()),
-        }
-    };
+    let id = post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
     assert!(
         server
@@ -142,6 +122,20 @@ fn startup_check_names_the_fix() {
             server.all_worker_pids().is_empty(),
             "forked workers:\n{log}"
         );
+    }
+}
+
+/// POSTs `title` (description "d") until it gets 201, tolerating 503 for up to 30 s
+/// after PostgreSQL came back; returns the new row's id.
+fn post_when_back(port: u16, title: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = post_form(port, title, "d");
+        match resp.status {
+            201 => return assert_created(&resp, title, "d"),
+            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("after restart: {other} {:?}", resp.text()),
+        }
     }
 }
 

@@ -78,16 +78,7 @@ fn reconnects_after_server_restart() {
     assert!(matches!(err, DbError::Unavailable(_)), "{err}");
     assert!(started.elapsed() < Duration::from_millis(500));
     cluster.start().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let after = loop {
-        match db.insert(&new_task("after")) {
-            Ok(task) => break task,
-            Err(DbError::Unavailable(_)) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => panic!("not back after restart: {e}"),
-        }
-    };
+    let after = insert_when_back(&mut db, "after");
     assert_eq!(
         db.get(after.id).unwrap().map(|t| t.title),
         Some("after".to_string())
@@ -157,16 +148,7 @@ fn stalled_server_hits_the_deadline() {
     signal_all(nix::sys::signal::Signal::SIGCONT);
     assert!(matches!(err, DbError::Unavailable(_)), "{err}");
     assert!(waited < Duration::from_secs(5), "waited {waited:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let after = loop {
-        match db.insert(&new_task("after")) {
-            Ok(task) => break task,
-            Err(DbError::Unavailable(_)) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => panic!("not back after the stall: {e}"),
-        }
-    };
+    let after = insert_when_back(&mut db, "after");
     assert_eq!(after.title, "after");
 }
 
@@ -205,6 +187,21 @@ fn insert_group_falls_back_per_row() {
         "f"
     );
     assert_eq!(cluster.psql("SELECT count(*) FROM task").unwrap(), "6");
+}
+
+/// Inserts `title` once the database answers again (polling `Unavailable` for up to
+/// 10 s; any other error fails the test).
+fn insert_when_back(db: &mut Db, title: &str) -> Task {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match db.insert(&new_task(title)) {
+            Ok(task) => return task,
+            Err(DbError::Unavailable(_)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("the database is not back: {e}"),
+        }
+    }
 }
 
 /// The postmaster's pid (first line of `postmaster.pid`) and its children's.
