@@ -38,9 +38,10 @@ pub enum AcceptMode {
     about = "Prefork HTTP server for the task-insert experiment"
 )]
 pub struct Cli {
-    /// Address to listen on. Default: 127.0.0.1:8000
+    /// Address to listen on, HOST:PORT (a name such as localhost:8000 is resolved; its
+    /// first address is used). Default: 127.0.0.1:8000
     #[arg(long, default_value = "127.0.0.1:8000", hide_default_value = true)]
-    pub bind: SocketAddr,
+    pub bind: String,
 
     /// Number of worker processes, or `auto` for one per CPU. Default: auto
     #[arg(long, default_value = "auto", hide_default_value = true)]
@@ -126,6 +127,11 @@ pub struct Cli {
     #[arg(long)]
     pub pin_cpus: bool,
 
+    /// Apply schema.sql (idempotent: CREATE TABLE IF NOT EXISTS) to the database named by
+    /// --database-url / DATABASE_URL (or the private cluster), then exit. Default: off
+    #[arg(long)]
+    pub init_db: bool,
+
     /// Run workers as this user (the master binds and starts the private cluster first,
     /// then each worker switches right after fork; needs root). Default: the user
     /// prefork was started as
@@ -187,6 +193,12 @@ pub enum ConfigError {
     /// `--user` / `--group` cannot be resolved.
     #[error(transparent)]
     Privilege(#[from] PrivilegeError),
+    /// `--bind` does not name an address.
+    #[error("--bind {0}: {1} (give HOST:PORT, e.g. 127.0.0.1:8000 or localhost:8000)")]
+    Bind(String, String),
+    /// `--no-fork` with `--max-requests`: recycling would end the only process.
+    #[error("--no-fork serves from one process that nobody respawns: --max-requests would stop the server; drop one of them")]
+    NoForkMaxRequests,
     /// `--no-fork` with `--user`: the one process is also the master.
     #[error("--no-fork serves from the master process, which keeps its identity: drop --user, or start prefork as that user")]
     NoForkUser,
@@ -246,6 +258,10 @@ pub struct Config {
     pub no_fork: bool,
     /// The account workers switch to after fork (`--user`/`--group`).
     pub run_as: Option<RunAs>,
+    /// Apply `schema.sql` and exit (`--init-db`).
+    pub init_db: bool,
+    /// Flags that were accepted but have no effect here, for the start-up log.
+    pub warnings: Vec<String>,
 }
 
 /// Request size limits enforced while parsing.
@@ -307,6 +323,15 @@ impl Config {
         if cli.no_fork && run_as.is_some() {
             return Err(ConfigError::NoForkUser);
         }
+        if cli.no_fork && cli.max_requests > 0 {
+            return Err(ConfigError::NoForkMaxRequests);
+        }
+        let mut warnings = Vec::new();
+        if cli.threads.is_some() && cli.mode == Mode::Evloop {
+            warnings.push(
+                "--threads has no effect with --mode evloop (one thread per worker)".to_string(),
+            );
+        }
         let db_timeout = match cli.db_timeout {
             Some(seconds) => positive_seconds("--db-timeout", seconds)?,
             None if timeout.is_zero() => DEFAULT_DEADLINE,
@@ -319,7 +344,7 @@ impl Config {
             });
         }
         Ok(Config {
-            bind: cli.bind,
+            bind: resolve_bind(&cli.bind)?,
             workers,
             mode: cli.mode,
             threads,
@@ -342,8 +367,20 @@ impl Config {
             pin_cpus: cli.pin_cpus,
             no_fork: cli.no_fork,
             run_as,
+            init_db: cli.init_db,
+            warnings,
         })
     }
+}
+
+/// `--bind`: an address, or a name resolved now (its first address).
+fn resolve_bind(value: &str) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let fail = |why: String| ConfigError::Bind(value.to_string(), why);
+    let mut addrs = value.to_socket_addrs().map_err(|e| fail(e.to_string()))?;
+    addrs
+        .next()
+        .ok_or_else(|| fail("the name has no address".to_string()))
 }
 
 fn parse_workers(value: &str) -> Result<usize, ConfigError> {
@@ -466,6 +503,28 @@ mod tests {
             parse(&["--no-fork", "--workers", "1", "--user", "root"]),
             Err(ConfigError::NoForkUser)
         ));
+    }
+
+    /// `--bind` takes addresses and names; `--no-fork` refuses `--max-requests`;
+    /// `--threads` with evloop is accepted with a warning.
+    #[test]
+    fn bind_names_no_fork_recycling_and_ignored_threads() {
+        let c = parse(&["--bind", "localhost:8123"]).unwrap();
+        assert_eq!(c.bind.port(), 8123);
+        assert!(c.bind.ip().is_loopback());
+        assert!(matches!(
+            parse(&["--bind", "nowhere"]),
+            Err(ConfigError::Bind(..))
+        ));
+        assert!(matches!(
+            parse(&["--no-fork", "--workers", "1", "--max-requests", "5"]),
+            Err(ConfigError::NoForkMaxRequests)
+        ));
+        assert_eq!(parse(&["--threads", "4"]).unwrap().warnings.len(), 1);
+        assert!(parse(&["--threads", "4", "--mode", "threads"])
+            .unwrap()
+            .warnings
+            .is_empty());
     }
 
     #[test]

@@ -43,6 +43,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// long of the database accepting connections again, at the cost of one failed
 /// connection attempt per connection per period while it is down.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// The table's definition, the single source of truth (idempotent).
+pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The default per-call deadline (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -277,8 +279,20 @@ impl Db {
         }
     }
 
-    /// Connects and prepares every statement, within the deadline.
-    fn open_conn(&self) -> Result<Conn, DbError> {
+    /// Applies `schema.sql` (idempotent) to the target's database: `prefork --init-db`.
+    pub fn apply_schema(target: &DbTarget) -> Result<(), DbError> {
+        let db = Db::disconnected(target)?;
+        let (client, io) = db.connect_client()?;
+        let applied = block_within(&db.runtime, db.deadline, client.batch_execute(SCHEMA));
+        io.abort();
+        applied
+            .map_err(DbError::Unavailable)?
+            .map_err(|e| classify(&e, client.is_closed()))
+    }
+
+    /// Opens a client connection within the deadline; its I/O runs as a task on this
+    /// `Db`'s runtime (only while a call blocks on it).
+    fn connect_client(&self) -> Result<(Client, tokio::task::JoinHandle<()>), DbError> {
         let connect = async {
             let (client, connection) = self.config.connect(NoTls).await?;
             let io = tokio::spawn(async move {
@@ -287,9 +301,14 @@ impl Db {
             });
             Ok::<_, tokio_postgres::Error>((client, io))
         };
-        let (client, io) = block_within(&self.runtime, self.deadline, connect)
+        block_within(&self.runtime, self.deadline, connect)
             .map_err(DbError::Unavailable)?
-            .map_err(|e| connect_error(&e))?;
+            .map_err(|e| connect_error(&e))
+    }
+
+    /// Connects and prepares every statement, within the deadline.
+    fn open_conn(&self) -> Result<Conn, DbError> {
+        let (client, io) = self.connect_client()?;
         let prepare = prepare_all(&client);
         match block_within(&self.runtime, self.deadline, prepare) {
             Ok(Ok([insert, insert_batch, get, list])) => Ok(Conn {

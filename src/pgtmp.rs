@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 
 use tools::Tools;
 
-/// The table definition, applied (idempotently) on every `ensure`/`fresh`.
-const SCHEMA: &str = include_str!("../schema.sql");
+// The table definition, applied (idempotently) on every `ensure`/`fresh`.
+use crate::db::SCHEMA;
+
 /// The database the app uses.
 const DATABASE: &str = "prefork";
 /// The superuser initdb creates; trust auth on the socket, no password.

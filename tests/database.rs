@@ -95,34 +95,102 @@ fn worker_respawned_during_outage_serves_503(cfg: Cfg) {
     );
 }
 
-/// The start-up check names the problem and its fix, before any "listening" line: a database that does not exist, and a missing table.
+/// The start-up check refuses each broken configuration before any "listening" line, with exit 3 and a message naming the problem and its fix: a URL that does not parse, no server, a database that does not exist, a wrong password, a missing table.
 #[test]
-fn startup_check_names_the_fix() {
+fn startup_check_names_each_problem() {
     let db = TestDb::fresh();
-    let nope = db.url().replace("dbname=prefork", "dbname=nope");
-    assert_ne!(nope, db.url(), "the test rewrites the database name");
+    let with = |from: &str, to: &str| {
+        let url = db.url().replace(from, to);
+        assert_ne!(url, db.url(), "the test rewrites {from}");
+        url
+    };
+    require_password(&db, "pw", "right");
     let cases = [
-        (nope, "database \"nope\" does not exist", "createdb"),
-        (db.url(), "table `task` is missing", "psql"),
+        (
+            with("port=5432", "port=notaport"),
+            "invalid database URL",
+            "syntax",
+        ),
+        (
+            "host=/nonexistent/pg port=5432 user=postgres dbname=prefork".to_string(),
+            "database unavailable",
+            "is PostgreSQL running",
+        ),
+        (
+            with("dbname=prefork", "dbname=nope"),
+            "database \"nope\" does not exist",
+            "createdb",
+        ),
+        (
+            with("user=postgres", "user=pw password=wrong"),
+            "password authentication failed",
+            "password",
+        ),
+        (db.url(), "table `task` is missing", "--init-db"),
     ];
     db.client().batch_execute("DROP TABLE task").unwrap();
-    for (url, what, fix) in cases {
-        let mut cmd = Server::command(&["--workers", "1"]);
-        cmd.args(["--database-url", &url]);
-        let mut server = Server::spawn(cmd);
-        let status = server.wait_exit(Duration::from_secs(30));
-        let log = server.lines().join("\n");
-        assert_eq!(status.code(), Some(3), "exit status; log:\n{log}");
-        assert!(log.contains(what) && log.contains(fix), "log:\n{log}");
+    for (url, problem, fix) in cases {
+        let out = Server::command(&["--workers", "1"])
+            .args(["--database-url", &url])
+            .output()
+            .expect("run prefork");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "exit status for {url}; log:\n{log}"
+        );
+        assert!(
+            log.contains(problem) && log.contains(fix),
+            "{url}: log:\n{log}"
+        );
         assert!(
             !log.contains("listening on"),
             "announced before failing:\n{log}"
         );
+        assert!(!log.contains(" started"), "forked workers:\n{log}");
         assert!(
-            server.all_worker_pids().is_empty(),
-            "forked workers:\n{log}"
+            !log.contains("wrong"),
+            "the password leaked into the log:\n{log}"
         );
     }
+}
+
+/// `prefork --init-db` applies schema.sql to a database without the table (exit 0), twice without harm; the server then starts and stores a POST.
+#[test]
+fn init_db_creates_the_table() {
+    let db = TestDb::fresh();
+    db.client().batch_execute("DROP TABLE task").unwrap();
+    for _ in 0..2 {
+        let out = Server::command(&["--init-db"])
+            .args(["--database-url", &db.url()])
+            .output()
+            .expect("run prefork --init-db");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "log:\n{log}");
+        assert!(log.contains("schema.sql applied"), "log:\n{log}");
+    }
+    assert_eq!(db.count_rows(), 0);
+    let server = Server::start(&["--workers", "1"], &db.url());
+    let id = assert_created(
+        &post_form(server.port, "after init", "d"),
+        "after init",
+        "d",
+    );
+    db.assert_row(id, "after init", "d");
+}
+
+/// Makes the cluster ask `user` for `password` (scram) on its socket: a role with
+/// that password and a first pg_hba.conf line for it, then a reload.
+fn require_password(db: &TestDb, user: &str, password: &str) {
+    let mut client = db.client();
+    client
+        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD '{password}'"))
+        .unwrap();
+    let hba: String = client.query_one("SHOW hba_file", &[]).unwrap().get(0);
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("local all {user} scram-sha-256\n{rules}")).unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").unwrap();
 }
 
 /// POSTs `title` (description "d") until it gets 201, tolerating 503 for up to 30 s

@@ -19,12 +19,14 @@ fn parses_worker_lines() {
     assert_eq!(parse_worker_line("prefork: using database host=/x"), None);
 }
 
-/// The listening line yields the resolved port and the worker count.
+/// The listening line yields the resolved port and the worker count (singular for one).
 #[test]
 fn parses_listening_line() {
     let line =
         "prefork: listening on http://127.0.0.1:39123 (3 workers, mode evloop, accept reuseport)";
     assert_eq!(parse_listening_line(line), Some((39123, 3)));
+    let one = "prefork: listening on http://127.0.0.1:8000 (1 worker, mode threads, accept shared)";
+    assert_eq!(parse_listening_line(one), Some((8000, 1)));
 }
 
 /// Pipelined responses (interim 100, Content-Length, chunked) parse one at a time.

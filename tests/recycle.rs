@@ -42,7 +42,7 @@ fn hung_worker_is_replaced(cfg: Cfg) {
     }
 }
 
-/// `--max-requests 20`: workers exit 0 after their quota and are replaced, with no failed request.
+/// `--max-requests 20`: workers log that they recycle, exit 0 after their quota and are replaced, with no failed request.
 fn max_requests_recycles_workers(cfg: Cfg) {
     let db = TestDb::fresh();
     let server = cfg.start(&db, &["--max-requests", "20"]);
@@ -55,6 +55,20 @@ fn max_requests_recycles_workers(cfg: Cfg) {
             .iter()
             .any(|(_, p, e)| first.contains_key(p) && *e == WorkerEvent::Exited(0))
     });
+    let (&recycled, _) = first
+        .iter()
+        .find(|(p, _)| {
+            server
+                .worker_events()
+                .iter()
+                .any(|(_, q, e)| q == *p && *e == WorkerEvent::Exited(0))
+        })
+        .expect("a recycled worker");
+    let said = format!("worker pid {recycled}: served 20 requests (--max-requests): recycling");
+    assert!(
+        server.find_line(|l| l.contains(&said)).is_some(),
+        "no line {said:?}"
+    );
     client.wait_more(10, Duration::from_secs(30));
     let (done, failures) = client.finish();
     let failed = failures.join("\n");

@@ -34,6 +34,20 @@ pub(super) fn check(target: &DbTarget) -> Result<(), MasterError> {
     Db::open(target).map(drop).map_err(refused)
 }
 
+/// `--init-db`: applies `schema.sql` to the configured database (the private cluster
+/// gets it when it is prepared) and says so.
+pub(super) fn init(config: &Config) -> Result<(), MasterError> {
+    let (target, _cluster) = resolve(config)?;
+    let url = mask_password(&target.url);
+    Db::apply_schema(&target).map_err(|error| MasterError::DatabaseCheck {
+        url: url.clone(),
+        hint: hint(&error),
+        error,
+    })?;
+    crate::say!("prefork: schema.sql applied to {url}");
+    Ok(())
+}
+
 /// What to do about a failed start-up check.
 fn hint(err: &DbError) -> &'static str {
     match err {
@@ -41,9 +55,11 @@ fn hint(err: &DbError) -> &'static str {
             "is PostgreSQL running and is this its address? (omit --database-url to use a private cluster)"
         }
         DbError::Refused(_) => {
-            "check the user, password and database name in --database-url; create a missing database with `createdb NAME`, then apply schema.sql"
+            "check --database-url: its syntax, user, password and database name (create a missing database with `createdb NAME`, then run prefork --init-db)"
         }
-        DbError::SchemaMissing(_) => "apply the schema: psql \"$DATABASE_URL\" -f schema.sql",
+        DbError::SchemaMissing(_) => {
+            "apply the schema: prefork --init-db --database-url URL (or psql URL -f schema.sql)"
+        }
         DbError::Query(_) => "the database answered with an error; see above",
     }
 }

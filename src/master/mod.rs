@@ -171,6 +171,12 @@ impl Master {
     /// (0 after a stop by signal, [`EXIT_BOOT_FAILURE`] when workers cannot boot).
     /// With `--no-fork` the one worker runs in this process instead (see `foreground`).
     pub fn run(config: Config) -> Result<i32, MasterError> {
+        for warning in &config.warnings {
+            crate::say!("prefork: warning: {warning}");
+        }
+        if config.init_db {
+            return database::init(&config).map(|()| 0);
+        }
         if config.no_fork {
             return foreground::run(config);
         }
@@ -287,8 +293,8 @@ impl Master {
             Shutdown::Immediate => (Signal::SIGQUIT, QUIT_GRACE),
         };
         crate::say!(
-            "prefork: stopping {} workers ({signal})",
-            self.workers.len()
+            "prefork: stopping {} ({signal})",
+            count_workers(self.workers.len())
         );
         self.signal_workers(signal);
         let deadline = Instant::now() + grace;
@@ -401,12 +407,20 @@ impl Slot {
 /// then the line about descriptors (see [`net::raise_descriptor_limit`]).
 fn log_listening(addr: SocketAddr, config: &Config, descriptors: &str) {
     crate::say!(
-        "prefork: listening on http://{addr} ({} workers, mode {}, accept {})",
-        config.workers,
+        "prefork: listening on http://{addr} ({}, mode {}, accept {})",
+        count_workers(config.workers),
         mode_name(config.mode),
         accept_name(config.accept)
     );
     crate::say!("prefork: {descriptors}");
+}
+
+/// `1 worker`, `3 workers`.
+fn count_workers(n: usize) -> String {
+    match n {
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers"),
+    }
 }
 
 fn mode_name(mode: Mode) -> &'static str {

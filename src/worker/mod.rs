@@ -285,9 +285,16 @@ impl Quota {
         }
     }
 
-    /// Counts one request; true once the limit is reached (this one included).
+    /// Counts one request; true once the limit is reached (this one included). The
+    /// request that reaches it logs that the worker is being recycled.
     pub fn count(&self) -> bool {
         let served = self.served.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.max == Some(served) {
+            crate::say!(
+                "prefork: worker pid {}: served {served} requests (--max-requests): recycling",
+                std::process::id()
+            );
+        }
         self.max.is_some_and(|max| served >= max)
     }
 

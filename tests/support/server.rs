@@ -60,12 +60,13 @@ pub fn parse_worker_line(line: &str) -> Option<(usize, i32, WorkerEvent)> {
     Some((slot.parse().ok()?, pid.parse().ok()?, event))
 }
 
-/// Parses `prefork: listening on http://127.0.0.1:PORT (N workers, …)` into `(port, N)`.
+/// Parses `prefork: listening on http://127.0.0.1:PORT (N workers, …)` (`1 worker`)
+/// into `(port, N)`.
 pub fn parse_listening_line(line: &str) -> Option<(u16, usize)> {
     let rest = line.strip_prefix("prefork: listening on http://")?;
     let (addr, rest) = rest.split_once(" (")?;
     let port = addr.rsplit_once(':')?.1.parse().ok()?;
-    let workers = rest.split_once(" workers")?.0.parse().ok()?;
+    let workers = rest.split_once(" worker")?.0.parse().ok()?;
     Some((port, workers))
 }
 
