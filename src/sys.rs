@@ -23,7 +23,7 @@ use nix::unistd::{ForkResult, Pid};
 
 /// Forks the calling process.
 ///
-/// Only the master calls this, and the master never starts a thread (DESIGN.md), so the
+/// Only the master calls this, and the master never starts a thread (by design), so the
 /// child is an ordinary single-threaded copy that may allocate, lock and run anything.
 pub fn fork() -> nix::Result<ForkResult> {
     // SAFETY: fork(2) is only unsound in a multi-threaded process (another thread may

@@ -1,4 +1,4 @@
-//! Shared helpers of the end-to-end tests (STYLE §10): a private PostgreSQL cluster per
+//! Shared helpers of the end-to-end tests: a private PostgreSQL cluster per
 //! test, the real `prefork` binary on port 0 with its log lines, and raw HTTP/1.1.
 //!
 //! Waiting is always polling against a deadline (log lines via a condition variable,

@@ -1,4 +1,4 @@
-//! Shared helpers of loadgen's black-box tests (STYLE §10): run the real binary with a
+//! Shared helpers of loadgen's black-box tests: run the real binary with a
 //! deadline, read its JSON report, decode the payloads it sent, and the fake server.
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
