@@ -7,9 +7,10 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use support::loadgen::{data_lines, error_total, run, run_json, statuses};
-use support::{Cfg, TestDb};
+use support::{poll_until, Cfg, Signal, TestDb};
 
 /// The seed's workload, 10 users × 50 loops, against every connection and payload variant.
 fn seed_workload(cfg: Cfg) {
@@ -159,5 +160,33 @@ fn rate_on_health() {
         statuses(&report),
         BTreeMap::from([(200, requests)]),
         "{report:#}"
+    );
+}
+
+/// prefork stops gracefully mid-run: loadgen's rate counts only the answers, and the
+/// refused connects after the stop are counted apart, named beside it.
+#[test]
+fn server_stopped_mid_run() {
+    let db = TestDb::fresh();
+    let mut server = Cfg::EVLOOP_1.start(&db, &[]);
+    let url = format!("http://127.0.0.1:{}/api/tasks/", server.port);
+    let load = std::thread::spawn(move || run_json(&[&url, "--users", "4", "--duration", "5s"]));
+    poll_until(Duration::from_secs(30), "50 rows", || db.count_rows() >= 50);
+    server.signal(Signal::SIGTERM);
+    server.wait_exit(Duration::from_secs(60));
+    let (run, report) = load.join().expect("the loadgen thread");
+    run.assert_code(1);
+    let answered: u64 = statuses(&report).values().sum();
+    let errors = &report["errors"];
+    let connect = errors["connect"].as_u64().expect("errors.connect");
+    assert!(answered >= 50 && connect > 0, "{report:#}");
+    assert_eq!(report["responses"], answered, "{report:#}");
+    let unanswered = error_total(&report) - errors["status"].as_u64().expect("status");
+    assert_eq!(report["requests"], answered + unanswered, "{report:#}");
+    let rps = report["rps"].as_f64().expect("rps");
+    let elapsed = report["elapsed_s"].as_f64().expect("elapsed_s");
+    assert!(
+        (rps * elapsed - answered as f64).abs() < 1e-6 * answered as f64,
+        "the rate must count the {answered} answers only: {report:#}"
     );
 }

@@ -15,7 +15,8 @@
 //! - [`thread`]: one event loop (`mio::Poll`) per thread, owning its users and counters.
 //! - [`stats`]: latency histograms (µs) and counters, merged after join.
 //! - [`run`]: starts the threads, shows progress, merges the results.
-//! - [`report`]: the human summary and the JSON object.
+//! - [`report`]: the run's [`report::Report`] and its JSON object.
+//! - [`text`]: the human summary of a report.
 //! - [`progress`]: the self-erasing progress line on a terminal.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,5 +34,6 @@ pub mod response;
 pub mod run;
 pub mod stats;
 pub mod target;
+pub mod text;
 pub mod thread;
 pub mod units;

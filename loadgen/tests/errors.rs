@@ -3,9 +3,11 @@
 mod support;
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use support::{assert_counts, errors, loadgen_json, statuses, uint, FakeServer, Reply};
+use support::{
+    assert_counts, errors, float, loadgen, loadgen_json, statuses, uint, FakeServer, Reply,
+};
 
 /// The server reads each request and closes without answering: 6 `closed` (or `reset`) errors, exit 1.
 #[test]
@@ -118,17 +120,82 @@ fn garbage_is_malformed() {
     assert_eq!(server.request_count(), 6);
 }
 
-/// Nothing listens on the port: every request is a `connect` error, exit 1, and the run ends.
-#[test]
-fn nothing_listening_is_connect_error() {
+/// A URL on a port nothing listens on (the port of a listener just dropped).
+fn closed_port_url() -> String {
     let port = {
         let probe = TcpListener::bind("127.0.0.1:0").expect("bind a probe");
         probe.local_addr().unwrap().port()
     }; // Dropped: the port is now (almost certainly) closed.
-    let url = format!("http://127.0.0.1:{port}/api/tasks/");
-    let (run, report) = loadgen_json(&[&url, "-u", "2", "-l", "3"]);
+    format!("http://127.0.0.1:{port}/api/tasks/")
+}
+
+/// Nothing listens on the port: every request is a `connect` error, the rate is 0 answered req/s, exit 1.
+#[test]
+fn nothing_listening_is_connect_error() {
+    let (run, report) = loadgen_json(&[&closed_port_url(), "-u", "2", "-l", "3"]);
     run.assert_code(1);
     assert_counts(&report, 6, &[], &[("connect", 6)]);
+    assert_eq!(uint(&report, "responses"), 0, "{report:#}");
+    assert_eq!(float(&report, "rps"), 0.0, "{report:#}");
+}
+
+/// Nothing listens, text report: the headline and the seed line say 0 answered req/s and name the connect errors.
+#[test]
+fn nothing_listening_text_says_so() {
+    let run = loadgen(&[&closed_port_url(), "-u", "2", "-l", "3"]);
+    run.assert_code(1);
+    let out = &run.stdout;
+    let headline = out
+        .lines()
+        .find(|l| l.starts_with("  requests "))
+        .unwrap_or_else(|| panic!("no requests line; {run}"));
+    assert!(
+        headline.starts_with("  requests      0 answered of 6 in ")
+            && headline.ends_with("(0.0 req/s answered); 6 connect errors"),
+        "{headline:?}"
+    );
+    assert!(out.ends_with("\nWrite requests per second: 0.0\n"), "{run}");
+}
+
+/// The server goes away mid-run: its answers make the rate, the refused connects after it are counted apart.
+#[test]
+fn server_stopped_mid_run() {
+    let server = FakeServer::always(Reply::Fixed(201));
+    let url = server.url("/api/tasks/");
+    let load = std::thread::spawn(move || loadgen_json(&[&url, "-u", "2", "-d", "2s"]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.request_count() < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5)); // polling a condition, with a deadline
+    }
+    assert!(
+        server.request_count() >= 20,
+        "the fake server saw too few requests"
+    );
+    drop(server); // stops listening: later connects are refused
+    let (run, report) = load.join().expect("the loadgen thread");
+    run.assert_code(1);
+    assert_eq!(
+        statuses(&report).keys().collect::<Vec<_>>(),
+        [&201],
+        "{report:#}"
+    );
+    let answered = statuses(&report)[&201];
+    let errs = errors(&report);
+    // Requests in flight when the listener closed may end as `reset` or `closed`.
+    let unanswered: u64 = errs.values().sum();
+    assert!(answered >= 20 && errs["connect"] > 0, "{report:#}");
+    assert_eq!(
+        uint(&report, "requests"),
+        answered + unanswered,
+        "{report:#}"
+    );
+    assert_eq!(uint(&report, "responses"), answered, "{report:#}");
+    let (rps, elapsed) = (float(&report, "rps"), float(&report, "elapsed_s"));
+    assert!(
+        (rps * elapsed - answered as f64).abs() < 1e-6 * answered as f64,
+        "rps × elapsed must be the {answered} answers, not the {} requests: {report:#}",
+        answered + unanswered
+    );
 }
 
 /// The server never answers: `--timeout 300ms` turns each request into one `timeout` error.

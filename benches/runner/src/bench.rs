@@ -242,7 +242,7 @@ fn progress_line(r: &RunRecord) -> String {
         (None, None) => String::new(),
     };
     format!(
-        "bench:   {:.0} req/s, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}{workers}",
+        "bench:   {:.0} req/s answered, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}{workers}",
         r.rps, r.requests, r.elapsed_s, r.latency_ms.p50, r.latency_ms.p99, r.rows
     )
 }

@@ -62,6 +62,10 @@ impl LoadSpec {
 /// Latency percentiles, ms: the report's own type, so producer and reader agree.
 pub use loadgen::stats::Latency;
 
+/// loadgen's error kinds of a request that got no response at all (the `status` kind is
+/// a response with an unexpected status).
+pub const UNANSWERED: [&str; 5] = ["connect", "reset", "timeout", "malformed", "closed"];
+
 /// The fields of loadgen's JSON report the bench uses.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct LoadReport {
@@ -71,9 +75,11 @@ pub struct LoadReport {
     pub connection: String,
     /// Responses plus failed requests.
     pub requests: u64,
+    /// Requests answered (complete responses, any status).
+    pub responses: u64,
     /// Measured seconds.
     pub elapsed_s: f64,
-    /// Requests per second.
+    /// Answered requests per second (requests without a response are not in it).
     pub rps: f64,
     /// Responses by status.
     pub statuses: BTreeMap<String, u64>,
@@ -92,6 +98,15 @@ impl LoadReport {
     /// All errors, of every kind.
     pub fn error_total(&self) -> u64 {
         self.errors.values().sum()
+    }
+
+    /// Requests that got no response, by kind, only the kinds that occurred.
+    pub fn unanswered(&self) -> Vec<(&'static str, u64)> {
+        UNANSWERED
+            .into_iter()
+            .map(|kind| (kind, self.errors.get(kind).copied().unwrap_or(0)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
     }
 }
 
@@ -228,13 +243,14 @@ mod tests {
         let json = r#"{"url":"http://127.0.0.1:1/api/tasks/","method":"POST","users":2,
             "threads":2,"connection":"close","pipeline":1,"loops":10,"duration_s":null,
             "warmup_s":0.0,"rate_target":null,"rate_reached":null,"requests":20,
-            "elapsed_s":0.5,"rps":40.0,"statuses":{"201":19,"503":1},
+            "responses":20,"elapsed_s":0.5,"rps":40.0,"statuses":{"201":19,"503":1},
             "errors":{"connect":0,"reset":0,"timeout":0,"malformed":0,"closed":0,"status":1},
             "latency_ms":{"min":1.0,"p50":2.0,"p90":3.0,"p99":4.0,"p999":5.0,"max":6.0,"mean":2.5},
             "latency_uncorrected_ms":null,"bytes_read":1,"bytes_written":2,"seed":7}"#;
         let r = parse(json).unwrap();
         assert_eq!((r.created(), r.error_total(), r.requests), (19, 1, 20));
         assert_eq!(r.latency_ms.p99, 4.0);
+        assert!(r.unanswered().is_empty(), "a status error is an answer");
         assert!(matches!(parse("oops"), Err(LoadError::BadReport { .. })));
     }
 }

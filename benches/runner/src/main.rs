@@ -19,6 +19,7 @@
 //! - [`bench`]: the runbook over all cells.
 //! - [`compare`]: the group-commit, accept-strategy and acceptance parts of the report.
 //! - [`summary`], [`report`], [`svg`]: medians, results.json, markdown, the chart.
+//! - [`seed_table`]: the seed rounds' table, published figures beside ours on a like load.
 //! - [`verdict`]: issue 5's acceptance points, pass or fail.
 //! - [`machine`]: the machine and date the numbers belong to.
 #![forbid(unsafe_code)]
@@ -39,6 +40,7 @@ mod procs;
 mod report;
 mod run;
 mod sections;
+mod seed_table;
 mod server;
 mod stats;
 mod summary;

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::bench::{best_variant, CellResult, Status};
-use crate::cell::{Load, Round, Route};
+use crate::cell::{Load, Route};
 use crate::cli::Config;
 use crate::machine::Machine;
-use crate::summary::{published, Summary, PUBLISHED_REQUESTS};
+use crate::summary::Summary;
 use crate::system::System;
 
 /// The whole markdown report.
@@ -17,7 +17,7 @@ pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> Stri
     let _ = writeln!(out, "Machine: {}.\n", machine.summary());
     crate::compare::knobs_line(&mut out, cfg);
     if results.iter().any(|r| r.cell.is_seed()) {
-        seed_table(&mut out, results, cfg);
+        crate::seed_table::markdown(&mut out, results, cfg);
     }
     if results.iter().any(|r| !r.cell.is_seed()) {
         saturation_table(&mut out, results, cfg);
@@ -25,68 +25,6 @@ pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> Stri
     crate::compare::markdown(&mut out, results, cfg);
     details_table(&mut out, results);
     out
-}
-
-fn seed_table(out: &mut String, results: &[CellResult], cfg: &Config) {
-    let s = cfg.seed;
-    let _ = writeln!(
-        out,
-        "## Seed rounds: {} users × {} form POSTs, a new connection per request\n",
-        s.users, s.loops
-    );
-    let mut head = vec!["round".to_string()];
-    head.extend(System::ALL.iter().map(|s| s.title().to_string()));
-    head.extend([
-        "published Express (PM2)".into(),
-        "published Django (Gunicorn)".into(),
-    ]);
-    table_head(out, &head);
-    for round in Round::ALL {
-        let mut row = vec![round.title().to_string()];
-        for system in System::ALL {
-            let found = results.iter().find(|r| {
-                r.cell.is_seed()
-                    && r.cell.system() == system
-                    && Round::of(&r.cell.variant) == Some(round)
-            });
-            row.push(found.map_or("—".into(), seed_text));
-        }
-        let p = published(round);
-        row.push(published_text(p.and_then(|p| p.express_s)));
-        row.push(published_text(p.and_then(|p| p.django_s)));
-        table_row(out, &row);
-    }
-    let _ = writeln!(
-        out,
-        "\nTime = loadgen's total test time (first request to last response); req/s = \
-         requests ÷ time. Published: the experiment's times for 10,000 POSTs (its client: \
-         10 Python threads, `requests` without a session); rates marked ≈ are 10,000 ÷ time \
-         (round 1's Express rate is printed there as 227 req/s). PM2 `-i -1` = CPUs − 1 = {} \
-         worker(s) here.\n",
-        cpus_minus_one()
-    );
-}
-
-fn cpus_minus_one() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .saturating_sub(1)
-        .max(1)
-}
-
-/// `3.21 s (3115 req/s)`, with the spread of repeated runs and any errors.
-fn seed_text(r: &CellResult) -> String {
-    let Some(s) = status_text(r) else {
-        let s = Summary::of(r).expect("an ok cell has runs");
-        return format!(
-            "{:.2} s ({:.0} req/s{}){}",
-            s.elapsed_s,
-            s.rps,
-            spread(&s),
-            errors(&s)
-        );
-    };
-    s
 }
 
 /// `skipped: …` / `FAIL: …`, or None for a measured cell.
@@ -100,14 +38,16 @@ pub fn status_text(r: &CellResult) -> Option<String> {
     }
 }
 
-fn spread(s: &Summary) -> String {
+/// `, 3010–3200`: the spread of repeated runs' rates (nothing for one run).
+pub fn spread(s: &Summary) -> String {
     if s.runs < 2 {
         return String::new();
     }
     format!(", {:.0}–{:.0}", s.rps_min, s.rps_max)
 }
 
-fn errors(s: &Summary) -> String {
+/// ` ⚠ 3 errors`, or nothing.
+pub fn errors(s: &Summary) -> String {
     if s.errors == 0 {
         return String::new();
     }
@@ -122,13 +62,6 @@ fn short(note: &str) -> String {
     }
     let cut: String = line.chars().take(69).collect();
     format!("{cut}…")
-}
-
-fn published_text(secs: Option<f64>) -> String {
-    match secs {
-        None => "—".into(),
-        Some(t) => format!("{t:.0} s (≈{:.0} req/s)", PUBLISHED_REQUESTS / t),
-    }
 }
 
 fn saturation_table(out: &mut String, results: &[CellResult], cfg: &Config) {
@@ -306,12 +239,5 @@ mod tests {
         assert_eq!(short("a | b\nsecond line"), "a / b");
         let long = "x".repeat(100);
         assert_eq!(short(&long).chars().count(), 70);
-    }
-
-    /// Published times come with the rate they imply.
-    #[test]
-    fn published_cells() {
-        assert_eq!(published_text(Some(50.0)), "50 s (≈200 req/s)");
-        assert_eq!(published_text(None), "—");
     }
 }

@@ -105,7 +105,7 @@ pub struct RunRecord {
     pub error_total: u64,
     /// Seconds from the first request to the last response.
     pub elapsed_s: f64,
-    /// Requests per second.
+    /// Answered requests per second.
     pub rps: f64,
     /// Latency, ms (connect included in connection-per-request runs).
     pub latency_ms: Latency,
@@ -117,7 +117,8 @@ pub struct RunRecord {
     pub nginx: Option<Usage>,
     /// The server's log file.
     pub log: String,
-    /// Why this run fails the bench: rows ≠ 201s, or no 201 at all.
+    /// Why this run fails the bench: rows ≠ 201s, requests without a response, or no
+    /// 201 at all.
     pub failure: Option<String>,
     /// The server's command line (None for pgbench, whose command is in its log).
     pub command: Option<String>,
@@ -248,6 +249,32 @@ fn settle(db: &mut Db) -> Result<(), RunError> {
     }
 }
 
+/// Why a run fails the bench, if it does: rows ≠ 201s, requests that got no response
+/// (refused, reset, timed out, …: no cell expects any), or no 201 at all.
+pub fn failure(report: &LoadReport, rows: u64) -> Option<String> {
+    let created = report.created();
+    let unanswered = report.unanswered();
+    let mut why = Vec::new();
+    if rows != created {
+        why.push(format!(
+            "count mismatch: {rows} rows in task but {created} responses were 201"
+        ));
+    }
+    if !unanswered.is_empty() {
+        let kinds: Vec<String> = unanswered.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let total: u64 = unanswered.iter().map(|(_, n)| n).sum();
+        why.push(format!(
+            "{total} requests got no response ({}); {} answered",
+            kinds.join(", "),
+            report.responses
+        ));
+    }
+    if created == 0 && why.is_empty() {
+        why.push("no 201 response at all".to_string());
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
 /// Loops per connection so that a run at `rps` lasts about `duration`.
 pub fn saturation_loops(rps: f64, duration: Duration, connections: u64) -> u64 {
     let total = rps * duration.as_secs_f64();
@@ -263,15 +290,7 @@ fn record(
     log: &std::path::Path,
 ) -> RunRecord {
     let created = report.created();
-    let failure = if rows != created {
-        Some(format!(
-            "count mismatch: {rows} rows in task but {created} responses were 201"
-        ))
-    } else if created == 0 {
-        Some("no 201 response at all".to_string())
-    } else {
-        None
-    };
+    let failure = failure(&report, rows);
     let loops = match spec.stop {
         Stop::Loops(n) => n,
         Stop::Duration(_) => 0,
@@ -303,6 +322,45 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(statuses: &[(&str, u64)], errors: &[(&str, u64)]) -> LoadReport {
+        let map = |pairs: &[(&str, u64)]| pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect();
+        let responses = statuses.iter().map(|(_, n)| n).sum();
+        LoadReport {
+            threads: 2,
+            connection: "close".into(),
+            requests: responses + errors.iter().map(|(_, n)| n).sum::<u64>(),
+            responses,
+            elapsed_s: 1.0,
+            rps: responses as f64,
+            statuses: map(statuses),
+            errors: map(errors),
+            latency_ms: Latency::default(),
+        }
+    }
+
+    /// A run whose rows match its 201s still fails when requests got no response.
+    #[test]
+    fn connection_errors_fail() {
+        let ok = report(&[("201", 10)], &[("connect", 0), ("status", 0)]);
+        assert_eq!(failure(&ok, 10), None);
+        let refused = report(&[("201", 10)], &[("connect", 3), ("reset", 1)]);
+        assert_eq!(
+            failure(&refused, 10).as_deref(),
+            Some("4 requests got no response (connect 3, reset 1); 10 answered")
+        );
+        let dead = report(&[], &[("timeout", 2)]);
+        assert_eq!(
+            failure(&dead, 0).as_deref(),
+            Some("2 requests got no response (timeout 2); 0 answered")
+        );
+        assert_eq!(
+            failure(&ok, 9).as_deref(),
+            Some("count mismatch: 9 rows in task but 10 responses were 201")
+        );
+        let none = report(&[("503", 10)], &[("status", 10)]);
+        assert_eq!(failure(&none, 0).as_deref(), Some("no 201 response at all"));
+    }
 
     /// The warm-up rate sizes a saturation run to about its target duration.
     #[test]

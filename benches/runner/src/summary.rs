@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::bench::{CellResult, Status};
 use crate::cell::{Load, Round};
-use crate::cli::Config;
+use crate::cli::{Config, SeedLoad};
 use crate::machine::Machine;
 
 /// The median of some values (mean of the middle two for an even count).
@@ -126,6 +126,24 @@ pub const PUBLISHED: [Published; 7] = [
 /// Requests of every published round.
 pub const PUBLISHED_REQUESTS: f64 = 10_000.0;
 
+/// The published rounds' client: 10 users × 1000 requests each.
+pub const PUBLISHED_LOAD: SeedLoad = SeedLoad {
+    users: 10,
+    loops: 1000,
+    warmup_loops: 0,
+};
+
+/// Whether a seed load is the published one, so its times compare with the published
+/// times (any other load compares by rate only).
+pub fn is_published_load(load: SeedLoad) -> bool {
+    (load.users, load.loops) == (PUBLISHED_LOAD.users, PUBLISHED_LOAD.loops)
+}
+
+/// `10×100`: a seed load as users × requests per user.
+pub fn load_label(load: SeedLoad) -> String {
+    format!("{}×{}", load.users, load.loops)
+}
+
 const fn row(round: Round, express_s: Option<f64>, django_s: Option<f64>) -> Published {
     Published {
         round,
@@ -222,5 +240,21 @@ mod tests {
         assert_eq!(rounds, Round::ALL);
         assert!(PUBLISHED.iter().all(|p| p.django_s.is_some()));
         assert_eq!(published(Round::One).unwrap().express_s, Some(36.0));
+        let requests = PUBLISHED_LOAD.users * PUBLISHED_LOAD.loops;
+        assert_eq!(requests as f64, PUBLISHED_REQUESTS);
+    }
+
+    /// Only 10 users × 1000 is the published load, whatever the warm-up.
+    #[test]
+    fn published_load() {
+        let load = |users, loops| SeedLoad {
+            users,
+            loops,
+            warmup_loops: 5,
+        };
+        assert!(is_published_load(load(10, 1000)));
+        assert!(!is_published_load(load(10, 100)));
+        assert!(!is_published_load(load(20, 500)));
+        assert_eq!(load_label(load(10, 100)), "10×100");
     }
 }
