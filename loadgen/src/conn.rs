@@ -146,12 +146,9 @@ impl User {
             cx.template.append(cx.rng, &mut self.out);
         }
         self.seq += n;
-        if cx.settings.counting(cx.now) {
-            cx.stats.bytes_written += self.out.len() as u64;
-        }
         let result = match self.stream {
-            Some(_) => self.flush(),
-            None => self.open(cx).and_then(|()| self.flush()),
+            Some(_) => self.flush(cx),
+            None => self.open(cx).and_then(|()| self.flush(cx)),
         };
         if let Err(kind) = result {
             self.fail(cx, kind);
@@ -164,7 +161,7 @@ impl User {
         if self.stream.is_none() {
             return; // a stale event for a connection closed earlier in this batch
         }
-        let result = self.flush().and_then(|()| self.read(cx, read_closed));
+        let result = self.flush(cx).and_then(|()| self.read(cx, read_closed));
         if let Err(kind) = result {
             self.fail(cx, kind);
         }
@@ -197,9 +194,11 @@ impl User {
             .map_err(|_| ErrorKind::Connect)
     }
 
-    /// Writes the rest of `out`. On a socket still connecting the write just would
-    /// block (EAGAIN), and the writable edge at connect completion brings us back.
-    fn flush(&mut self) -> Result<(), ErrorKind> {
+    /// Writes the rest of `out`, counting the bytes the socket took (a request that
+    /// never left, e.g. to a refused connection, is not "written"). On a socket still
+    /// connecting the write just would block (EAGAIN), and the writable edge at connect
+    /// completion brings us back.
+    fn flush(&mut self, cx: &mut Cx) -> Result<(), ErrorKind> {
         let Some(stream) = &mut self.stream else {
             return Ok(());
         };
@@ -208,6 +207,9 @@ impl User {
                 Ok(n) => {
                     self.written += n;
                     self.connected = true;
+                    if cx.settings.counting(cx.now) {
+                        cx.stats.bytes_written += n as u64;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
