@@ -137,7 +137,11 @@ fn nothing_listening_is_connect_error() {
     assert_counts(&report, 6, &[], &[("connect", 6)]);
     assert_eq!(uint(&report, "responses"), 0, "{report:#}");
     assert_eq!(float(&report, "rps"), 0.0, "{report:#}");
-    assert_eq!(uint(&report, "bytes_written"), 0, "nothing left: {report:#}");
+    assert_eq!(
+        uint(&report, "bytes_written"),
+        0,
+        "nothing left: {report:#}"
+    );
 }
 
 /// Nothing listens, text report: the headline and the seed line say 0 answered req/s and name the connect errors.
