@@ -210,7 +210,11 @@ fn run_bounded(mut cmd: Command) -> Output {
 
 /// perf and inferno must be installed; says which is missing and how to get it.
 fn require_tools() {
-    let cargo_bin = std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"));
+    // Where `cargo install` puts inferno, as bin/flamegraph looks there too.
+    let cargo_home = std::env::var("CARGO_HOME").map(PathBuf::from);
+    let cargo_bin = cargo_home
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|d| d.join("bin"));
     let on_path = |tool: &str| {
         let in_path = std::env::var_os("PATH")
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
