@@ -74,8 +74,9 @@ pub(super) fn start(
             counters.clone(),
             ready_tx.clone(),
         );
+        // Short: the kernel keeps 15 bytes of a thread name (what perf and top show).
         let handle = thread::Builder::new()
-            .name(format!("prefork-commit-{i}"))
+            .name(format!("commit-{i}"))
             .spawn(move || {
                 let mut db = match Db::connect(&target) {
                     Ok(db) => db,

@@ -44,8 +44,9 @@ pub(super) fn start(
             Arc::clone(shared),
             ready_tx.clone(),
         );
+        // Short: the kernel keeps 15 bytes of a thread name (what perf and top show).
         let spawned = thread::Builder::new()
-            .name(format!("prefork-req-{i}"))
+            .name(format!("req-{i}"))
             .spawn(move || request_thread(db, &url, &mine, &ready));
         match spawned {
             Ok(handle) => pool.push(handle),
