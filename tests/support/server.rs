@@ -21,6 +21,17 @@ struct Log {
     changed: Condvar,
 }
 
+impl Log {
+    /// The lines so far. A test that panicked while holding the lock leaves them
+    /// intact, so the lock's poison is ignored: the cleanup that follows (and its
+    /// report of the log) must still work, or the test's cluster would leak.
+    fn state(&self) -> std::sync::MutexGuard<'_, LogState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[derive(Default)]
 struct LogState {
     lines: Vec<String>,
@@ -113,10 +124,10 @@ impl Server {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("[prefork +{:.3}s] {line}", spawned.elapsed().as_secs_f64());
-                sink.state.lock().unwrap().lines.push(line);
+                sink.state().lines.push(line);
                 sink.changed.notify_all();
             }
-            sink.state.lock().unwrap().eof = true;
+            sink.state().eof = true;
             sink.changed.notify_all();
         });
         Server {
@@ -145,7 +156,7 @@ impl Server {
 
     /// A snapshot of every log line so far.
     pub fn lines(&self) -> Vec<String> {
-        self.log.state.lock().unwrap().lines.clone()
+        self.log.state().lines.clone()
     }
 
     /// The first line matching `pred`, if any so far.
@@ -164,7 +175,7 @@ impl Server {
     /// Panics with the log on timeout.
     pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let mut state = self.log.state.lock().unwrap();
+        let mut state = self.log.state();
         loop {
             if let Some(line) = state.lines.iter().find(|l| pred(l)) {
                 return line.clone();
@@ -192,7 +203,7 @@ impl Server {
             if cond(self) {
                 return;
             }
-            let state = self.log.state.lock().unwrap();
+            let state = self.log.state();
             let now = Instant::now();
             assert!(
                 now < deadline,
@@ -276,7 +287,7 @@ impl Server {
 
     /// Waits until every writer of the log pipe (master and workers) has closed it.
     pub fn wait_log_closed(&self, timeout: Duration) -> bool {
-        let state = self.log.state.lock().unwrap();
+        let state = self.log.state();
         let wait = self
             .log
             .changed
