@@ -158,12 +158,16 @@ fn refused_row_fails_alone(cfg: Cfg) {
     db.assert_row(after, "after", "ok");
 }
 
-/// `--batch 1`: the same pipelined load, one commit per request, every 201 a row.
+/// `--batch 1`: the same pipelined load, one commit per request (checked in /stats: as many commits as rows), every 201 a row.
 fn batch_one(cfg: Cfg) {
     let db = TestDb::fresh();
     let server = cfg.start(&db, &["--batch", "1"]);
     let ids: usize = pipelined_clients(&server, 4, 10).iter().map(Vec::len).sum();
     assert_eq!(db.count_rows(), ids as i64);
+    let stats = support::get(server.port, "/stats").json();
+    let total = &stats["total"];
+    assert_eq!(total["batched_rows"], ids, "{stats}");
+    assert_eq!(total["batches"], ids, "one commit per request: {stats}");
 }
 
 /// More pipelined POSTs than `--batch` allows in one commit: the event loop commits

@@ -122,9 +122,12 @@ fn sigterm_finishes_in_flight_requests(cfg: Cfg) {
     }
     let workers = server.worker_pids();
     server.signal(Signal::SIGTERM);
-    // Not a readiness wait: lets SIGTERM reach the workers, so that the rest of each
-    // body arrives while they are already stopping (the scenario under test).
-    std::thread::sleep(Duration::from_millis(500));
+    // The master has told the workers to stop: the rest of each body arrives while
+    // they are stopping (the scenario under test).
+    server.wait_for_line(
+        |l| l.starts_with("prefork: stopping "),
+        Duration::from_secs(10),
+    );
     for request in &mut slow {
         request
             .conn

@@ -85,8 +85,8 @@ fn concurrent_posts(batch: &str) {
     }
 }
 
-/// `--batch 64`: concurrent inserts share commits; each still gets its own row, a
-/// validation error among them its own 400, and the row count equals the 201 count.
+/// `--batch 64`: concurrent inserts each get their own row, a validation error among
+/// them its own 400, and the row count equals the 201 count.
 #[test]
 fn batched_concurrent_posts() {
     concurrent_posts("64");
