@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use support::{
@@ -216,11 +216,6 @@ impl Drop for ClusterDir {
     }
 }
 
-fn postmaster_pid(dir: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
-    text.lines().next()?.trim().parse().ok()
-}
-
 /// No --database-url nor DATABASE_URL: prefork starts its own cluster, serves, and stops it on SIGTERM.
 #[test]
 fn embedded_default_database() {
@@ -238,7 +233,8 @@ fn embedded_default_database() {
     );
     server.wait_ready(Duration::from_secs(60));
     assert_created(&post_form(server.port, "embedded", "d"), "embedded", "d");
-    let postgres = postmaster_pid(&dir.0).expect("postmaster.pid of the embedded cluster");
+    let postgres =
+        support::db::postmaster_pid(&dir.0).expect("postmaster.pid of the embedded cluster");
     assert!(pid_alive(postgres));
 
     server.signal(Signal::SIGTERM);

@@ -41,6 +41,21 @@ fn uid_of(pid: i32) -> u32 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// Starts two workers with `args`: the master stays root, every worker runs as `uid`,
+/// and a POST is stored.
+fn serves_as(db: &TestDb, args: &[&str], uid: u32) {
+    let mut all = vec!["--workers", "2"];
+    all.extend_from_slice(args);
+    let server = Server::start(&all, &db.url());
+    assert_eq!(uid_of(server.pid()), 0, "the master keeps root");
+    for pid in server.worker_pids().into_keys() {
+        assert_eq!(uid_of(pid), uid, "worker {pid}, {args:?}");
+    }
+    let title = format!("{args:?}");
+    let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
+    db.assert_row(id, &title, "d");
+}
+
 /// As root, `--user U` (both modes): every worker runs as U and serves a POST into the database; the master stays root.
 #[test]
 fn workers_run_as_the_given_user() {
@@ -57,17 +72,7 @@ fn workers_run_as_the_given_user() {
     let db = TestDb::fresh();
     // The cluster's directory is 0750, group postgres: the user's group reaches it.
     for mode in ["evloop", "threads"] {
-        let server = Server::start(
-            &["--mode", mode, "--workers", "2", "--user", &user.0],
-            &db.url(),
-        );
-        assert_eq!(uid_of(server.pid()), 0, "the master keeps root");
-        for pid in server.worker_pids().into_keys() {
-            assert_eq!(uid_of(pid), uid, "worker {pid} in {mode} mode");
-        }
-        let title = format!("as-{mode}");
-        let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
-        db.assert_row(id, &title, "d");
+        serves_as(&db, &["--mode", mode, "--user", &user.0], uid);
     }
 }
 
@@ -89,17 +94,11 @@ fn root_workers_only_when_asked() {
         ("threads", None, nobody),
         ("evloop", Some("root"), 0),
     ] {
-        let mut args = vec!["--mode", mode, "--workers", "2"];
+        let mut args = vec!["--mode", mode];
         if let Some(user) = extra {
             args.extend(["--user", user]);
         }
-        let server = Server::start(&args, &db.url());
-        for pid in server.worker_pids().into_keys() {
-            assert_eq!(uid_of(pid), want, "worker {pid}, {args:?}");
-        }
-        let title = format!("{mode}-{want}");
-        let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
-        db.assert_row(id, &title, "d");
+        serves_as(&db, &args, want);
     }
 }
 

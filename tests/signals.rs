@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -160,7 +160,8 @@ impl PrivateCluster {
 
     /// SIGTERM: the master exits 0 and the cluster it started is stopped.
     fn stop_and_check(&self, server: &mut Server) {
-        let postgres = postmaster_pid(&self.0).expect("postmaster.pid of the private cluster");
+        let postgres =
+            support::db::postmaster_pid(&self.0).expect("postmaster.pid of the private cluster");
         server.signal(Signal::SIGTERM);
         let status = server.wait_exit(Duration::from_secs(60));
         assert_eq!(
@@ -181,9 +182,4 @@ impl Drop for PrivateCluster {
     fn drop(&mut self) {
         support::db::remove_cluster(&self.0);
     }
-}
-
-fn postmaster_pid(dir: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
-    text.lines().next()?.trim().parse().ok()
 }

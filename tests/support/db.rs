@@ -112,3 +112,9 @@ pub fn unique_name(prefix: &str) -> String {
     };
     format!("{prefix}-{short}-{}{suffix}", std::process::id())
 }
+
+/// The pid of the postmaster running in `dir` (first line of `postmaster.pid`).
+pub fn postmaster_pid(dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
+}
