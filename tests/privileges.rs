@@ -3,8 +3,9 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
-use support::{assert_created, post_form, Server, TestDb};
+use support::{assert_created, poll_until, post_form, Server, TestDb};
 
 /// A throwaway system user in the `postgres` group (so that it can reach the test
 /// cluster's socket), deleted on drop.
@@ -43,17 +44,30 @@ fn uid_of(pid: i32) -> u32 {
 
 /// Starts two workers with `args`: the master stays root, every worker runs as `uid`,
 /// and a POST is stored.
+///
+/// The master announces a worker right after `fork`; the worker switches accounts a
+/// moment later, so the test polls for the switch, then checks again once a request
+/// has been served (a worker that had not switched yet would show it then).
 fn serves_as(db: &TestDb, args: &[&str], uid: u32) {
     let mut all = vec!["--workers", "2"];
     all.extend_from_slice(args);
     let server = Server::start(&all, &db.url());
     assert_eq!(uid_of(server.pid()), 0, "the master keeps root");
-    for pid in server.worker_pids().into_keys() {
-        assert_eq!(uid_of(pid), uid, "worker {pid}, {args:?}");
+    let workers: Vec<i32> = server.worker_pids().into_keys().collect();
+    for &pid in &workers {
+        poll_until(
+            Duration::from_secs(10),
+            &format!("worker {pid} to run as uid {uid}, {args:?}"),
+            || uid_of(pid) == uid,
+        );
     }
     let title = format!("{args:?}");
     let id = assert_created(&post_form(server.port, &title, "d"), &title, "d");
     db.assert_row(id, &title, "d");
+    for &pid in &workers {
+        assert_eq!(uid_of(pid), uid, "worker {pid} after serving, {args:?}");
+    }
+    assert_eq!(uid_of(server.pid()), 0, "the master keeps root");
 }
 
 /// As root, `--user U` (both modes): every worker runs as U and serves a POST into the database; the master stays root.
