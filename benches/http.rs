@@ -6,19 +6,19 @@
 //!
 //! Pairs to read together: `parse/seed_post` (fresh `Request`) vs `parse/seed_post_reused`
 //! (`parse_into`, the allocation-free path); `encode/inserted_and_201_task` (today's
-//! `app::inserted` + `encode`) vs `encode/201_task_no_format` (the same `Response` built
+//! `Response` + `encode`) vs `encode/201_task_no_format` (the same `Response` built
 //! with `HeaderValue::with_number`) vs `encode/201_task_direct` (`encode_json_with`,
 //! no `Response` at all).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use prefork::app;
 use prefork::config::Limits;
-use prefork::db::Task;
 use prefork::http::request::{self, Parsed, Progress, Request};
 use prefork::http::response::{self, DateCache, HeaderValue, Response};
 use prefork::http::{form, json};
+use prefork::tasks::db::Task;
+use prefork::tasks::routes;
 
 /// The form body the seed client sends (one of its random title/description pairs).
 const SEED_BODY: &str = "title=Call+the+bank&description=About+the+card";
@@ -139,7 +139,7 @@ fn bench_decode(c: &mut Criterion) {
 fn bench_route(c: &mut Criterion) {
     let req = parse_complete(&seed_post(), &Limits::default());
     c.bench_function("route/seed_post", |b| {
-        b.iter(|| app::route(black_box(&req)))
+        b.iter(|| routes::route(black_box(&req)))
     });
 }
 
@@ -150,7 +150,7 @@ fn bench_encode(c: &mut Criterion) {
         description: "About the card".to_owned(),
         created_at: "2026-11-28T01:02:03.456789Z".to_owned(),
     };
-    let resp = app::inserted(&task);
+    let resp = inserted(&task);
     assert_eq!(resp.status, 201);
     let mut date = DateCache::default();
     // One reused write buffer, as a worker keeps per connection.
@@ -166,12 +166,12 @@ fn bench_encode(c: &mut Criterion) {
     group.bench_function("inserted_and_201_task", |b| {
         b.iter(|| {
             out.clear();
-            let resp = app::inserted(black_box(&task));
+            let resp = inserted(black_box(&task));
             response::encode(&resp, true, &mut date, &mut out);
             black_box(out.len())
         })
     });
-    // What `app::inserted` becomes with the one-line change: no `format!`, no allocation
+    // The `Response` path: no `format!`, no allocation
     // besides the body.
     group.bench_function("201_task_no_format", |b| {
         b.iter(|| {
@@ -196,6 +196,13 @@ fn bench_encode(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// The 201 of a committed insert built as a `Response` (what the task service's
+/// hot path avoids).
+fn inserted(task: &Task) -> Response {
+    Response::json(201, json::task_body(task))
+        .with_header("Location", HeaderValue::with_number("/api/tasks/", task.id))
 }
 
 /// `response` with its `Date` value blanked (two encodings may straddle a second).

@@ -8,15 +8,24 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::db::DEFAULT_DEADLINE;
 use crate::privileges::{PrivilegeError, RunAs};
+use crate::tasks::db::DEFAULT_DEADLINE;
+
+/// The built-in service the workers serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppKind {
+    /// The task API on PostgreSQL (the experiment's endpoint).
+    Tasks,
+    /// A fixed small JSON answer on every path, no database (the HTTP ceiling).
+    Hello,
+}
 
 /// How a worker moves bytes and connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
-    /// One mio event loop per worker, one PostgreSQL connection (the Node model).
+    /// One mio event loop per worker, one service context (the Node model).
     Evloop,
-    /// An acceptor thread plus T request threads, one PostgreSQL connection each
+    /// An acceptor thread plus T request threads, one service context each
     /// (Gunicorn's gthread model; `--threads 1` is its sync worker).
     Threads,
 }
@@ -46,6 +55,11 @@ pub struct Cli {
     /// Number of worker processes, or `auto` for one per CPU. Default: auto
     #[arg(long, default_value = "auto", hide_default_value = true)]
     pub workers: String,
+
+    /// What to serve: `tasks` (the task API on PostgreSQL) or `hello` (a fixed small
+    /// answer on every path, no database: the HTTP ceiling). Default: tasks
+    #[arg(long, value_enum, default_value_t = AppKind::Tasks, hide_default_value = true)]
+    pub app: AppKind,
 
     /// Worker model: `evloop` (mio event loop) or `threads` (thread pool). Default: evloop
     #[arg(long, value_enum, default_value_t = Mode::Evloop, hide_default_value = true)]
@@ -221,6 +235,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Number of worker processes (and of listener slots with `AcceptMode::Reuseport`).
     pub workers: usize,
+    /// The built-in service to serve (`--app`).
+    pub app: AppKind,
     /// Worker model.
     pub mode: Mode,
     /// Request threads per worker (only used in `Mode::Threads`).
@@ -346,6 +362,7 @@ impl Config {
         Ok(Config {
             bind: resolve_bind(&cli.bind)?,
             workers,
+            app: cli.app,
             mode: cli.mode,
             threads,
             accept: cli.accept,

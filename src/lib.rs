@@ -1,5 +1,8 @@
-//! prefork: a prefork HTTP server for one experiment — a form-urlencoded `POST` that
-//! inserts one row into PostgreSQL — with two worker models to compare.
+//! prefork: a prefork HTTP server framework for systems experiments — a master that
+//! forks and supervises workers, two worker models to compare (an event loop and a
+//! thread pool), and a [`service::Service`] seam the workers are generic over. The
+//! experiment's endpoint (a form-urlencoded `POST` that inserts one row into
+//! PostgreSQL) is one service, [`tasks`]; [`hello`] is the no-I/O ceiling.
 //!
 //! # Layout
 //! - [`config`]: the command line, validated once into a plain [`config::Config`].
@@ -8,19 +11,20 @@
 //! - [`sys`]: the only `unsafe` code: fork, shared memory, and other raw OS calls.
 //! - [`net`]: listening sockets (socket2): `SO_REUSEPORT`, backlog, non-blocking.
 //! - [`scoreboard`]: memory shared by master and workers: heartbeats and per-worker counters (`GET /stats`).
-//! - [`worker`]: what runs in a worker after fork: the event loop or the thread pool.
+//! - [`worker`]: what runs in a worker after fork: the event loop or the thread pool,
+//!   and the worker's own `/health` and `/stats`.
+//! - [`service`]: the seam between workers and what they serve.
+//! - [`tasks`]: the task API service: routes, bodies, validation, the PostgreSQL client.
+//! - [`hello`]: a fixed answer on every path (the HTTP ceiling, no I/O).
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
-//! - [`app`]: routes, validation and status mapping, on plain data with no I/O.
-//! - [`db`]: one PostgreSQL connection with prepared statements and reconnect backoff.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
 //! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
 //! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod app;
 pub mod config;
-pub mod db;
+pub mod hello;
 pub mod http;
 pub mod log;
 pub mod master;
@@ -28,6 +32,8 @@ pub mod net;
 pub mod pgtmp;
 pub mod privileges;
 pub mod scoreboard;
+pub mod service;
 pub mod signals;
 pub mod sys;
+pub mod tasks;
 pub mod worker;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use tools::Tools;
 
 // The table definition, applied (idempotently) on every `ensure`/`fresh`.
-use crate::db::SCHEMA;
+use crate::tasks::db::SCHEMA;
 
 /// The database the app uses.
 const DATABASE: &str = "prefork";

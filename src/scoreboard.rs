@@ -22,7 +22,6 @@
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::time::{clock_gettime, ClockId};
@@ -176,20 +175,6 @@ fn read_counters(cell: &Fields) -> WorkerStats {
         batches: get(BATCHES),
         batched_rows: get(BATCHED_ROWS),
     }
-}
-
-/// This process's view of the scoreboard, for the `/stats` handler.
-static INSTALLED: OnceLock<Board> = OnceLock::new();
-
-/// Makes `board` this process's scoreboard view (a worker does it at boot). A second
-/// call is ignored: a process only ever serves from one scoreboard.
-pub fn install(board: Board) {
-    let _ = INSTALLED.set(board);
-}
-
-/// The view installed by [`install`], if any.
-pub fn installed() -> Option<Board> {
-    INSTALLED.get().copied()
 }
 
 /// Index of an allocated cell, as the master tracks it per worker.

@@ -51,7 +51,7 @@ fn threads_folded_stacks_name_the_threads_the_guide_names() {
 /// Frames the guide says an evloop worker's stacks contain.
 const EVLOOP_FRAMES: &[&str] = &[
     "prefork::worker::evloop::run",
-    "prefork::db::Db::insert_group",
+    "prefork::tasks::db::Db::insert_group",
     "httparse::",
     "mio::net::tcp::stream::TcpStream",
     "tokio_postgres::",
@@ -60,7 +60,7 @@ const EVLOOP_FRAMES: &[&str] = &[
 /// Frames the guide says a threads-mode worker's stacks contain.
 const THREADS_FRAMES: &[&str] = &[
     "prefork::worker::threads::committer::run",
-    "prefork::db::Db::insert_group",
+    "prefork::tasks::db::Db::insert_group",
     "httparse::",
     "tokio_postgres::",
 ];

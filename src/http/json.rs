@@ -4,7 +4,7 @@
 
 use super::numbers::push_i64;
 use super::TaskFields;
-use crate::db::Task;
+use crate::tasks::db::Task;
 
 /// Why a JSON body was refused (answered with 400).
 #[derive(Debug, thiserror::Error)]

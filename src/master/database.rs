@@ -2,8 +2,8 @@
 //! the master never connects: an outage is the workers' business (503 and reconnect).
 
 use crate::config::Config;
-use crate::db::{mask_password, Db, DbError, DbTarget};
 use crate::pgtmp::{self, Cluster};
+use crate::tasks::db::{mask_password, Db, DbError, DbTarget};
 
 use super::MasterError;
 

@@ -2,27 +2,30 @@
 //!
 //! For profilers and debuggers: one process to attach to, no fork, no respawn, no
 //! heartbeat check (`--timeout` is irrelevant). Everything else is what the master and
-//! a forked worker would do: the same database resolution (the private cluster is
-//! started if no URL is given, and stopped when the worker returns), the same listener,
-//! the same log lines, the same worker code (`worker::serve`, which returns instead of
-//! exiting so that the cluster can be stopped). Signals that would reload or scale a
+//! a forked worker would do: the same service preparation (the task service's private
+//! cluster is started if no URL is given, and stopped when the worker returns), the
+//! same listener, the same log lines, the same worker code (`App::serve`, which returns
+//! instead of exiting so that the cluster can be stopped). Signals that would reload or scale a
 //! master's workers (HUP, TTIN, TTOU) are logged and ignored here.
 
 use std::net::SocketAddr;
 
-use super::{database, log_listening, mask_password, spawn, MasterError};
+use super::{log_listening, spawn, MasterError, Prepared};
 use crate::config::Config;
 use crate::net;
 use crate::scoreboard::Scoreboard;
 use crate::sys;
-use crate::worker::{self, WorkerSpec};
+use crate::worker::WorkerSpec;
 
 /// The only slot there is.
 const SLOT: usize = 0;
 
 /// Serves with one in-process worker until it stops; returns the exit code the worker
 /// would have exited with (0 after SIGTERM/SIGINT/SIGQUIT, 3 if it cannot boot).
-pub(super) fn run(config: Config) -> Result<i32, MasterError> {
+pub(super) fn run(
+    config: Config,
+    prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
+) -> Result<i32, MasterError> {
     let descriptors = net::raise_descriptor_limit(&config);
     let bind_error = |source| MasterError::Bind {
         addr: config.bind,
@@ -38,9 +41,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     let cell = scoreboard
         .allocate()
         .expect("a fresh scoreboard has a cell");
-    let (database, cluster) = database::resolve(&config)?;
-    crate::say!("prefork: using database {}", mask_password(&database.url));
-    database::check(&database)?;
+    let Prepared { app, cluster } = prepare(&config)?;
     log_listening(addr, &config, &descriptors);
     let pid = nix::unistd::getpid();
     scoreboard.occupy(cell, SLOT, std::process::id());
@@ -53,7 +54,6 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
         listener,
         max_requests: config.max_requests,
         config,
-        database,
         heartbeat: scoreboard.heartbeat(cell),
         counters: scoreboard.counters(cell),
         board: scoreboard.board(),
@@ -62,7 +62,7 @@ pub(super) fn run(config: Config) -> Result<i32, MasterError> {
     // `serve` expects what a forked child has: every signal blocked until the worker's
     // own handlers are installed (it unblocks them itself).
     sys::block_all_signals().map_err(|e| MasterError::Signals(e.into()))?;
-    let code = worker::serve(spec);
+    let code = app.serve(spec);
     crate::say!("prefork: worker {SLOT} pid {pid} exited with status {code}");
     // Stops the private cluster if this process started it.
     drop(cluster);

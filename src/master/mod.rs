@@ -2,8 +2,10 @@
 //!
 //! Modelled on Gunicorn's `arbiter.py`. The master binds every listener before forking,
 //! keeps each slot's socket for its whole life (so connections queued on a slot survive a
-//! worker crash or a reload), never starts a thread and never opens a database
-//! connection. Its loop is a runbook:
+//! worker crash or a reload), never starts a thread and, past the start-up check of the
+//! task service's database, never opens a database connection. What the workers serve
+//! is a [`Service`] ([`Master::run_service`]); [`Master::run`] picks a built-in one by
+//! `--app` (`apps`). Its loop is a runbook:
 //!
 //! 1. wait for signals (or a tick), and handle each one;
 //! 2. kill workers whose heartbeat went silent ([`Config::timeout`]);
@@ -14,6 +16,7 @@
 //! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
 //! (which listener gets new connections while the pool shrinks).
 
+mod apps;
 mod database;
 mod foreground;
 mod reap;
@@ -29,15 +32,16 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::config::{AcceptMode, Config, Mode};
-use crate::db::DbTarget;
 use crate::net;
 use crate::pgtmp::Cluster;
 use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
+use crate::service::Service;
 use crate::signals::{self, MasterSignals, SignalAction};
-use crate::worker::EXIT_BOOT_FAILURE;
+use crate::worker::{App, EXIT_BOOT_FAILURE};
+use apps::Prepared;
 
-pub use crate::db::mask_password;
+pub use crate::tasks::db::mask_password;
 
 /// The longest the loop sleeps: how often hung workers and deadlines are checked.
 const TICK: Duration = Duration::from_secs(1);
@@ -58,7 +62,7 @@ pub enum MasterError {
         /// What to do about it.
         hint: &'static str,
         /// What the check found.
-        error: crate::db::DbError,
+        error: crate::tasks::db::DbError,
     },
     /// A listener could not be bound.
     #[error("cannot listen on {addr}")]
@@ -139,8 +143,8 @@ struct Worker {
 /// The master process.
 pub struct Master {
     config: Config,
-    /// The database every worker connects to.
-    database: DbTarget,
+    /// What every worker serves.
+    app: App,
     /// The private cluster, if the master started or reused it: dropping it stops a
     /// cluster this process started, so it lives exactly as long as the master.
     cluster: Option<Cluster>,
@@ -167,20 +171,37 @@ pub struct Master {
 }
 
 impl Master {
-    /// Runs the master until it is told to stop; returns the process exit code
-    /// (0 after a stop by signal, [`EXIT_BOOT_FAILURE`] when workers cannot boot).
-    /// With `--no-fork` the one worker runs in this process instead (see `foreground`).
+    /// Runs the master for the built-in service `--app` names until it is told to stop;
+    /// returns the process exit code (0 after a stop by signal, [`EXIT_BOOT_FAILURE`]
+    /// when workers cannot boot). With `--no-fork` the one worker runs in this process
+    /// instead (see `foreground`).
     pub fn run(config: Config) -> Result<i32, MasterError> {
-        for warning in &config.warnings {
-            crate::say!("prefork: warning: {warning}");
-        }
         if config.init_db {
+            print_warnings(&config);
             return database::init(&config).map(|()| 0);
         }
+        Self::run_prepared(config, apps::prepare)
+    }
+
+    /// [`Master::run`] for a service of your own (see `examples/`): the same master,
+    /// workers, signals and flags; `--app`, `--database-url` and `--init-db` are the
+    /// built-in services' business and are ignored.
+    pub fn run_service<S: Service>(config: Config, service: S) -> Result<i32, MasterError> {
+        Self::run_prepared(config, move |_| {
+            Ok(Prepared::without_cluster(App::new(service)))
+        })
+    }
+
+    /// Runs the master (or `--no-fork`'s one worker) for what `prepare` provides.
+    fn run_prepared(
+        config: Config,
+        prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
+    ) -> Result<i32, MasterError> {
+        print_warnings(&config);
         if config.no_fork {
-            return foreground::run(config);
+            return foreground::run(config, prepare);
         }
-        let mut master = Master::start(config)?;
+        let mut master = Master::start(config, prepare)?;
         let pid = master.pid;
         let code = master.serve()?;
         // Drop before the last line: a private cluster started here is stopped now.
@@ -189,8 +210,12 @@ impl Master {
         Ok(code)
     }
 
-    /// Everything before the first fork: signals, listeners, shared memory, database.
-    fn start(mut config: Config) -> Result<Master, MasterError> {
+    /// Everything before the first fork: signals, listeners, shared memory, the service
+    /// (`prepare`: the task service resolves and checks its database here).
+    fn start(
+        mut config: Config,
+        prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
+    ) -> Result<Master, MasterError> {
         // First: workers inherit it, and a low soft limit could fail the binds below.
         let descriptors = net::raise_descriptor_limit(&config);
         if let Some(run_as) = &config.run_as {
@@ -206,15 +231,13 @@ impl Master {
                 .map_err(bind_error)?;
         let addr = listeners[0].local_addr().map_err(bind_error)?;
         let scoreboard = Scoreboard::new(DEFAULT_CAPACITY).map_err(MasterError::Scoreboard)?;
-        let (database, cluster) = database::resolve(&config)?;
-        crate::say!("prefork: using database {}", mask_password(&database.url));
-        database::check(&database)?;
-        config.run_as = workers_account(config.run_as.take(), &database)?;
+        let Prepared { app, cluster } = prepare(&config)?;
+        config.run_as = workers_account(config.run_as.take(), &app)?;
         let mut group = steer::Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
         log_listening(addr, &config, &descriptors);
         Ok(Master {
-            database,
+            app,
             cluster,
             pid: nix::unistd::getpid(),
             addr,
@@ -352,20 +375,24 @@ impl Master {
 /// Who the workers run as: `--user` if given; started as root without it, the
 /// unprivileged default (never root unless asked for with `--user root`); else
 /// whoever we are.
-fn workers_account(
-    given: Option<RunAs>,
-    database: &DbTarget,
-) -> Result<Option<RunAs>, MasterError> {
+fn workers_account(given: Option<RunAs>, app: &App) -> Result<Option<RunAs>, MasterError> {
     if given.is_some() || !nix::unistd::Uid::effective().is_root() {
         return Ok(given);
     }
-    let run_as = RunAs::unprivileged_default(&crate::db::socket_dirs(&database.url))?;
+    let run_as = RunAs::unprivileged_default(app.reaches())?;
     crate::say!(
         "prefork: workers run as {} (uid {}), not root: pass --user root to keep root, or --user NAME",
         run_as.user,
         run_as.uid
     );
     Ok(Some(run_as))
+}
+
+/// The configuration's warnings, one line each.
+fn print_warnings(config: &Config) {
+    for warning in &config.warnings {
+        crate::say!("prefork: warning: {warning}");
+    }
 }
 
 /// Turns the bound listeners into slots: one listener per slot (recorded in `group`

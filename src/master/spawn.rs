@@ -76,7 +76,6 @@ impl Master {
             slot,
             listener: listener.try_clone()?,
             config: self.config.clone(),
-            database: self.database.clone(),
             max_requests: self.config.max_requests.map(|n| n.saturating_add(jitter)),
             heartbeat: self.scoreboard.heartbeat(cell),
             counters: self.scoreboard.counters(cell),
@@ -131,7 +130,7 @@ impl Master {
             if spec.config.pin_cpus {
                 pin_worker(spec.slot);
             }
-            worker::boot(spec)
+            worker::boot(spec, &self.app)
         }));
         sys::exit_immediately(EXIT_PANIC)
     }

@@ -1,26 +1,25 @@
 //! One connection's turn in the event loop: read, answer, write, within a budget.
 //!
 //! Kept apart from the loop itself (`evloop`), which owns the poll, the slab and the
-//! timers; this part only sees one connection, the request handler and the clock.
+//! timers; this part only sees one connection, the service and the clock.
 //!
-//! With group commit (`--batch` > 1) an insert is queued in the loop's [`Batch`] and its
-//! answer is owed: the drive stops there ([`Next::Held`]) and [`resume`] finishes the
-//! turn once the loop has committed the batch and filled the answers in.
+//! With group commit (`--batch` > 1) a deferred job is queued in the loop's group and
+//! its answer is owed: the drive stops there ([`Next::Held`]) and [`resume`] finishes
+//! the turn once the loop has committed the group and filled the answers in.
 
 use std::io::{self, ErrorKind};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
 
-use super::batch::{Batch, Owner};
 use super::conn::{Conn, CHUNK};
 use super::session::Reply;
-use super::Worker;
-use crate::app::{self, Action};
+use super::{builtin, rules, Worker};
 use crate::config::Limits;
-use crate::db::{Db, NewTask};
 use crate::http::request::Request;
-use crate::http::response::{DateCache, Response};
+use crate::http::response::DateCache;
+use crate::service::{Call, Completions, Group, Service, Ticket, Turn};
 
 /// Bytes read from one connection before its requests are processed (then reading
 /// resumes): bounds the read buffer even when a client floods pipelined requests.
@@ -29,60 +28,65 @@ const READ_BATCH: usize = 64 * 1024;
 /// (so a client flooding pipelined requests cannot monopolise the loop).
 const ROUNDS: usize = 8;
 
-/// The request handler and what decides keep-alive: the database and the stop state.
-pub(super) struct App {
-    /// The database connection.
-    pub db: Db,
+/// The service with its context, and what decides keep-alive: the stop state.
+pub(super) struct App<S: Service> {
+    /// What the worker serves.
+    pub service: Arc<S>,
+    /// The service's state for this thread.
+    pub cx: S::Context,
     /// Stop flags, quota, heartbeat, configuration.
     pub worker: Worker,
     /// Stop accepting; every response closes its connection; idle connections close.
     pub draining: bool,
-    /// Inserts waiting for this iteration's group commit.
-    pub batch: Batch,
+    /// Jobs waiting for this iteration's group commit.
+    pub group: Group<S::Job>,
+    /// Most jobs one commit takes (`--batch`); 1: each job is committed on its own.
+    pub cap: usize,
+    /// Completed jobs not yet handed to their connections.
+    pub done: Completions<S::Done>,
 }
 
-impl App {
-    /// Routes one request of `owner`'s connection: an insert is queued for the group
-    /// commit (answered later), anything else is answered now. A read waits while this
-    /// connection is owed answers (`owed`): it must see the inserts sent before it. The
-    /// response closes its connection once the worker is draining (which reaching
-    /// `--max-requests` starts).
-    pub fn reply(&mut self, req: &Request, owed: bool, owner: Owner) -> Reply {
-        let action = app::route(req);
-        let reply = match action {
-            Action::Insert(_) if self.batch.is_full() => return Reply::Retry,
-            Action::Get(_) | Action::List(_) if owed => return Reply::Retry,
-            Action::Insert(task) if self.batch.enabled() => {
-                self.batch.push(owner, task);
-                None
-            }
-            Action::Insert(task) => Some(self.insert_now(&task)),
-            action => Some(app::perform(action, &mut self.db)),
-        };
-        self.worker.counters.requests(1);
-        if self.worker.quota.count() {
-            self.draining = true;
-        }
-        match reply {
-            Some(mut resp) => {
-                resp.close |= self.draining;
-                Reply::Now(resp)
-            }
-            None => Reply::Later {
-                close: self.draining,
-            },
-        }
+impl<S: Service> App<S> {
+    /// No more jobs fit: commit before queuing another.
+    pub fn is_full(&self) -> bool {
+        self.group.len() >= self.cap
     }
 
-    /// `--batch 1`: one insert, one commit, on the spot.
-    fn insert_now(&mut self, task: &NewTask) -> Response {
-        match self.db.insert(task) {
-            Ok(row) => {
-                self.worker.counters.batch(1);
-                app::inserted(&row)
-            }
-            Err(err) => app::db_failed(&err),
+    /// Answers one request of `owner`'s connection: the worker's own paths, then the
+    /// service; a deferred job is queued for the group commit (answered later), or with
+    /// `--batch 1` committed at once. `owed`: the connection waits for earlier answers.
+    /// The response closes its connection once the worker is draining (which reaching
+    /// `--max-requests` starts).
+    pub fn reply(&mut self, req: &Request, owed: bool, owner: Ticket) -> Reply<S::Done> {
+        let (service, cx) = (&*self.service, &mut self.cx);
+        let reply =
+            if let Some(resp) = builtin::answer(req, &self.worker.board, || service.health(cx)) {
+                Reply::Now(resp)
+            } else if self.group.len() >= self.cap {
+                // Only this connection's own jobs fill the group within one drive (the loop
+                // commits a full group after every drive): wait for their commit.
+                return Reply::Retry;
+            } else {
+                match service.call(cx, req, Turn { owed }) {
+                    Call::Respond(resp) => Reply::Now(resp),
+                    Call::Wait if owed => return Reply::Retry,
+                    Call::Wait => Reply::Now(rules::nothing_to_wait_for()),
+                    Call::Defer(job) if self.cap > 1 => {
+                        self.group.push((owner, job));
+                        Reply::Later { close: false }
+                    }
+                    Call::Defer(job) => {
+                        match rules::commit_one(service, cx, job, &self.worker.counters) {
+                            Some(done) => Reply::Done { done, close: false },
+                            None => Reply::Now(rules::not_completed()),
+                        }
+                    }
+                }
+            };
+        if rules::count_answer(&self.worker.counters, &self.worker.quota) {
+            self.draining = true;
         }
+        rules::closing(reply, self.draining)
     }
 }
 
@@ -95,7 +99,7 @@ pub(super) enum Next {
     /// Its round budget ran out with input possibly still in the socket: drive it again
     /// next iteration, since an edge-triggered poll will not report those bytes again.
     Again,
-    /// Answers are owed (inserts queued for the group commit): [`resume`] after the
+    /// Answers are owed (jobs queued for the group commit): [`resume`] after the
     /// commit. `drained`: the socket had nothing more to read.
     Held {
         /// The last read reached `WouldBlock`.
@@ -105,18 +109,24 @@ pub(super) enum Next {
 
 /// Rounds of read, answer every complete request, write, until the socket has nothing
 /// more for us, our output waits for it, or the round budget is spent.
-pub(super) fn drive(
+pub(super) fn drive<S: Service>(
     c: &mut Conn<TcpStream>,
-    owner: Owner,
-    app: &mut App,
+    owner: Ticket,
+    app: &mut App<S>,
     date: &mut DateCache,
     limits: &Limits,
     now: Instant,
 ) -> io::Result<Next> {
     for _ in 0..ROUNDS {
         let drained = read_burst(c, now)?;
-        c.session
-            .process_replies(limits, date, now, |req, owed| app.reply(req, owed, owner));
+        let service = Arc::clone(&app.service);
+        c.session.process_replies(
+            limits,
+            date,
+            now,
+            |req, owed| app.reply(req, owed, owner),
+            |done, keep_alive, date, out| service.encode(done, keep_alive, date, out),
+        );
         if c.session.owed() > 0 {
             return Ok(Next::Held { drained });
         }
@@ -135,7 +145,7 @@ pub(super) fn drive(
 
 /// Finishes a [`Next::Held`] turn once the owed answers are filled in: one write of
 /// everything answered, then the same decisions as [`drive`]. Requests left unanswered
-/// (a read behind an insert, a full batch) or unread input make it go again.
+/// (a request waiting for earlier jobs, a full group) or unread input make it go again.
 pub(super) fn resume(
     c: &mut Conn<TcpStream>,
     drained: bool,

@@ -1,18 +1,25 @@
-//! The event-loop worker: one thread, one `mio::Poll`, one PostgreSQL connection.
+//! The event-loop worker: one thread, one `mio::Poll`, one service context.
 //!
 //! The shape is mio's `tcp_server` example: named tokens, accept until `WouldBlock`, read
 //! until `WouldBlock`, connections in a `Slab`. Each readiness event drives its connection
-//! ([`super::evconn`]): read what is there, answer every complete request in it (the
-//! database call is synchronous, inside the loop: that is the experiment), encode all the
-//! answers into one buffer and write it once. Output the socket does not take at once
+//! ([`super::evconn`]): read what is there, answer every complete request in it (a
+//! service's synchronous work — the task service's database call — runs inside the
+//! loop: that is the experiment), encode all the answers into one buffer and write it
+//! once. Output the socket does not take at once
 //! stays buffered and the connection registers WRITABLE until it is flushed. A connection
 //! that used up its round budget is driven again next iteration, after the others.
 //!
-//! Group commit (`--batch N` > 1): while the iteration's events are handled, inserts from
-//! every connection are queued instead of run; the connections owing answers are held
-//! (nothing written yet). At the end of the iteration, or as soon as N inserts are
-//! queued, the batch is committed with one statement and one commit, every answer is
+//! Group commit (`--batch N` > 1): while the iteration's events are handled, the jobs a
+//! service defers (the task service's inserts) are queued from every connection; the
+//! connections owing answers are held (nothing written yet). At the end of the
+//! iteration, or as soon as N jobs are queued, the service commits the group
+//! ([`crate::service::Service::commit`]: one statement, one commit), every answer is
 //! filled in in request order, and each held connection gets one write.
+//!
+//! A service may also register sources of its own in this poll (tokens between the
+//! signal pipe's and the connections'); their readiness goes to
+//! [`crate::service::Service::ready`], and the jobs it completes are delivered the same
+//! way.
 //!
 //! Deadlines (read timeout → 408, keep-alive timeout, lingering close) sit in a lazy
 //! min-heap ([`super::timers`]), so an iteration only looks at connections that are due;
@@ -20,6 +27,7 @@
 //! heartbeat and the master-death check run at least once per second.
 
 use std::io::{self, ErrorKind};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -27,22 +35,24 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::accept::{self, Gate};
-use super::batch::{Batch, Owner};
 use super::conn::{Conn, Timeouts};
 use super::evconn::{drive, resume, App, Next};
 use super::timers::Timers;
-use super::{Stop, Worker};
-use crate::app;
+use super::{rules, Stop, Worker, WorkerError};
 use crate::config::Limits;
-use crate::db::Db;
 use crate::http::response::DateCache;
+use crate::service::{Completions, Role, Service, SourceId, Sources, Ticket, WorkerInfo};
 
 /// The listening socket.
 const LISTENER: Token = Token(0);
 /// The signal self-pipe.
 const SIGNAL: Token = Token(1);
+/// The first of the tokens lent to the service for its own sources.
+const FIRST_SERVICE: usize = 2;
+/// How many sources a service may register in the loop's poll.
+const SERVICE_SOURCES: usize = 64;
 /// Connection tokens are slab keys shifted past the fixed tokens above.
-const FIRST_CONN: usize = 2;
+const FIRST_CONN: usize = FIRST_SERVICE + SERVICE_SOURCES;
 
 /// The interest of a connection whose output waits for the socket.
 const READ_WRITE: Interest = Interest::READABLE.add(Interest::WRITABLE);
@@ -66,7 +76,7 @@ struct Entry {
 }
 
 /// The event loop's state.
-struct EvLoop {
+struct EvLoop<S: Service> {
     poll: Poll,
     /// `None` once draining: the listener is deregistered and our copy closed (the master
     /// keeps the socket, so connections queued on it wait for the next worker).
@@ -76,7 +86,7 @@ struct EvLoop {
     conns: Slab<Entry>,
     timers: Timers,
     next_serial: u64,
-    app: App,
+    app: App<S>,
     date: DateCache,
     limits: Limits,
     timeouts: Timeouts,
@@ -86,7 +96,7 @@ struct EvLoop {
     deferred: Vec<(usize, u64)>,
     /// Connections owed answers by the pending group commit, and whether their socket
     /// was drained, see [`Next::Held`].
-    held: Vec<(Owner, bool)>,
+    held: Vec<(Ticket, bool)>,
 }
 
 /// What the loop does after an iteration's housekeeping.
@@ -95,37 +105,59 @@ enum Flow {
     Exit,
 }
 
-/// Serves until stopped; returns when the worker should exit 0.
-pub(super) fn run(worker: Worker, listener: std::net::TcpListener, db: Db) -> io::Result<()> {
-    let mut ev = EvLoop::new(worker, listener, db)?;
-    let mut events = Events::with_capacity(EVENTS);
-    loop {
-        match ev.poll.poll(&mut events, Some(ev.tick(Instant::now()))) {
-            Ok(()) => {}
-            // A signal interrupted the wait: its flag is checked below like any other.
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        ev.app.worker.heartbeat.beat();
-        for event in events.iter() {
-            // Readable or writable does not matter: a drive tries both directions.
-            match event.token() {
-                LISTENER => ev.accept_all(Instant::now()),
-                SIGNAL => ev.app.worker.signals.drain(),
-                Token(t) => ev.on_ready(t - FIRST_CONN),
-            }
-        }
-        ev.resume_deferred();
-        ev.commit();
-        if let Flow::Exit = ev.housekeeping(Instant::now()) {
-            return Ok(());
-        }
-        ev.accept_due(Instant::now());
-    }
+/// Makes the service's context, then serves until stopped; returns when the worker
+/// should exit 0.
+pub(super) fn run<S: Service>(
+    worker: Worker,
+    listener: std::net::TcpListener,
+    service: Arc<S>,
+) -> Result<(), WorkerError> {
+    let info = WorkerInfo {
+        slot: worker.slot,
+        role: Role::EventLoop,
+    };
+    let cx = service.context(info)?;
+    let mut ev = EvLoop::new(worker, listener, service, cx)?;
+    Ok(ev.serve()?)
 }
 
-impl EvLoop {
-    fn new(mut worker: Worker, listener: std::net::TcpListener, db: Db) -> io::Result<EvLoop> {
+impl<S: Service> EvLoop<S> {
+    /// The loop itself.
+    fn serve(&mut self) -> io::Result<()> {
+        let ev = self;
+        let mut events = Events::with_capacity(EVENTS);
+        loop {
+            match ev.poll.poll(&mut events, Some(ev.tick(Instant::now()))) {
+                Ok(()) => {}
+                // A signal interrupted the wait: its flag is checked below like any other.
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            ev.app.worker.heartbeat.beat();
+            for event in events.iter() {
+                // Readable or writable does not matter: a drive tries both directions.
+                match event.token() {
+                    LISTENER => ev.accept_all(Instant::now()),
+                    SIGNAL => ev.app.worker.signals.drain(),
+                    Token(t) if t >= FIRST_CONN => ev.on_ready(t - FIRST_CONN),
+                    Token(t) => ev.on_service_ready(SourceId(t - FIRST_SERVICE)),
+                }
+            }
+            ev.resume_deferred();
+            ev.commit();
+            if let Flow::Exit = ev.housekeeping(Instant::now()) {
+                return Ok(());
+            }
+            ev.accept_due(Instant::now());
+        }
+    }
+
+    fn new(
+        mut worker: Worker,
+        listener: std::net::TcpListener,
+        service: Arc<S>,
+        mut cx: S::Context,
+    ) -> io::Result<EvLoop<S>> {
         let poll = Poll::new()?;
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
@@ -133,8 +165,14 @@ impl EvLoop {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         poll.registry()
             .register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
+        let sources = Sources {
+            registry: poll.registry(),
+            first_token: FIRST_SERVICE,
+            capacity: SERVICE_SOURCES,
+        };
+        service.register(&mut cx, &sources)?;
         let config = &worker.config;
-        let batch = config.batch;
+        let cap = config.batch.max(1);
         Ok(EvLoop {
             gate: Gate::new(accept::cap_for(config)),
             limits: config.limits,
@@ -145,10 +183,13 @@ impl EvLoop {
             timers: Timers::default(),
             next_serial: 0,
             app: App {
-                db,
+                service,
+                cx,
                 worker,
                 draining: false,
-                batch: Batch::new(batch),
+                group: Vec::with_capacity(cap),
+                cap,
+                done: Completions::default(),
             },
             date: DateCache::default(),
             drain_deadline: None,
@@ -226,8 +267,8 @@ impl EvLoop {
         let Some(entry) = self.conns.get_mut(key) else {
             return;
         };
-        let owner = Owner {
-            key,
+        let owner = Ticket {
+            slot: key,
             serial: entry.serial,
         };
         let next = drive(
@@ -247,32 +288,62 @@ impl EvLoop {
             }
             next => self.settle(key, next),
         }
-        if self.app.batch.is_full() {
+        if self.app.is_full() {
             self.commit();
         }
     }
 
-    /// Commits the queued inserts, fills every answer in, and finishes the turn of
-    /// each held connection (one write each).
-    fn commit(&mut self) {
-        if !self.app.batch.is_empty() {
-            let outcomes = self
-                .app
-                .batch
-                .commit(&mut self.app.db, &self.app.worker.counters);
-            for (owner, outcome) in outcomes {
-                // Closed meanwhile (its row is committed, but nobody was told: not acknowledged).
-                let Some(entry) = live(&mut self.conns, owner) else {
-                    continue;
-                };
-                let date = &mut self.date;
-                match outcome {
-                    Ok(task) => entry.conn.session.fill_with(|keep_alive, out| {
-                        app::encode_inserted(&task, keep_alive, date, out)
-                    }),
-                    Err(err) => entry.conn.session.fill(&app::db_failed(&err), date),
-                };
+    /// Readiness of one of the service's own sources: whatever jobs it completes are
+    /// delivered, and their connections driven on.
+    fn on_service_ready(&mut self, source: SourceId) {
+        let app = &mut self.app;
+        app.service.ready(&mut app.cx, source, &mut app.done);
+        let now = Instant::now();
+        for owner in self.deliver() {
+            if live(&mut self.conns, owner).is_some_and(|e| !e.held) {
+                // Not drained: the drive reads on until the socket is empty.
+                let next = resume(
+                    &mut self.conns[owner.slot].conn,
+                    false,
+                    self.app.draining,
+                    now,
+                );
+                self.settle(owner.slot, next);
             }
+        }
+    }
+
+    /// Hands every completed job's answer to its connection (in completion order,
+    /// which per connection is request order); returns the connections served.
+    fn deliver(&mut self) -> Vec<Ticket> {
+        let app = &mut self.app;
+        rules::record_commits(&app.worker.counters, &mut app.done);
+        let mut served = Vec::new();
+        for (owner, done) in app.done.take_done() {
+            // Closed meanwhile (its job is done, but nobody was told: not acknowledged).
+            let Some(entry) = live(&mut self.conns, owner) else {
+                continue;
+            };
+            let (service, date) = (&app.service, &mut self.date);
+            entry.conn.session.fill_with(|keep_alive, out| {
+                service.encode(&done, keep_alive, date, out);
+            });
+            if served.last() != Some(&owner) {
+                served.push(owner);
+            }
+        }
+        served
+    }
+
+    /// Commits the queued jobs, fills every answer in, and finishes the turn of each
+    /// held connection (one write each).
+    fn commit(&mut self) {
+        if !self.app.group.is_empty() {
+            let app = &mut self.app;
+            app.service
+                .commit(&mut app.cx, &mut app.group, &mut app.done);
+            app.group.clear();
+            self.deliver();
         }
         let now = Instant::now();
         for (owner, drained) in std::mem::take(&mut self.held) {
@@ -282,7 +353,7 @@ impl EvLoop {
             };
             entry.held = false;
             let next = resume(&mut entry.conn, drained, draining, now);
-            self.settle(owner.key, next);
+            self.settle(owner.slot, next);
         }
     }
 
@@ -419,8 +490,8 @@ impl EvLoop {
 }
 
 /// The connection `owner` names in `conns`, if it is still open.
-fn live(conns: &mut Slab<Entry>, owner: Owner) -> Option<&mut Entry> {
+fn live(conns: &mut Slab<Entry>, owner: Ticket) -> Option<&mut Entry> {
     conns
-        .get_mut(owner.key)
+        .get_mut(owner.slot)
         .filter(|e| e.serial == owner.serial)
 }

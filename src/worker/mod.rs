@@ -3,27 +3,31 @@
 //! CONTRACT: the master builds a [`WorkerSpec`] (plain data, pre-fork) and, in the child,
 //! after dropping its own signal registration, closing the other slots' listeners and
 //! setting the parent-death signal, calls [`boot`] with every signal still blocked. `boot`
-//! installs the worker's own signal handling, unblocks the signal mask, connects to
-//! PostgreSQL (a refusal: exit [`EXIT_BOOT_FAILURE`]; a database that is down: boot anyway,
-//! answer 503 and reconnect) and serves until told to stop (SIGTERM
-//! graceful, SIGQUIT/SIGINT immediate), the master dies, or `max_requests` is reached;
-//! then it exits 0.
+//! installs the worker's own signal handling, unblocks the signal mask, makes the
+//! [`Service`]'s context for each serving thread (a [`BootError`]: exit
+//! [`EXIT_BOOT_FAILURE`]) and serves until told to stop (SIGTERM graceful,
+//! SIGQUIT/SIGINT immediate), the master dies, or `max_requests` is reached; then it
+//! exits 0.
 //!
 //! The two modes ([`crate::config::Mode`]) live in `evloop` and `threads`; both drive the
-//! same [`conn::Conn`] / [`session::Session`] and differ only in how bytes and connections
-//! move.
+//! same [`conn::Conn`] / [`session::Session`], follow the same rules around a service
+//! call (`rules`, `builtin`) and differ only in how bytes and connections move. Nothing
+//! here knows what a service does.
 
 mod accept;
-mod batch;
+mod builtin;
 pub mod conn;
 mod evconn;
 mod evloop;
 mod output;
+mod rules;
 pub mod session;
+mod stats;
 mod threads;
 mod timers;
 
 use std::io::{self, ErrorKind, Read};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,13 +38,14 @@ use nix::unistd::{getppid, Pid};
 use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
 use crate::config::{Config, Mode};
-use crate::db::{Db, DbError, DbTarget};
-use crate::scoreboard::{self, Board, Counters, Heartbeat};
+use crate::scoreboard::{Board, Counters, Heartbeat};
+use crate::service::{BootError, Service};
 
-/// Exit code of a worker that cannot boot because of its configuration (the database
-/// refuses the credentials, or the database or table is missing): the master stops
-/// instead of respawning it forever. Also the master's own exit code when its start-up
-/// check of the database fails. A database that is merely down is never a boot failure.
+/// Exit code of a worker that cannot boot because of its configuration (its service
+/// refuses: the database rejects the credentials, or the database or table is
+/// missing): the master stops instead of respawning it forever. Also the master's own
+/// exit code when its start-up check of the database fails. A database that is merely
+/// down is never a boot failure.
 pub const EXIT_BOOT_FAILURE: i32 = 3;
 
 /// Exit code of a worker whose event loop failed at run time (respawned as a crash).
@@ -54,16 +59,45 @@ pub struct WorkerSpec {
     pub listener: std::net::TcpListener,
     /// The validated configuration.
     pub config: Config,
-    /// Resolved PostgreSQL connection string and per-call deadline.
-    pub database: DbTarget,
     /// Recycle after this many requests (jitter already applied); `None`: never.
     pub max_requests: Option<u64>,
     /// This worker's cell in the shared scoreboard.
     pub heartbeat: Heartbeat,
     /// The same cell's activity counters.
     pub counters: Counters,
-    /// Every worker's cell, read by `GET /stats` (installed process-wide at boot).
+    /// Every worker's cell, read by `GET /stats`.
     pub board: Board,
+}
+
+/// A service ready to run in forked workers, its type erased for the master: it
+/// serves a [`WorkerSpec`] with the service it was made from.
+#[derive(Clone)]
+pub struct App {
+    serve: Arc<dyn Fn(WorkerSpec) -> i32 + Send + Sync>,
+    reaches: Vec<PathBuf>,
+}
+
+impl App {
+    /// Wraps `service` (built before fork; every worker gets the same value).
+    pub fn new<S: Service>(service: S) -> App {
+        let reaches = service.reaches();
+        let service = Arc::new(service);
+        App {
+            serve: Arc::new(move |spec| serve(spec, Arc::clone(&service))),
+            reaches,
+        }
+    }
+
+    /// Runs a worker in this process until it stops; returns its exit code (the
+    /// precondition of [`serve`]).
+    pub fn serve(&self, spec: WorkerSpec) -> i32 {
+        (self.serve)(spec)
+    }
+
+    /// Directories the workers must be able to reach ([`Service::reaches`]).
+    pub fn reaches(&self) -> &[PathBuf] {
+        &self.reaches
+    }
 }
 
 /// Why a worker stopped other than by being told to.
@@ -72,10 +106,10 @@ pub enum WorkerError {
     /// The signal handlers could not be installed.
     #[error("cannot boot: cannot install signal handlers: {0}")]
     Signals(io::Error),
-    /// The database refuses us (authentication, no such database or table): a
-    /// configuration error. An unreachable database is not one: the worker boots.
+    /// The service refuses to start (the database rejects us, …): a configuration
+    /// error. An unreachable database is not one: the worker boots.
     #[error("cannot boot: {0}")]
-    Db(#[from] DbError),
+    Boot(#[from] BootError),
     /// The event loop or acceptor failed while serving.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -85,23 +119,23 @@ impl WorkerError {
     /// The exit status for this failure: boot failures stop the master.
     fn exit_code(&self) -> i32 {
         match self {
-            WorkerError::Signals(_) | WorkerError::Db(_) => EXIT_BOOT_FAILURE,
+            WorkerError::Signals(_) | WorkerError::Boot(_) => EXIT_BOOT_FAILURE,
             WorkerError::Io(_) => EXIT_CRASH,
         }
     }
 }
 
 /// Runs the worker in the child process; never returns.
-pub fn boot(spec: WorkerSpec) -> ! {
-    std::process::exit(serve(spec))
+pub fn boot(spec: WorkerSpec, app: &App) -> ! {
+    std::process::exit(app.serve(spec))
 }
 
-/// Everything [`boot`] does except exiting: serves until told to stop and returns the
-/// worker's exit code. Same precondition (every signal blocked); `--no-fork` calls it
-/// in the master process so that it gets control back to stop its private cluster.
-pub fn serve(spec: WorkerSpec) -> i32 {
+/// Serves `service` until told to stop and returns the worker's exit code; called with
+/// every signal blocked. `--no-fork` calls it in the master process so that it gets
+/// control back to stop its private cluster.
+pub fn serve<S: Service>(spec: WorkerSpec, service: Arc<S>) -> i32 {
     let slot = spec.slot;
-    match run(spec) {
+    match run(spec, service) {
         Ok(()) => 0,
         Err(err) => {
             crate::say!("prefork: worker {slot}: {err}");
@@ -110,12 +144,14 @@ pub fn serve(spec: WorkerSpec) -> i32 {
     }
 }
 
-/// Everything a mode needs besides the database connection.
+/// Everything a mode needs besides the service.
 pub(crate) struct Worker {
+    /// The listener slot (the worker's number in logs).
+    pub slot: usize,
     /// The validated configuration.
     pub config: Config,
-    /// For the thread pool's extra connections.
-    pub database: DbTarget,
+    /// Every worker's counters, for `GET /stats`.
+    pub board: Board,
     /// This worker's scoreboard cell.
     pub heartbeat: Heartbeat,
     /// This worker's activity counters (`GET /stats`).
@@ -128,24 +164,16 @@ pub(crate) struct Worker {
     pub lifeline: Lifeline,
 }
 
-fn run(spec: WorkerSpec) -> Result<(), WorkerError> {
+fn run<S: Service>(spec: WorkerSpec, service: Arc<S>) -> Result<(), WorkerError> {
     // The parent seen first thing after fork; a later change means the master died.
     let lifeline = Lifeline::new();
     // Handlers before unblocking: a SIGTERM queued since fork must hit ours, not the default.
     let signals = Signals::install().map_err(WorkerError::Signals)?;
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .map_err(|e| WorkerError::Signals(e.into()))?;
-    let db = Db::connect(&spec.database)?;
-    if let Some(why) = db.outage() {
-        // An outage is not a boot failure: serve 503 and reconnect with backoff.
-        crate::say!(
-            "prefork: worker {}: database unavailable at boot ({why}); answering 503 until it is back",
-            spec.slot
-        );
-    }
-    scoreboard::install(spec.board);
     let worker = Worker {
-        database: spec.database,
+        slot: spec.slot,
+        board: spec.board,
         heartbeat: spec.heartbeat,
         counters: spec.counters,
         quota: Arc::new(Quota::new(spec.max_requests)),
@@ -154,10 +182,9 @@ fn run(spec: WorkerSpec) -> Result<(), WorkerError> {
         config: spec.config,
     };
     match worker.config.mode {
-        Mode::Evloop => evloop::run(worker, spec.listener, db)?,
-        Mode::Threads => threads::run(worker, spec.listener, db)?,
+        Mode::Evloop => evloop::run(worker, spec.listener, service),
+        Mode::Threads => threads::run(worker, spec.listener, service),
     }
-    Ok(())
 }
 
 /// How a worker was asked to stop.

@@ -1,5 +1,5 @@
 //! A connection's output: encoded responses in request order, with holes for answers
-//! that are not known yet (inserts waiting for their group commit).
+//! that are not known yet (deferred jobs waiting for their group commit).
 //!
 //! A hole is a position in the buffer reserved for one response. Nothing from the first
 //! hole on is handed to the socket ([`Output::pending`] stops there), so a response that
@@ -20,6 +20,15 @@ pub fn release_if_empty(buf: &mut Vec<u8>) {
     }
 }
 
+/// Drops the body of the response encoded at `buf[from..]` (everything after the blank
+/// line ending its head): the answer to `HEAD` carries the headers `GET` would, with
+/// the same `Content-Length`, and no body.
+pub fn strip_body(buf: &mut Vec<u8>, from: usize) {
+    if let Some(end) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+        buf.truncate(from + end + 4);
+    }
+}
+
 /// A reserved place for one response.
 #[derive(Debug)]
 struct Hole {
@@ -27,6 +36,8 @@ struct Hole {
     at: usize,
     /// Whether the response keeps the connection open (decided when it was reserved).
     keep_alive: bool,
+    /// It answers a `HEAD` request: only the head of the encoded response is kept.
+    head: bool,
 }
 
 /// Encoded output with holes.
@@ -44,11 +55,13 @@ impl Output {
         &mut self.buf
     }
 
-    /// Reserves the place of a response that will be filled in later.
-    pub fn reserve(&mut self, keep_alive: bool) {
+    /// Reserves the place of a response that will be filled in later (`head`: it
+    /// answers a `HEAD` request, so its body is dropped when it is filled).
+    pub fn reserve(&mut self, keep_alive: bool, head: bool) {
         self.holes.push_back(Hole {
             at: self.buf.len(),
             keep_alive,
+            head,
         });
     }
 
@@ -67,10 +80,16 @@ impl Output {
             // Nothing was encoded behind it: append in place, no copy.
             let before = self.buf.len();
             encode(hole.keep_alive, &mut self.buf);
+            if hole.head {
+                strip_body(&mut self.buf, before);
+            }
             self.buf.len() - before
         } else {
             let mut response = Vec::new();
             encode(hole.keep_alive, &mut response);
+            if hole.head {
+                strip_body(&mut response, 0);
+            }
             let len = response.len();
             self.buf.splice(hole.at..hole.at, response);
             len
@@ -124,9 +143,9 @@ mod tests {
     fn hole_holds_back_later_output_until_filled() {
         let mut out = Output::default();
         put(&mut out, b"A");
-        out.reserve(true);
+        out.reserve(true, false);
         put(&mut out, b"C");
-        out.reserve(false);
+        out.reserve(false, false);
         assert_eq!(out.pending(), b"A");
         assert!(!out.wrote(1));
         assert_eq!(out.pending(), b"");
@@ -143,8 +162,8 @@ mod tests {
     #[test]
     fn adjacent_holes_keep_their_order() {
         let mut out = Output::default();
-        out.reserve(true);
-        out.reserve(true);
+        out.reserve(true, false);
+        out.reserve(true, false);
         put(&mut out, b"C");
         out.fill(|_, o| o.extend_from_slice(b"A"));
         out.fill(|_, o| o.extend_from_slice(b"B"));
@@ -156,7 +175,7 @@ mod tests {
     fn hole_after_written_output_survives_reset() {
         let mut out = Output::default();
         put(&mut out, b"AB");
-        out.reserve(true);
+        out.reserve(true, false);
         assert!(!out.wrote(2), "a hole is still owed");
         assert!(!out.is_empty());
         out.fill(|_, o| o.extend_from_slice(b"C"));
@@ -174,6 +193,23 @@ mod tests {
         put(&mut out, &vec![b'y'; 64 * 1024]);
         assert!(out.wrote(64 * 1024));
         assert_eq!(out.buf().capacity(), 0, "large: released");
+    }
+
+    /// A hole reserved for a HEAD request keeps only the head of what fills it, in
+    /// place or spliced before later output.
+    #[test]
+    fn head_holes_drop_the_body() {
+        let mut out = Output::default();
+        out.reserve(true, true);
+        out.reserve(true, true);
+        put(&mut out, b"C");
+        out.fill(|_, o| o.extend_from_slice(b"H1\r\nA: 1\r\n\r\nbody"));
+        out.fill(|_, o| o.extend_from_slice(b"H2\r\n\r\nbody"));
+        assert_eq!(out.pending(), b"H1\r\nA: 1\r\n\r\nH2\r\n\r\nC");
+        let mut tail = Output::default();
+        tail.reserve(true, true);
+        tail.fill(|_, o| o.extend_from_slice(b"H\r\n\r\nbody"));
+        assert_eq!(tail.pending(), b"H\r\n\r\n");
     }
 
     /// Partial writes resume where they stopped.

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
 use crate::http::response::{encode, encode_for_head, DateCache, Response, CONTINUE};
-use crate::worker::output::{release_if_empty, Output};
+use crate::service::Never;
+use crate::worker::output::{release_if_empty, strip_body, Output};
 
 /// Above this much unwritten output a connection stops reading (backpressure): a client
 /// that pipelines without reading answers must not grow our memory without bound.
@@ -49,19 +50,27 @@ impl Timeouts {
     }
 }
 
-/// A request handler's answer.
+/// A request handler's answer; `D` is a completed job the session encodes with the
+/// handler's encoder (see [`Session::process_replies`]).
 #[derive(Debug)]
-pub enum Reply {
+pub enum Reply<D> {
     /// The response, now.
     Now(Response),
-    /// The response comes later through [`Session::fill`] (an insert waiting for its
+    /// A job completed on the spot, encoded now; `close`: it closes the connection.
+    Done {
+        /// The completed job.
+        done: D,
+        /// The response will not keep the connection alive.
+        close: bool,
+    },
+    /// The response comes later through [`Session::fill`] (a job waiting for its
     /// group commit); `close`: it will close the connection.
     Later {
         /// The response will not keep the connection alive.
         close: bool,
     },
     /// Not now: leave the request unconsumed until the answers owed are filled in (a
-    /// read must see the inserts pipelined before it).
+    /// read must see the writes pipelined before it).
     Retry,
 }
 
@@ -141,21 +150,25 @@ impl Session {
     where
         F: FnMut(&Request) -> Response,
     {
-        self.process_replies(limits, date, now, |req, _| Reply::Now(handler(req)))
+        let never = |done: &Never, _: bool, _: &mut DateCache, _: &mut Vec<u8>| match *done {};
+        self.process_replies(limits, date, now, |req, _| Reply::Now(handler(req)), never)
     }
 
     /// [`Session::process`] for handlers that may answer later: `handler(request, owed)`
-    /// is told whether answers are still owed on this connection. Returns how many
+    /// is told whether answers are still owed on this connection; a [`Reply::Done`] is
+    /// encoded in place by `encode_done(done, keep_alive, date, out)`. Returns how many
     /// requests were consumed (answered now or later).
-    pub fn process_replies<F>(
+    pub fn process_replies<D, F, E>(
         &mut self,
         limits: &Limits,
         date: &mut DateCache,
         now: Instant,
         mut handler: F,
+        mut encode_done: E,
     ) -> usize
     where
-        F: FnMut(&Request, bool) -> Reply,
+        F: FnMut(&Request, bool) -> Reply<D>,
+        E: FnMut(&D, bool, &mut DateCache, &mut Vec<u8>),
     {
         let mut start = 0;
         let mut answered = 0;
@@ -164,6 +177,15 @@ impl Session {
                 Ok(Progress::Complete { request, consumed }) => {
                     match handler(&request, self.out.holes() > 0) {
                         Reply::Now(resp) => self.respond(&request, &resp, date),
+                        Reply::Done { done, close } => {
+                            let keep_alive = request.keep_alive && !close;
+                            let at = self.out.buf().len();
+                            encode_done(&done, keep_alive, date, self.out.buf());
+                            if request.method == Method::Head {
+                                strip_body(self.out.buf(), at);
+                            }
+                            self.answered(keep_alive);
+                        }
                         Reply::Later { close } => self.reserve(&request, close),
                         Reply::Retry => break,
                     }
@@ -216,7 +238,7 @@ impl Session {
     /// Reserves the place of a response that [`Session::fill`] provides later.
     fn reserve(&mut self, req: &Request, close: bool) {
         let keep_alive = req.keep_alive && !close;
-        self.out.reserve(keep_alive);
+        self.out.reserve(keep_alive, req.method == Method::Head);
         self.answered(keep_alive);
     }
 

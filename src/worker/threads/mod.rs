@@ -4,8 +4,9 @@
 //! pipe and every connection no request thread is serving, beats the heartbeat and
 //! notices stop requests. A new connection waits in that poll until it is readable (an
 //! idle client never reaches a thread); a readable one goes over a bounded channel to
-//! one of T request threads. Each request thread owns its own PostgreSQL connection and
-//! serves one connection at a time through the same [`Conn`](super::conn::Conn) as the
+//! one of T request threads. Each request thread owns its own service context (the task
+//! service: its own database connection) and serves one connection at a time through
+//! the same [`Conn`](super::conn::Conn) as the
 //! event loop, on a non-blocking socket: it reads what has arrived, answers every
 //! complete request, and never waits for a client in the middle of a request. A request
 //! still incomplete when the socket runs dry (a slow client, a slowloris) goes back to
@@ -21,16 +22,18 @@
 //! once every connection is closed, or at `--graceful-timeout`.
 //!
 //! With `--batch N > 1` (and more than one request thread, or there is nothing to
-//! group) inserts go through the worker's committer threads, which commit every insert
-//! queued at that moment as one batch (group commit); reads stay on the request
-//! threads' own connections. `--batch 1` commits each insert on its request thread.
-//! A batch holds at most one insert per request thread, so group commit pays with many
-//! threads (about as many as keep-alive connections per worker).
+//! group) the jobs a service defers (the task service's inserts) go through the
+//! worker's committer threads, which have the service commit every job queued at that
+//! moment as one group (group commit); everything else stays on the request threads.
+//! `--batch 1` commits each job on its request thread. A group holds at most one job
+//! per request thread, so group commit pays with many threads (about as many as
+//! keep-alive connections per worker).
 
 mod acceptor;
 mod client;
 mod committer;
 mod pool;
+mod startup;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -44,8 +47,8 @@ use super::accept;
 use super::conn::Timeouts;
 use super::{Quota, Stop, StopFlags, Worker, WorkerError};
 use crate::config::{Config, Limits};
-use crate::db::Db;
-use crate::scoreboard::Counters;
+use crate::scoreboard::{Board, Counters};
+use crate::service::Service;
 use client::{Client, Tally};
 use committer::Inbox;
 
@@ -53,16 +56,20 @@ use committer::Inbox;
 /// stop request.
 const TICK: Duration = Duration::from_millis(200);
 
-/// Committer threads per worker, sharing one queue: while one waits for PostgreSQL
-/// the other takes what queued meanwhile, instead of those inserts waiting a whole
-/// extra commit (PostgreSQL flushes both commits' WAL together). Measured with 64
+/// Committer threads per worker, sharing one queue: while one waits for its commit
+/// the other takes what queued meanwhile, instead of those jobs waiting a whole extra
+/// commit (for the task service, PostgreSQL flushes both commits' WAL together). Measured with 64
 /// keep-alive clients, 2 workers, `--threads 16`/`32`/`64`: 1 committer 8.5k/12.3k/9.9k
 /// req/s, 2 committers 10.8k/13.3k/12.8k, 4 committers 10.4k/14.8k/15.0k (medians of
 /// 3 on a busy 2-core machine; `--batch 1`: 6.6k/7.5k/7.5k).
 const COMMITTERS: usize = 2;
 
 /// What the request threads share.
-struct Shared {
+struct Shared<S: Service> {
+    /// What the worker serves.
+    service: Arc<S>,
+    /// Every worker's counters, for `GET /stats`.
+    board: Board,
     flags: StopFlags,
     quota: Arc<Quota>,
     limits: Limits,
@@ -75,8 +82,8 @@ struct Shared {
     waker: Arc<Waker>,
     /// This worker's activity counters.
     counters: Counters,
-    /// The group committers' queue, when inserts are batched.
-    committer: Option<Inbox>,
+    /// The group committers' queue, when jobs are committed in groups.
+    committer: Option<Inbox<S>>,
 }
 
 /// The worker's threads besides the acceptor.
@@ -95,25 +102,38 @@ impl Threads {
     }
 }
 
-/// Whether inserts go through the committers: batching asked for, and more than one
+/// Whether jobs go through the committers: batching asked for, and more than one
 /// request thread to batch from.
 fn group_commit(config: &Config) -> bool {
     config.batch > 1 && config.threads > 1
 }
 
-/// The committers' inbox and threads when inserts are batched; none otherwise.
-fn start_committers(worker: &Worker) -> Result<(Option<Inbox>, Vec<JoinHandle<()>>), WorkerError> {
+/// The committers' inbox and threads when jobs are committed in groups; none otherwise.
+type Committers<S> = (Option<Inbox<S>>, Vec<JoinHandle<()>>);
+
+/// Starts the committers if the configuration asks for group commit.
+fn start_committers<S: Service>(
+    worker: &Worker,
+    service: &Arc<S>,
+) -> Result<Committers<S>, WorkerError> {
     if !group_commit(&worker.config) {
         return Ok((None, Vec::new()));
     }
-    let url = &worker.database;
-    let (inbox, handles) =
-        committer::start(url, worker.config.batch, COMMITTERS, &worker.counters)?;
+    let (inbox, handles) = committer::start(
+        (service, worker.slot),
+        worker.config.batch,
+        COMMITTERS,
+        &worker.counters,
+    )?;
     Ok((Some(inbox), handles))
 }
 
 /// Serves until stopped; returns when the worker should exit.
-pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(), WorkerError> {
+pub(super) fn run<S: Service>(
+    mut worker: Worker,
+    listener: TcpListener,
+    service: Arc<S>,
+) -> Result<(), WorkerError> {
     // Room for one readable connection per thread; beyond that they wait in the
     // acceptor's poll (the acceptor blocks on a full queue, still beating).
     let (tx, rx) = crossbeam_channel::bounded(worker.config.threads);
@@ -123,8 +143,10 @@ pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(
     let waker = Arc::new(Waker::new(poll.registry(), acceptor::WAKE)?);
     let config = &worker.config;
     let tally = Arc::new(Tally::new(accept::cap_for(config), Arc::clone(&waker)));
-    let (committer, committers) = start_committers(&worker)?;
+    let (committer, committers) = start_committers(&worker, &service)?;
     let shared = Arc::new(Shared {
+        service,
+        board: worker.board,
         flags: worker.signals.flags.clone(),
         quota: Arc::clone(&worker.quota),
         limits: config.limits,
@@ -136,7 +158,7 @@ pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(
         committer,
     });
     let threads = Threads {
-        requests: pool::start(&worker, db, &shared)?,
+        requests: pool::start(&worker, &shared)?,
         committers,
     };
     let result = acceptor::run(
@@ -160,7 +182,7 @@ pub(super) fn run(mut worker: Worker, listener: TcpListener, db: Db) -> Result<(
 }
 
 /// Waits for the request threads to finish their connections, then for the committers
-/// to answer their last inserts, beating meanwhile; past `--graceful-timeout` it stops
+/// to answer their last jobs, beating meanwhile; past `--graceful-timeout` it stops
 /// waiting (the process exits, ending them).
 fn join(threads: Threads, worker: &Worker) {
     let deadline = Instant::now() + worker.config.graceful_timeout;

@@ -3,23 +3,24 @@
 //! and parks an idle keep-alive connection with the acceptor when other connections
 //! wait for a thread.
 
-use std::io::{self, ErrorKind};
+use std::io::ErrorKind;
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use mio::net::TcpStream;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::committer::Submitted;
+use super::startup::start_threads;
 use super::{Client, Shared};
-use crate::app::{self, Action};
-use crate::db::{Db, DbError, DbTarget, NewTask};
 use crate::http::request::Request;
-use crate::http::response::{DateCache, Response};
+use crate::http::response::DateCache;
+use crate::service::{Call, Role, Service, Turn};
 use crate::worker::conn::{is_timeout, Conn};
-use crate::worker::{Stop, Worker, WorkerError};
+use crate::worker::session::Reply;
+use crate::worker::{builtin, rules, Stop, Worker, WorkerError};
 
 /// Longest wait of a request thread on an idle keep-alive connection: how late it
 /// notices a deadline, a stop request, or a connection waiting in the queue. Short,
@@ -27,76 +28,34 @@ use crate::worker::{Stop, Worker, WorkerError};
 /// thread cost next to nothing.
 const READ_SLICE: Duration = Duration::from_millis(20);
 
-/// Spawns the request threads and waits until each has its database connection; the
-/// first one reuses the connection `boot` made, the others connect inside their thread.
-pub(super) fn start(
+/// Spawns the request threads and waits until each has its service context.
+pub(super) fn start<S: Service>(
     worker: &Worker,
-    db: Db,
-    shared: &Arc<Shared>,
+    shared: &Arc<Shared<S>>,
 ) -> Result<Vec<JoinHandle<()>>, WorkerError> {
-    let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
-    let mut first = Some(db);
-    let mut pool = Vec::with_capacity(worker.config.threads);
-    for i in 0..worker.config.threads {
-        let (db, url, mine, ready) = (
-            first.take(),
-            worker.database.clone(),
-            Arc::clone(shared),
-            ready_tx.clone(),
-        );
-        // Short: the kernel keeps 15 bytes of a thread name (what perf and top show).
-        let spawned = thread::Builder::new()
-            .name(format!("req-{i}"))
-            .spawn(move || request_thread(db, &url, &mine, &ready));
-        match spawned {
-            Ok(handle) => pool.push(handle),
-            Err(e) => return Err(abort_pool(shared, e.into())),
-        }
-    }
-    drop(ready_tx);
-    // A thread that cannot connect reports it; a thread that panicked drops its sender.
-    for _ in 0..pool.len() {
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(abort_pool(shared, e.into())),
-            Err(_) => {
-                return Err(abort_pool(
-                    shared,
-                    io::Error::other("a request thread died").into(),
-                ))
+    let mine = Arc::clone(shared);
+    let body = move |_, mut cx: S::Context| {
+        let mut date = DateCache::default();
+        while let Ok(client) = mine.queue.recv() {
+            if mine.flags.get() == Some(Stop::Immediate) {
+                return;
             }
+            serve(client, &mut cx, &mut date, &mine);
         }
-    }
-    Ok(pool)
-}
-
-/// A boot failure: the threads started so far are idle in `recv`; they end when `run`
-/// returns and drops the channel's sender, or with the process.
-fn abort_pool(shared: &Shared, err: WorkerError) -> WorkerError {
-    shared.flags.request(Stop::Immediate);
-    err
-}
-
-/// Body of a request thread: connect (unless given a connection), report, then serve
-/// connections from the queue until it closes.
-fn request_thread(
-    db: Option<Db>,
-    target: &DbTarget,
-    shared: &Shared,
-    ready: &Sender<Result<(), DbError>>,
-) {
-    let mut db = match db.map_or_else(|| Db::connect(target), Ok) {
-        Ok(db) => db,
-        Err(e) => return drop(ready.send(Err(e))),
     };
-    let _ = ready.send(Ok(()));
-    let mut date = DateCache::default();
-    while let Ok(client) = shared.queue.recv() {
-        if shared.flags.get() == Some(Stop::Immediate) {
-            return;
-        }
-        serve(client, &mut db, &mut date, shared);
+    let threads = worker.config.threads;
+    let started = start_threads(
+        "req",
+        threads,
+        (&shared.service, worker.slot),
+        Role::Request,
+        body,
+    );
+    if started.is_err() {
+        // The threads started so far are idle in `recv`: they end with the channel.
+        shared.flags.request(Stop::Immediate);
     }
+    started
 }
 
 /// What to do with a connection whose socket has nothing more to read right now.
@@ -112,7 +71,12 @@ enum Idle {
 
 /// Serves one connection until it ends or is parked. The socket is non-blocking: a
 /// read takes what has arrived, and the thread never waits for the rest of a request.
-fn serve(mut client: Client, db: &mut Db, date: &mut DateCache, sh: &Shared) {
+fn serve<S: Service>(
+    mut client: Client,
+    cx: &mut S::Context,
+    date: &mut DateCache,
+    sh: &Shared<S>,
+) {
     loop {
         let now = Instant::now();
         if !check(&mut client.conn, date, sh, now) {
@@ -131,11 +95,14 @@ fn serve(mut client: Client, db: &mut Db, date: &mut DateCache, sh: &Shared) {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return,
         }
-        let answered = client
-            .conn
-            .session
-            .process(&sh.limits, date, now, |req| respond(req, db, sh));
-        sh.counters.requests(answered as u64);
+        let service = &*sh.service;
+        client.conn.session.process_replies(
+            &sh.limits,
+            date,
+            now,
+            |req, _| respond(req, cx, sh),
+            |done, keep_alive, date, out| service.encode(done, keep_alive, date, out),
+        );
         if !flush_and_settle(&mut client.conn, sh, now) {
             return;
         }
@@ -144,7 +111,12 @@ fn serve(mut client: Client, db: &mut Db, date: &mut DateCache, sh: &Shared) {
 
 /// Before each read: false if the connection is to be dropped (immediate stop, or its
 /// deadline passed: then a 408 is written first when due).
-fn check(conn: &mut Conn<TcpStream>, date: &mut DateCache, sh: &Shared, now: Instant) -> bool {
+fn check<S: Service>(
+    conn: &mut Conn<TcpStream>,
+    date: &mut DateCache,
+    sh: &Shared<S>,
+    now: Instant,
+) -> bool {
     let stop = sh.flags.get();
     if stop == Some(Stop::Immediate) {
         return false;
@@ -160,7 +132,7 @@ fn check(conn: &mut Conn<TcpStream>, date: &mut DateCache, sh: &Shared, now: Ins
 /// once: the thread never waits on a client mid-request, so slow and idle clients cost
 /// no thread. A connection between requests stays while nobody else waits for a
 /// thread, and once the worker drains, closes after the drain grace (the shared rule).
-fn when_idle(conn: &Conn<TcpStream>, sh: &Shared, now: Instant) -> Idle {
+fn when_idle<S: Service>(conn: &Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> Idle {
     let session = &conn.session;
     let draining = sh.flags.get().is_some();
     if session.idle_since().is_none() {
@@ -177,7 +149,7 @@ fn when_idle(conn: &Conn<TcpStream>, sh: &Shared, now: Instant) -> Idle {
 
 /// Hands a connection to the acceptor's poll; if the acceptor is gone (the worker is
 /// exiting), the connection is dropped.
-fn park(client: Client, sh: &Shared) {
+fn park<S: Service>(client: Client, sh: &Shared<S>) {
     if sh.park.send(client).is_ok() {
         let _ = sh.waker.wake();
     }
@@ -185,7 +157,7 @@ fn park(client: Client, sh: &Shared) {
 
 /// Writes all output, waiting for room in the socket up to the read timeout; false when
 /// the connection is done (or the write failed or timed out).
-fn flush_and_settle(conn: &mut Conn<TcpStream>, sh: &Shared, now: Instant) -> bool {
+fn flush_and_settle<S: Service>(conn: &mut Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> bool {
     let deadline = now + sh.timeouts.read;
     loop {
         match conn.flush(Instant::now()) {
@@ -210,32 +182,33 @@ fn wait_for(stream: &TcpStream, events: PollFlags, timeout: Duration) {
     let _ = poll(&mut fds, timeout);
 }
 
-/// Routes one request and runs its database step; the response closes its connection
-/// once the worker is stopping or this request reached `--max-requests` (announced in
-/// the response, so the client does not race a silent close). Other connections waiting
-/// do not close it: it is parked instead.
-fn respond(req: &Request, db: &mut Db, sh: &Shared) -> Response {
-    let mut resp = match app::route(req) {
-        Action::Insert(task) => insert(task, db, sh),
-        action => app::perform(action, db),
-    };
-    let last = sh.quota.count();
-    resp.close |= last || sh.flags.get().is_some();
-    resp
-}
-
-/// An insert: through the committer when batching (this thread waits for the group's
-/// commit), else committed here on its own.
-fn insert(task: NewTask, db: &mut Db, sh: &Shared) -> Response {
-    let outcome = match &sh.committer {
-        Some(committer) => committer.insert(task),
-        None => {
-            let outcome = db.insert(&task);
-            if outcome.is_ok() {
-                sh.counters.batch(1);
+/// Answers one request: the worker's own paths, then the service; a deferred job is
+/// completed before the answer (by the committers' group commit, or on this thread).
+/// Nothing is ever owed across requests here, so the service never needs to wait. The
+/// response closes its connection once the worker is stopping or this request reached
+/// `--max-requests` (announced in the response, so the client does not race a silent
+/// close). Other connections waiting do not close it: it is parked instead.
+fn respond<S: Service>(req: &Request, cx: &mut S::Context, sh: &Shared<S>) -> Reply<S::Done> {
+    let service = &*sh.service;
+    let reply = if let Some(resp) = builtin::answer(req, &sh.board, || service.health(cx)) {
+        Reply::Now(resp)
+    } else {
+        match service.call(cx, req, Turn { owed: false }) {
+            Call::Respond(resp) => Reply::Now(resp),
+            Call::Wait => Reply::Now(rules::nothing_to_wait_for()),
+            Call::Defer(job) => {
+                let done = match &sh.committer {
+                    Some(committer) => committer.submit(job),
+                    None => Submitted::from(rules::commit_one(service, cx, job, &sh.counters)),
+                };
+                match done {
+                    Submitted::Done(done) => Reply::Done { done, close: false },
+                    Submitted::NotCompleted => Reply::Now(rules::not_completed()),
+                    Submitted::Gone => Reply::Now(rules::committers_gone()),
+                }
             }
-            outcome
         }
     };
-    outcome.map_or_else(|e| app::db_failed(&e), |t| app::inserted(&t))
+    let last = rules::count_answer(&sh.counters, &sh.quota);
+    rules::closing(reply, last || sh.flags.get().is_some())
 }

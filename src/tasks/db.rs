@@ -44,7 +44,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// connection attempt per connection per period while it is down.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// The table's definition, the single source of truth (idempotent).
-pub const SCHEMA: &str = include_str!("../schema.sql");
+pub const SCHEMA: &str = include_str!("../../schema.sql");
 /// The default per-call deadline (`--db-timeout`).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -69,7 +69,7 @@ impl DbTarget {
 }
 
 /// A validated task to insert.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewTask {
     /// 1..=255 characters.
     pub title: String,

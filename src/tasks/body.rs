@@ -1,7 +1,7 @@
 //! A POST body: media type, decoding, validation.
 
-use super::invalid;
-use crate::db::NewTask;
+use super::db::NewTask;
+use super::routes::invalid;
 use crate::http::response::Response;
 use crate::http::{form, json, TaskFields};
 

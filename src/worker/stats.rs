@@ -8,14 +8,16 @@
 //! ```
 //!
 //! Workers are sorted by slot (then pid); counters start at 0 for each worker
-//! incarnation; `mean_batch` is `batched_rows / batches`, 0 when there was no batch.
+//! incarnation. `batches` counts the commits a service made of deferred jobs and
+//! `batched_rows` the jobs they committed (the task service: rows), so `mean_batch`
+//! (`batched_rows / batches`, 0 when there was none) is the group commit's size.
 //! The request asking is not counted yet (a worker counts a request once answered).
 //! Not on the hot path, so serde builds the body.
 
 use serde::Serialize;
 
 use crate::http::response::Response;
-use crate::scoreboard::{self, mean, WorkerStats};
+use crate::scoreboard::{mean, Board, WorkerStats};
 
 /// One worker's entry.
 #[derive(Debug, Serialize)]
@@ -46,15 +48,14 @@ struct StatsJson {
     total: TotalJson,
 }
 
-/// 200 with the live workers of this process's installed scoreboard (none listed if
-/// no scoreboard was installed, as in unit tests).
-pub fn response() -> Response {
-    let workers = scoreboard::installed().map_or_else(Vec::new, |board| board.snapshot());
+/// 200 with the live workers of `board`.
+pub(crate) fn response(board: &Board) -> Response {
+    let workers = board.snapshot();
     Response::json(200, body(&workers)).with_header("Cache-Control", "no-store")
 }
 
 /// The JSON document for `workers` (already sorted).
-pub fn body(workers: &[WorkerStats]) -> Vec<u8> {
+pub(crate) fn body(workers: &[WorkerStats]) -> Vec<u8> {
     let stats = StatsJson {
         workers: workers.iter().map(worker_json).collect(),
         total: total(workers),

@@ -1,29 +1,21 @@
-//! Routes, validation and status mapping, on plain data with no I/O of its own.
+//! The task API's routes, validation and status mapping, on plain data with no I/O.
 //!
-//! CONTRACT: `route(&Request) -> Action` decides what a request needs; the worker performs
-//! the database step with [`crate::db::Db`] and turns its result into a `Response` with
-//! `inserted`, `found`, `listed` or `db_failed`. `handle` does both in one call.
-//! [`rejected`] and [`timed_out`] answer requests that never parsed.
+//! [`route`] decides what a request needs; the service ([`super::TaskService`]) performs
+//! the database step and turns its result into a response with [`inserted`] (or
+//! [`encode_inserted`] on the hot path), [`found`], [`listed`] or [`db_failed`].
 //!
-//! `GET /stats` routes to [`Action::Stats`], which [`perform`] answers from the shared
-//! scoreboard (every live worker's counters, see [`stats`]) without the database.
-//!
-//! `HEAD` is routed like `GET` (and gets the same response, body included): the worker
-//! must encode it with [`crate::http::response::encode_for_head`], which drops the body.
+//! `HEAD` is routed like `GET`; the worker drops the body when it encodes the answer.
 
-use crate::db::{Db, DbError, NewTask, Task};
+use super::db::{DbError, NewTask, Task};
 use crate::http::json;
-use crate::http::request::{Method, ParseError, Request};
+use crate::http::request::{Method, Request};
 use crate::http::response::{encode_json_with, DateCache, HeaderValue, Response};
 
-mod body;
-pub mod stats;
-
-pub use body::{validate, MAX_TITLE_CHARS};
+use super::body;
 
 /// `Allow` for the collection.
 const ALLOW_TASKS: &str = "GET, HEAD, POST";
-/// `Allow` for a single task, `/health` and `/stats`.
+/// `Allow` for a single task.
 const ALLOW_READ: &str = "GET, HEAD";
 /// Rows listed when the query names no `limit`.
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -41,17 +33,10 @@ pub enum Action {
     Get(i64),
     /// List the newest tasks, at most this many.
     List(i64),
-    /// Report every live worker's counters (`GET /stats`; no database step).
-    Stats,
-    /// Report that the worker serves, and whether its database connection is up
-    /// (`GET /health`: 200 either way; no statement is sent).
-    Health,
 }
 
 /// The resources the API knows, by path.
 enum Resource {
-    Health,
-    Stats,
     Tasks,
     Task(i64),
 }
@@ -62,8 +47,6 @@ pub fn route(req: &Request) -> Action {
         return Action::Respond(Response::error(404, "not found"));
     };
     match (resource, &req.method) {
-        (Resource::Health, Method::Get | Method::Head) => Action::Health,
-        (Resource::Stats, Method::Get | Method::Head) => Action::Stats,
         (Resource::Tasks, Method::Post) => body::new_task(req.content_type.as_deref(), &req.body)
             .map_or_else(Action::Respond, Action::Insert),
         (Resource::Tasks, Method::Get | Method::Head) => {
@@ -71,9 +54,7 @@ pub fn route(req: &Request) -> Action {
         }
         (Resource::Task(id), Method::Get | Method::Head) => Action::Get(id),
         (Resource::Tasks, _) => Action::Respond(method_not_allowed(ALLOW_TASKS)),
-        (Resource::Health | Resource::Stats | Resource::Task(_), _) => {
-            Action::Respond(method_not_allowed(ALLOW_READ))
-        }
+        (Resource::Task(_), _) => Action::Respond(method_not_allowed(ALLOW_READ)),
     }
 }
 
@@ -81,8 +62,6 @@ pub fn route(req: &Request) -> Action {
 /// the task paths). An id that is not a plain positive-looking `i64` names nothing.
 fn resource(path: &str) -> Option<Resource> {
     match path {
-        "/health" => Some(Resource::Health),
-        "/stats" => Some(Resource::Stats),
         "/api/tasks" | "/api/tasks/" => Some(Resource::Tasks),
         _ => {
             let rest = path.strip_prefix("/api/tasks/")?;
@@ -101,7 +80,7 @@ fn method_not_allowed(allow: &'static str) -> Response {
 
 /// 400 for a well-framed request with bad content: the stream is still in sync, so
 /// unlike a framing error the connection stays open.
-fn invalid(message: &str) -> Response {
+pub(super) fn invalid(message: &str) -> Response {
     Response {
         close: false,
         ..Response::error(400, message)
@@ -130,13 +109,8 @@ fn list_limit(query: &str) -> Result<i64, Response> {
     }
 }
 
-/// 201 with the created row and `Location`.
-pub fn inserted(task: &Task) -> Response {
-    Response::json(201, json::task_body(task)).with_header("Location", location(task))
-}
-
-/// [`inserted`] encoded straight into `out`, with no `Response` built (group commit's
-/// hot path).
+/// 201 with the created row and `Location`, encoded straight into `out` with no
+/// `Response` built (group commit's hot path).
 pub fn encode_inserted(task: &Task, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
     let headers = [("Location", location(task))];
     encode_json_with(201, &headers, keep_alive, date, out, |body| {
@@ -172,49 +146,6 @@ pub fn db_failed(err: &DbError) -> Response {
             Response::error(500, "internal server error")
         }
     }
-}
-
-/// The answer to a request that failed to parse (its status, connection closed as the
-/// status requires).
-pub fn rejected(err: &ParseError) -> Response {
-    Response::error(err.status(), &err.to_string())
-}
-
-/// 408 for a client that did not send a whole request within the read timeout.
-pub fn timed_out() -> Response {
-    Response::error(408, "request timeout")
-}
-
-/// Routes `req` and performs its database step on `db`.
-pub fn handle(req: &Request, db: &mut Db) -> Response {
-    perform(route(req), db)
-}
-
-/// Performs a routed request's database step on `db` (an insert on its own: one
-/// commit) and answers it.
-pub fn perform(action: Action, db: &mut Db) -> Response {
-    match action {
-        Action::Respond(resp) => resp,
-        Action::Insert(new) => db
-            .insert(&new)
-            .map_or_else(|e| db_failed(&e), |t| inserted(&t)),
-        Action::Get(id) => db
-            .get(id)
-            .map_or_else(|e| db_failed(&e), |t| found(t.as_ref())),
-        Action::List(n) => db.list(n).map_or_else(|e| db_failed(&e), |ts| listed(&ts)),
-        Action::Stats => stats::response(),
-        Action::Health => health(db.check()),
-    }
-}
-
-/// 200 with the database's state: `up`, or `down` while it cannot be reached (the
-/// worker itself serves either way: a load balancer reads the body, not the status).
-pub fn health(db: Result<(), DbError>) -> Response {
-    let body: &[u8] = match db {
-        Ok(()) => br#"{"status":"ok","database":"up"}"#,
-        Err(_) => br#"{"status":"ok","database":"down"}"#,
-    };
-    Response::json(200, body.to_vec())
 }
 
 #[cfg(test)]

@@ -1,0 +1,40 @@
+//! What the workers serve, prepared before the first fork: the built-in service
+//! `--app` names, with what it needs from the master (the task service's database,
+//! resolved and checked now; the private cluster, kept until the master exits).
+
+use crate::config::{AppKind, Config};
+use crate::hello::Hello;
+use crate::pgtmp::Cluster;
+use crate::tasks::TaskService;
+use crate::worker::App;
+
+use super::{database, mask_password, MasterError};
+
+/// A service ready to fork, and the private cluster the master keeps for it.
+pub(super) struct Prepared {
+    /// The service, type-erased.
+    pub app: App,
+    /// The private cluster, if one was started or reused for the service.
+    pub cluster: Option<Cluster>,
+}
+
+impl Prepared {
+    /// A service that needs nothing from the master.
+    pub fn without_cluster(app: App) -> Prepared {
+        Prepared { app, cluster: None }
+    }
+}
+
+/// The built-in service of `config.app`.
+pub(super) fn prepare(config: &Config) -> Result<Prepared, MasterError> {
+    match config.app {
+        AppKind::Hello => Ok(Prepared::without_cluster(App::new(Hello))),
+        AppKind::Tasks => {
+            let (target, cluster) = database::resolve(config)?;
+            crate::say!("prefork: using database {}", mask_password(&target.url));
+            database::check(&target)?;
+            let app = App::new(TaskService::new(target));
+            Ok(Prepared { app, cluster })
+        }
+    }
+}
