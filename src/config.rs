@@ -9,7 +9,6 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::privileges::{PrivilegeError, RunAs};
-use crate::tasks::db::DEFAULT_DEADLINE;
 
 /// The built-in service the workers serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -224,6 +223,9 @@ pub enum ConfigError {
     },
 }
 
+/// The default `--db-timeout`: the longest one database call may wait.
+pub const DEFAULT_DB_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Largest `--batch`: one statement's arrays stay well under PostgreSQL's 1 GiB limit
 /// even with 64 KiB bodies.
 pub const MAX_BATCH: usize = 4096;
@@ -264,7 +266,7 @@ pub struct Config {
     /// `None` when recycling is disabled.
     pub max_requests: Option<u64>,
     /// Most connections one worker holds open; `None`: derived from RLIMIT_NOFILE at
-    /// start (see [`crate::net::connection_cap`]).
+    /// start (see `net::connection_cap`).
     pub max_connections: Option<usize>,
     /// Upper bound of the random extra requests added to `max_requests` per worker.
     pub max_requests_jitter: u64,
@@ -350,8 +352,8 @@ impl Config {
         }
         let db_timeout = match cli.db_timeout {
             Some(seconds) => positive_seconds("--db-timeout", seconds)?,
-            None if timeout.is_zero() => DEFAULT_DEADLINE,
-            None => DEFAULT_DEADLINE.min(timeout / 2),
+            None if timeout.is_zero() => DEFAULT_DB_TIMEOUT,
+            None => DEFAULT_DB_TIMEOUT.min(timeout / 2),
         };
         if !timeout.is_zero() && db_timeout >= timeout {
             return Err(ConfigError::DbTimeout {

@@ -22,6 +22,7 @@
 //! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod config;
 pub mod hello;

@@ -1,8 +1,8 @@
 //! The seam between the workers and what they serve: a [`Service`].
 //!
 //! The master and both worker models are generic over a service; the task API
-//! ([`crate::tasks`]) is one, [`crate::hello`] (a fixed response, no I/O) another, and
-//! `examples/` shows one written against this public API only. The split follows
+//! (`tasks`) is one, `hello` (a fixed response, no I/O) another, and `examples/` shows
+//! one written against this public API only. The split follows
 //! Gunicorn's worker/app split and tower's `Service`, specialised to what a prefork
 //! worker needs:
 //!

@@ -20,7 +20,7 @@ pub(super) struct Prepared {
 
 impl Prepared {
     /// A service that needs nothing from the master.
-    pub fn without_cluster(app: App) -> Prepared {
+    pub(super) fn without_cluster(app: App) -> Prepared {
         Prepared { app, cluster: None }
     }
 }

@@ -45,8 +45,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// The table's definition, the single source of truth (idempotent).
 pub const SCHEMA: &str = include_str!("../../schema.sql");
-/// The default per-call deadline (`--db-timeout`).
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Which database to use and how long one call may take: plain data, copied into
 /// every worker before fork.
@@ -63,7 +61,7 @@ impl DbTarget {
     pub fn new(url: impl Into<String>) -> DbTarget {
         DbTarget {
             url: url.into(),
-            deadline: DEFAULT_DEADLINE,
+            deadline: crate::config::DEFAULT_DB_TIMEOUT,
         }
     }
 }

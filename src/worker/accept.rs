@@ -25,14 +25,14 @@ use crate::net;
 
 /// This worker's connection cap: `--max-connections`, or derived from the descriptor
 /// limit it inherited (the master raised it), see [`net::connection_cap`].
-pub fn cap_for(config: &Config) -> usize {
+pub(super) fn cap_for(config: &Config) -> usize {
     // Unreadable limit (never on Linux): Linux's default soft limit.
     let nofile = net::descriptor_limit().unwrap_or(1024);
     net::connection_cap(config, nofile)
 }
 
 /// How long accepting pauses after the process ran out of descriptors or memory.
-pub const BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const BACKOFF: Duration = Duration::from_millis(100);
 
 /// The accept state of one worker.
 #[derive(Debug)]
@@ -49,7 +49,7 @@ pub(crate) struct Gate {
 
 impl Gate {
     /// A gate for at most `cap` open connections.
-    pub fn new(cap: usize) -> Gate {
+    pub(super) fn new(cap: usize) -> Gate {
         Gate {
             cap,
             behind: false,
@@ -60,14 +60,14 @@ impl Gate {
 
     /// Whether accepting is due without a listener event: it stopped short last time,
     /// is below the cap with `open` connections, and is not backing off.
-    pub fn due(&self, open: usize, now: Instant) -> bool {
+    pub(super) fn due(&self, open: usize, now: Instant) -> bool {
         self.behind && open < self.cap && self.paused_until.is_none_or(|until| now >= until)
     }
 
     /// When a backoff that keeps the gate behind ends, if that is still to come: the
     /// poll must wake then. (Once it is over, only a closing connection can make
     /// accepting due, and the loop looks after every close.)
-    pub fn wake_at(&self, now: Instant) -> Option<Instant> {
+    pub(super) fn wake_at(&self, now: Instant) -> Option<Instant> {
         self.paused_until
             .filter(|&until| self.behind && until > now)
     }
@@ -75,7 +75,7 @@ impl Gate {
     /// On a listener event, or when [`Gate::due`]: takes connections from `next` (one
     /// `accept` each) and hands them to `add`, while below the cap counting `open`
     /// connections already held, until the queue is empty or accepting must pause.
-    pub fn accept<S>(
+    pub(super) fn accept<S>(
         &mut self,
         mut open: usize,
         now: Instant,

@@ -48,7 +48,7 @@ pub(super) struct App<S: Service> {
 
 impl<S: Service> App<S> {
     /// No more jobs fit: commit before queuing another.
-    pub fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.group.len() >= self.cap
     }
 
@@ -57,7 +57,7 @@ impl<S: Service> App<S> {
     /// `--batch 1` committed at once. `owed`: the connection waits for earlier answers.
     /// The response closes its connection once the worker is draining (which reaching
     /// `--max-requests` starts).
-    pub fn reply(&mut self, req: &Request, owed: bool, owner: Ticket) -> Reply<S::Done> {
+    pub(super) fn reply(&mut self, req: &Request, owed: bool, owner: Ticket) -> Reply<S::Done> {
         let (service, cx) = (&*self.service, &mut self.cx);
         let reply =
             if let Some(resp) = builtin::answer(req, &self.worker.board, || service.health(cx)) {

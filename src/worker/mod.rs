@@ -33,7 +33,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
-use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use nix::unistd::{getppid, Pid};
 use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
@@ -169,8 +168,7 @@ fn run<S: Service>(spec: WorkerSpec, service: Arc<S>) -> Result<(), WorkerError>
     let lifeline = Lifeline::new();
     // Handlers before unblocking: a SIGTERM queued since fork must hit ours, not the default.
     let signals = Signals::install().map_err(WorkerError::Signals)?;
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-        .map_err(|e| WorkerError::Signals(e.into()))?;
+    crate::sys::unblock_all_signals().map_err(|e| WorkerError::Signals(e.into()))?;
     let worker = Worker {
         slot: spec.slot,
         board: spec.board,
@@ -205,7 +203,7 @@ pub(crate) struct StopFlags {
 
 impl StopFlags {
     /// The strongest stop requested so far, if any.
-    pub fn get(&self) -> Option<Stop> {
+    pub(crate) fn get(&self) -> Option<Stop> {
         if self.immediate.load(Ordering::SeqCst) {
             Some(Stop::Immediate)
         } else if self.graceful.load(Ordering::SeqCst) {
@@ -216,7 +214,7 @@ impl StopFlags {
     }
 
     /// Requests a stop from inside the worker (recycling, master gone, drain timeout).
-    pub fn request(&self, stop: Stop) {
+    pub(crate) fn request(&self, stop: Stop) {
         let flag = match stop {
             Stop::Graceful => &self.graceful,
             Stop::Immediate => &self.immediate,
@@ -256,7 +254,7 @@ impl Signals {
     }
 
     /// Empties the self-pipe (its bytes only mean "look at the flags").
-    pub fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         let mut buf = [0u8; 64];
         loop {
             match self.wake.read(&mut buf) {
@@ -287,7 +285,7 @@ impl Lifeline {
     }
 
     /// Whether the master is gone (checked at most once per [`Self::EVERY`]).
-    pub fn master_gone(&mut self, now: Instant) -> bool {
+    pub(crate) fn master_gone(&mut self, now: Instant) -> bool {
         if now < self.next_check {
             return false;
         }
@@ -314,7 +312,7 @@ impl Quota {
 
     /// Counts one request; true once the limit is reached (this one included). The
     /// request that reaches it logs that the worker is being recycled.
-    pub fn count(&self) -> bool {
+    pub(crate) fn count(&self) -> bool {
         let served = self.served.fetch_add(1, Ordering::Relaxed) + 1;
         if self.max == Some(served) {
             crate::say!(
@@ -326,7 +324,7 @@ impl Quota {
     }
 
     /// Whether the limit has been reached.
-    pub fn reached(&self) -> bool {
+    pub(crate) fn reached(&self) -> bool {
         self.max
             .is_some_and(|max| self.served.load(Ordering::Relaxed) >= max)
     }

@@ -11,10 +11,10 @@ use std::collections::VecDeque;
 /// Largest buffer capacity kept once a buffer is empty: a keep-alive connection reuses
 /// a small one for its next request, while a large one (a big body or a long list) is
 /// given back, so an idle connection holds no large buffer.
-pub const KEEP_CAPACITY: usize = 4 * 1024;
+pub(super) const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// Frees an empty buffer's memory if it grew past [`KEEP_CAPACITY`].
-pub fn release_if_empty(buf: &mut Vec<u8>) {
+pub(super) fn release_if_empty(buf: &mut Vec<u8>) {
     if buf.is_empty() && buf.capacity() > KEEP_CAPACITY {
         *buf = Vec::new();
     }
@@ -23,7 +23,7 @@ pub fn release_if_empty(buf: &mut Vec<u8>) {
 /// Drops the body of the response encoded at `buf[from..]` (everything after the blank
 /// line ending its head): the answer to `HEAD` carries the headers `GET` would, with
 /// the same `Content-Length`, and no body.
-pub fn strip_body(buf: &mut Vec<u8>, from: usize) {
+pub(super) fn strip_body(buf: &mut Vec<u8>, from: usize) {
     if let Some(end) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
         buf.truncate(from + end + 4);
     }
@@ -42,7 +42,7 @@ struct Hole {
 
 /// Encoded output with holes.
 #[derive(Debug, Default)]
-pub struct Output {
+pub(super) struct Output {
     buf: Vec<u8>,
     /// `buf[..written]` has gone to the socket.
     written: usize,
@@ -51,13 +51,13 @@ pub struct Output {
 
 impl Output {
     /// The buffer to append an encoded response (or `100 Continue`) to.
-    pub fn buf(&mut self) -> &mut Vec<u8> {
+    pub(super) fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
 
     /// Reserves the place of a response that will be filled in later (`head`: it
     /// answers a `HEAD` request, so its body is dropped when it is filled).
-    pub fn reserve(&mut self, keep_alive: bool, head: bool) {
+    pub(super) fn reserve(&mut self, keep_alive: bool, head: bool) {
         self.holes.push_back(Hole {
             at: self.buf.len(),
             keep_alive,
@@ -66,13 +66,13 @@ impl Output {
     }
 
     /// Responses reserved and not filled in yet.
-    pub fn holes(&self) -> usize {
+    pub(super) fn holes(&self) -> usize {
         self.holes.len()
     }
 
     /// Fills the oldest hole: `encode(keep_alive, out)` appends the response to `out`.
     /// Returns false (and does nothing) when there is no hole.
-    pub fn fill(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
+    pub(super) fn fill(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
         let Some(hole) = self.holes.pop_front() else {
             return false;
         };
@@ -102,14 +102,14 @@ impl Output {
     }
 
     /// Bytes ready for the socket: up to the first hole.
-    pub fn pending(&self) -> &[u8] {
+    pub(super) fn pending(&self) -> &[u8] {
         let end = self.holes.front().map_or(self.buf.len(), |h| h.at);
         &self.buf[self.written..end]
     }
 
     /// Records that `n` bytes of [`Output::pending`] were written; true when the buffer
     /// emptied (everything written, no hole left).
-    pub fn wrote(&mut self, n: usize) -> bool {
+    pub(super) fn wrote(&mut self, n: usize) -> bool {
         self.written += n;
         if self.written < self.buf.len() {
             return false;
@@ -125,7 +125,7 @@ impl Output {
     }
 
     /// Nothing to write and nothing owed.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.holes.is_empty() && self.written == self.buf.len()
     }
 }

@@ -36,7 +36,13 @@ pub(super) struct Due {
 impl Timers {
     /// Makes sure the connection (`key`, `serial`, with its `armed` slot) wakes up no
     /// later than `deadline`.
-    pub fn arm(&mut self, armed: &mut Option<Instant>, deadline: Instant, key: usize, serial: u64) {
+    pub(super) fn arm(
+        &mut self,
+        armed: &mut Option<Instant>,
+        deadline: Instant,
+        key: usize,
+        serial: u64,
+    ) {
         if armed.is_none_or(|at| deadline < at) {
             self.heap.push(Reverse((deadline, key, serial)));
             *armed = Some(deadline);
@@ -44,12 +50,12 @@ impl Timers {
     }
 
     /// The earliest entry's time (possibly stale: waking for it is merely early).
-    pub fn next(&self) -> Option<Instant> {
+    pub(super) fn next(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
     /// Pops one entry due at `now`, if any.
-    pub fn pop_due(&mut self, now: Instant) -> Option<Due> {
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<Due> {
         if self.next()? > now {
             return None;
         }

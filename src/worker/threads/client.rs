@@ -25,7 +25,7 @@ pub(super) struct Tally {
 
 impl Tally {
     /// A count of zero for a worker capped at `cap`, waking the poll of `waker`.
-    pub fn new(cap: usize, waker: Arc<Waker>) -> Tally {
+    pub(super) fn new(cap: usize, waker: Arc<Waker>) -> Tally {
         Tally {
             open: AtomicUsize::new(0),
             cap,
@@ -34,12 +34,12 @@ impl Tally {
     }
 
     /// The worker's connection cap.
-    pub fn cap(&self) -> usize {
+    pub(super) fn cap(&self) -> usize {
         self.cap
     }
 
     /// Connections open now.
-    pub fn open(&self) -> usize {
+    pub(super) fn open(&self) -> usize {
         self.open.load(Ordering::SeqCst)
     }
 }
@@ -67,7 +67,7 @@ pub(super) struct Client {
 
 impl Client {
     /// A connection accepted at `now`, counted in `tally`.
-    pub fn new(stream: TcpStream, tally: &Arc<Tally>, now: Instant) -> Client {
+    pub(super) fn new(stream: TcpStream, tally: &Arc<Tally>, now: Instant) -> Client {
         tally.open.fetch_add(1, Ordering::SeqCst);
         Client {
             conn: Conn::new(stream, now),

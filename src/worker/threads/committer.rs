@@ -65,7 +65,7 @@ impl<S: Service> Inbox<S> {
     /// Hands `job` to the committers and waits until it is committed (or failed).
     /// Committers that are gone, or one that dies before answering, mean
     /// [`Submitted::Gone`], never a hang.
-    pub fn submit(&self, job: S::Job) -> Submitted<S::Done> {
+    pub(super) fn submit(&self, job: S::Job) -> Submitted<S::Done> {
         let (reply, outcome) = crossbeam_channel::bounded(1);
         if self.jobs.send(Job { job, reply }).is_err() {
             return Submitted::Gone;
