@@ -76,6 +76,22 @@ impl<S: Stream> Conn<S> {
         Ok(true)
     }
 
+    /// The one decision after answering, in both modes: writes what it can, then
+    /// whether the connection is done — finished ([`Conn::settle`]) or, once the worker
+    /// is `draining`, idle past the drain grace — or still open with its output all
+    /// written or waiting for the socket.
+    pub(crate) fn flush_and_settle(&mut self, draining: bool, now: Instant) -> io::Result<Settle> {
+        let flushed = self.flush(now)?;
+        if self.settle(now) || self.session.drained_out(draining, now) {
+            return Ok(Settle::Close);
+        }
+        Ok(if flushed {
+            Settle::Flushed
+        } else {
+            Settle::Blocked
+        })
+    }
+
     /// After a flush: half-closes a connection we decided to close (its input is then
     /// drained until EOF or the linger deadline, so unread bytes do not turn into a RST
     /// that destroys our last response); returns whether it can be dropped now.
@@ -88,6 +104,17 @@ impl<S: Stream> Conn<S> {
         }
         self.session.finished()
     }
+}
+
+/// Where [`Conn::flush_and_settle`] left a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settle {
+    /// Done: drop it.
+    Close,
+    /// Open, every byte written.
+    Flushed,
+    /// Open, output waiting for room in the socket.
+    Blocked,
 }
 
 /// Whether an I/O error only means "not now": `WouldBlock` on a non-blocking socket, or an

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
-use super::conn::{Conn, CHUNK};
+use super::conn::{Conn, Settle, CHUNK};
 use super::session::Reply;
 use super::{builtin, rules, Worker};
 use crate::config::Limits;
@@ -130,10 +130,10 @@ pub(super) fn drive<S: Service>(
         if c.session.owed() > 0 {
             return Ok(Next::Held { drained });
         }
-        let flushed = c.flush(now)?;
-        if c.settle(now) || c.session.drained_out(app.draining, now) {
-            return Ok(Next::Close);
-        }
+        let flushed = match c.flush_and_settle(app.draining, now)? {
+            Settle::Close => return Ok(Next::Close),
+            settled => settled == Settle::Flushed,
+        };
         // Otherwise reading stopped for backpressure or the batch limit, and the output
         // went out: go round again, the socket will not report those bytes twice.
         if drained || !flushed || !c.session.wants_read() {
@@ -152,10 +152,10 @@ pub(super) fn resume(
     draining: bool,
     now: Instant,
 ) -> io::Result<Next> {
-    let flushed = c.flush(now)?;
-    if c.settle(now) || c.session.drained_out(draining, now) {
-        return Ok(Next::Close);
-    }
+    let flushed = match c.flush_and_settle(draining, now)? {
+        Settle::Close => return Ok(Next::Close),
+        settled => settled == Settle::Flushed,
+    };
     if !flushed || !c.session.wants_read() {
         return Ok(Next::Wait);
     }

@@ -35,7 +35,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::accept::{self, Gate};
-use super::conn::{Conn, Timeouts};
+use super::conn::{Conn, Settle, Timeouts};
 use super::evconn::{drive, resume, App, Next};
 use super::timers::Timers;
 use super::{rules, Stop, Worker, WorkerError};
@@ -454,13 +454,12 @@ impl<S: Service> EvLoop<S> {
             }
             // 408 (then lingering close) or a silent close; deliver what it wrote.
             conn.session.expire(&mut self.date);
-            let next = conn.flush(now).map(|_| {
-                if conn.settle(now) {
-                    Next::Close
-                } else {
-                    Next::Wait
-                }
-            });
+            let next = conn
+                .flush_and_settle(self.app.draining, now)
+                .map(|settled| match settled {
+                    Settle::Close => Next::Close,
+                    Settle::Flushed | Settle::Blocked => Next::Wait,
+                });
             self.settle(due.key, next);
         }
     }

@@ -18,7 +18,7 @@ use super::{Client, Shared};
 use crate::http::request::Request;
 use crate::http::response::DateCache;
 use crate::service::{Call, Role, Service, Turn};
-use crate::worker::conn::{is_timeout, Conn};
+use crate::worker::conn::{is_timeout, Conn, Settle};
 use crate::worker::session::Reply;
 use crate::worker::{builtin, rules, Stop, Worker, WorkerError};
 
@@ -103,7 +103,7 @@ fn serve<S: Service>(
             |req, _| respond(req, cx, sh),
             |done, keep_alive, date, out| service.encode(done, keep_alive, date, out),
         );
-        if !flush_and_settle(&mut client.conn, sh, now) {
+        if !flush_fully(&mut client.conn, sh, now) {
             return;
         }
     }
@@ -123,7 +123,7 @@ fn check<S: Service>(
     }
     if now >= conn.session.drain_deadline(&sh.timeouts, stop.is_some()) {
         conn.session.expire(date);
-        return flush_and_settle(conn, sh, now);
+        return flush_fully(conn, sh, now);
     }
     true
 }
@@ -155,14 +155,17 @@ fn park<S: Service>(client: Client, sh: &Shared<S>) {
     }
 }
 
-/// Writes all output, waiting for room in the socket up to the read timeout; false when
-/// the connection is done (or the write failed or timed out).
-fn flush_and_settle<S: Service>(conn: &mut Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> bool {
+/// Writes all output, waiting for room in the socket up to the read timeout (the
+/// shared [`Conn::flush_and_settle`] decision, blocking); false when the connection is
+/// done (or the write failed or timed out).
+fn flush_fully<S: Service>(conn: &mut Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> bool {
     let deadline = now + sh.timeouts.read;
+    let draining = sh.flags.get().is_some();
     loop {
-        match conn.flush(Instant::now()) {
-            Ok(true) => return !conn.settle(Instant::now()),
-            Ok(false) => {
+        match conn.flush_and_settle(draining, Instant::now()) {
+            Ok(Settle::Close) => return false,
+            Ok(Settle::Flushed) => return true,
+            Ok(Settle::Blocked) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return false;
