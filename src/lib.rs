@@ -14,7 +14,6 @@
 //! - [`db`]: one PostgreSQL connection with prepared statements and reconnect backoff.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
 //! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
-//! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,7 +24,6 @@ pub mod http;
 pub mod log;
 pub mod master;
 pub mod net;
-pub mod pgtmp;
 pub mod privileges;
 pub mod scoreboard;
 pub mod signals;

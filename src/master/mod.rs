@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use pgtmp::Cluster;
 
 use crate::config::{AcceptMode, Config, Mode};
 use crate::db::DbTarget;
 use crate::net;
-use crate::pgtmp::Cluster;
 use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::signals::{self, MasterSignals, SignalAction};

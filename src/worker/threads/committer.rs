@@ -158,8 +158,10 @@ impl Batch {
 
 #[cfg(test)]
 mod tests {
+    use pgtmp::Cluster;
+
     use super::*;
-    use crate::pgtmp::{base_dir, Cluster};
+    use crate::db::test_pg::base_dir;
 
     fn task(title: &str) -> NewTask {
         NewTask {

@@ -98,10 +98,10 @@ impl Tools {
             let meta = std::fs::metadata(dir).map_err(|e| PgError::io(dir, e))?;
             let mode = meta.permissions().mode();
             if mode & 0o001 == 0 {
-                crate::say!(
+                crate::say(format_args!(
                     "pgtmp: chmod o+x {} so the postgres user can reach the cluster",
                     dir.display()
-                );
+                ));
                 let perms = std::fs::Permissions::from_mode(mode | 0o001);
                 std::fs::set_permissions(dir, perms).map_err(|e| PgError::io(dir, e))?;
             }
