@@ -56,10 +56,7 @@ fn num(v: &Value, path: &str) -> f64 {
 #[test]
 fn two_cell_bench() {
     let pg_dir = base_dir().join(unique_name("bench"));
-    let out = base_dir()
-        .parent()
-        .unwrap()
-        .join(unique_name("bench-out"));
+    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
     let _cleanup = Cleanup {
         pg_dir: pg_dir.clone(),
         out: out.clone(),

@@ -252,12 +252,19 @@ fn embedded_default_database() {
         "not the --data-dir cluster: {using}"
     );
     server.wait_ready(Duration::from_secs(60));
-    assert!(tree.cluster.join("PG_VERSION").exists(), "no cluster in --data-dir");
+    assert!(
+        tree.cluster.join("PG_VERSION").exists(),
+        "no cluster in --data-dir"
+    );
     assert_created(&post_form(server.port, "embedded", "d"), "embedded", "d");
     if nix::unistd::Uid::effective().is_root() {
         let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
         for pid in server.worker_pids().into_keys() {
-            assert_eq!(uid_of(pid), nobody.uid.as_raw(), "worker {pid} serves as nobody");
+            assert_eq!(
+                uid_of(pid),
+                nobody.uid.as_raw(),
+                "worker {pid} serves as nobody"
+            );
         }
     }
     let postgres =

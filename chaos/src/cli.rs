@@ -216,7 +216,9 @@ fn clock_seed() -> u64 {
 
 /// `target/chaos` of this workspace (a development tool run from its checkout).
 fn chaos_dir() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
     workspace.join("target").join("chaos")
 }
 

@@ -62,10 +62,7 @@ mod tests {
             choose(false, os("rel"), os("/home/u")),
             Path::new("/home/u/.local/share/prefork/pg")
         );
-        assert_eq!(
-            choose(false, os(""), os("")),
-            Path::new("prefork-data/pg")
-        );
+        assert_eq!(choose(false, os(""), os("")), Path::new("prefork-data/pg"));
         assert_eq!(choose(false, None, None), Path::new("prefork-data/pg"));
     }
 

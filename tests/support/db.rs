@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use postgres::{Client, NoTls};
 use pgtmp::Cluster;
+use postgres::{Client, NoTls};
 
 /// A fresh cluster with an empty `task` table, stopped and deleted on drop.
 pub struct TestDb {
