@@ -38,6 +38,7 @@
 mod error;
 mod files;
 mod location;
+mod log;
 mod tools;
 
 pub use error::PgError;
@@ -46,6 +47,7 @@ pub use location::default_dir;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use log::say;
 use tools::Tools;
 
 /// The table definition (the repository's `schema.sql`, which prefork applies too),
@@ -376,15 +378,6 @@ impl Drop for Cluster {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// Writes one line to stderr in one `write`, so that it cannot be interleaved with the
-/// lines of other processes sharing stderr (prefork's master and workers).
-fn say(line: std::fmt::Arguments<'_>) {
-    use std::io::Write as _;
-    let text = format!("{line}\n");
-    // Nothing sensible is left to do if stderr itself is gone.
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 #[cfg(test)]
