@@ -4,6 +4,7 @@
 //! the crate works with plain, already-checked values.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -77,9 +78,17 @@ pub struct Cli {
     pub backlog: i32,
 
     /// PostgreSQL URL or key=value string; also read from DATABASE_URL.
-    /// Default: a private cluster under target/pg, started on demand
+    /// Default: a private cluster in --data-dir, started on demand and stopped on exit
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+
+    /// Directory of the private PostgreSQL cluster used without --database-url (created
+    /// on first use; delete it, with the `template` and lock files beside it, to start
+    /// over); also read from PREFORK_DATA_DIR. Default: as root /var/lib/prefork/pg,
+    /// otherwise $XDG_DATA_HOME/prefork/pg or ~/.local/share/prefork/pg
+    /// (./prefork-data/pg without a home directory)
+    #[arg(long, env = "PREFORK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Seconds one database call (connect, statement, commit) may wait for PostgreSQL
     /// before the request gets 503 and the connection is dropped; bounds a stalled
@@ -249,8 +258,11 @@ pub struct Config {
     pub backlog: i32,
     /// Most inserts committed together (1: one commit per request).
     pub batch: usize,
-    /// `None`: use the private cluster (see [`crate::pgtmp`]).
+    /// `None`: use the private cluster in `data_dir`.
     pub database_url: Option<String>,
+    /// The private cluster's directory (`--data-dir`, else [`pgtmp::default_dir`]),
+    /// chosen when the command line is read; only used without `database_url`.
+    pub data_dir: PathBuf,
     /// The longest one database call may wait (`--db-timeout`).
     pub db_timeout: Duration,
     /// Request size limits.
@@ -371,6 +383,10 @@ impl Config {
             backlog: cli.backlog,
             batch: cli.batch,
             database_url: cli.database_url.filter(|u| !u.is_empty()),
+            data_dir: cli
+                .data_dir
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(pgtmp::default_dir),
             db_timeout,
             limits: Limits {
                 max_body: cli.max_body,
@@ -544,6 +560,17 @@ mod tests {
             .unwrap()
             .warnings
             .is_empty());
+    }
+
+    /// `--data-dir` names the private cluster; without it the default is chosen at run
+    /// time (never a path inside the source tree the binary was built from).
+    #[test]
+    fn data_dir_flag_or_run_time_default() {
+        let c = parse(&["--data-dir", "/srv/pg"]).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/pg"));
+        let d = parse(&[]).unwrap();
+        assert_eq!(d.data_dir, pgtmp::default_dir());
+        assert!(!d.data_dir.starts_with(env!("CARGO_MANIFEST_DIR")));
     }
 
     #[test]

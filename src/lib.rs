@@ -19,7 +19,6 @@
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
 //! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
-//! - [`pgtmp`]: a private, throwaway PostgreSQL cluster on a Unix socket under `target/`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
@@ -30,7 +29,6 @@ pub mod http;
 pub mod log;
 pub mod master;
 pub mod net;
-pub mod pgtmp;
 pub mod privileges;
 pub mod scoreboard;
 pub mod service;

@@ -7,9 +7,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use prefork::pgtmp::{self, Cluster};
+use pgtmp::Cluster;
 use serde_json::Value;
-use support::db::{remove_cluster, unique_name};
+use support::db::{base_dir, remove_cluster, unique_name};
 use support::member_bin::{self, BENCH_RUNNER};
 
 /// Removes the test's cluster and output directory, even when the test panics.
@@ -55,11 +55,8 @@ fn num(v: &Value, path: &str) -> f64 {
 /// listener): all ok, every field present, 201s = rows = the database's count.
 #[test]
 fn two_cell_bench() {
-    let pg_dir = pgtmp::base_dir().join(unique_name("bench"));
-    let out = pgtmp::base_dir()
-        .parent()
-        .unwrap()
-        .join(unique_name("bench-out"));
+    let pg_dir = base_dir().join(unique_name("bench"));
+    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
     let _cleanup = Cleanup {
         pg_dir: pg_dir.clone(),
         out: out.clone(),

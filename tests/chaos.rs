@@ -10,16 +10,21 @@ use std::process::{Command, Stdio};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use prefork::pgtmp;
 use serde_json::Value;
-use support::db::{remove_cluster, unique_name};
+use support::db::{base_dir, remove_cluster, unique_name};
 use support::member_bin::{self, Member};
 
-/// The chaos tool (depends on the prefork library for `pgtmp`).
+/// The chaos tool (depends on the `pgtmp` library, which includes `schema.sql`).
 const CHAOS: Member = Member {
     package: "prefork-chaos",
     bin: "prefork-chaos",
-    sources: &["chaos/Cargo.toml", "chaos/src", "Cargo.toml", "src"],
+    sources: &[
+        "chaos/Cargo.toml",
+        "chaos/src",
+        "pgtmp/Cargo.toml",
+        "pgtmp/src",
+        "schema.sql",
+    ],
 };
 
 /// A run's private directories, removed even when the test panics (the cluster's
@@ -33,8 +38,8 @@ impl Dirs {
     fn new() -> Dirs {
         let name = unique_name("chaos");
         Dirs {
-            pg: pgtmp::base_dir().join(&name),
-            out: pgtmp::base_dir().with_file_name("chaos").join(name),
+            pg: base_dir().join(&name),
+            out: base_dir().with_file_name("chaos").join(name),
         }
     }
 }

@@ -2,12 +2,12 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_created, assert_error, get, pid_alive, poll_until, post_form, Cfg, Server, Signal,
-    TestDb,
+    assert_created, assert_error, get, pid_alive, poll_until, post_form, uid_of, Cfg, Server,
+    Signal, TestDb,
 };
 
 support::matrix!(
@@ -207,41 +207,75 @@ fn post_when_back(port: u16, title: &str) -> i64 {
     }
 }
 
-/// Stops whatever cluster runs in `dir` and deletes it, even if the test failed midway.
-struct ClusterDir(PathBuf);
+/// A directory of this test's under `target/tmp`, with a private cluster somewhere below
+/// it; the cluster is stopped and everything deleted on drop, even if the test failed
+/// midway.
+struct TempTree {
+    root: PathBuf,
+    cluster: PathBuf,
+}
 
-impl Drop for ClusterDir {
+impl Drop for TempTree {
     fn drop(&mut self) {
-        support::db::remove_cluster(&self.0);
+        support::db::remove_cluster(&self.cluster);
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
-/// No --database-url nor DATABASE_URL: prefork starts its own cluster, serves, and stops it on SIGTERM.
+/// No --database-url nor DATABASE_URL, run from a directory of its own with a relative
+/// `--data-dir` below a `0700` directory (as a home directory is): prefork initdb's its
+/// cluster there, serves — as root with `nobody` workers, which reach the socket — and
+/// stops the cluster on SIGTERM.
 #[test]
 fn embedded_default_database() {
-    let dir = ClusterDir(prefork::pgtmp::base_dir().join(support::db::unique_name("emb")));
+    use std::os::unix::fs::PermissionsExt;
+
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(support::db::unique_name("emb"));
+    let tree = TempTree {
+        cluster: root.join("home").join("pg"),
+        root,
+    };
+    let home = tree.root.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
     let mut cmd = Server::command(&["--workers", "1", "--mode", "evloop"]);
-    cmd.env("PREFORK_PG_DIR", &dir.0);
+    cmd.args(["--data-dir", "home/pg"])
+        .current_dir(&tree.root)
+        .env_remove("PREFORK_DATA_DIR");
     let mut server = Server::spawn(cmd);
     let using = server.wait_for_line(
         |l| l.starts_with("prefork: using database "),
         Duration::from_secs(120),
     );
     assert!(
-        using.contains(&*dir.0.to_string_lossy()),
-        "not the PREFORK_PG_DIR cluster: {using}"
+        using.contains(&*tree.cluster.to_string_lossy()),
+        "not the --data-dir cluster: {using}"
     );
     server.wait_ready(Duration::from_secs(60));
+    assert!(
+        tree.cluster.join("PG_VERSION").exists(),
+        "no cluster in --data-dir"
+    );
     assert_created(&post_form(server.port, "embedded", "d"), "embedded", "d");
+    if nix::unistd::Uid::effective().is_root() {
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        for pid in server.worker_pids().into_keys() {
+            assert_eq!(
+                uid_of(pid),
+                nobody.uid.as_raw(),
+                "worker {pid} serves as nobody"
+            );
+        }
+    }
     let postgres =
-        support::db::postmaster_pid(&dir.0).expect("postmaster.pid of the embedded cluster");
+        support::db::postmaster_pid(&tree.cluster).expect("postmaster.pid of the embedded cluster");
     assert!(pid_alive(postgres));
 
     server.signal(Signal::SIGTERM);
     let status = server.wait_exit(Duration::from_secs(60));
     assert_eq!(status.code(), Some(0), "master exit status");
     assert!(
-        !dir.0.join("postmaster.pid").exists(),
+        !tree.cluster.join("postmaster.pid").exists(),
         "the cluster prefork started is still running"
     );
     poll_until(Duration::from_secs(10), "postgres to exit", || {

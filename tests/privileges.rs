@@ -5,7 +5,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{assert_created, poll_until, post_form, Server, TestDb};
+use support::{assert_created, poll_until, post_form, uid_of, Server, TestDb};
 
 /// A throwaway system user in the `postgres` group (so that it can reach the test
 /// cluster's socket), deleted on drop.
@@ -33,13 +33,6 @@ impl Drop for ThrowawayUser {
     fn drop(&mut self) {
         let _ = Command::new("userdel").arg(&self.0).status();
     }
-}
-
-/// The uid a process runs as (`Uid:` line of /proc/PID/status, real uid).
-fn uid_of(pid: i32) -> u32 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// Starts two workers with `args`: the master stays root, every worker runs as `uid`,

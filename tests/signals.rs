@@ -146,13 +146,13 @@ struct PrivateCluster(PathBuf);
 
 impl PrivateCluster {
     fn new(name: &str) -> PrivateCluster {
-        PrivateCluster(prefork::pgtmp::base_dir().join(support::db::unique_name(name)))
+        PrivateCluster(support::db::base_dir().join(support::db::unique_name(name)))
     }
 
     /// Starts prefork with its embedded default database in this directory.
     fn start(&self, args: &[&str]) -> Server {
         let mut cmd = Server::command(args);
-        cmd.env("PREFORK_PG_DIR", &self.0);
+        cmd.arg("--data-dir").arg(&self.0);
         let mut server = Server::spawn(cmd);
         server.wait_ready(Duration::from_secs(120));
         server

@@ -214,9 +214,12 @@ fn clock_seed() -> u64 {
     now.map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// `target/chaos` of this workspace.
+/// `target/chaos` of this workspace (a development tool run from its checkout).
 fn chaos_dir() -> PathBuf {
-    prefork::pgtmp::base_dir().with_file_name("chaos")
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    workspace.join("target").join("chaos")
 }
 
 /// A program in this program's directory (where cargo puts every workspace binary).

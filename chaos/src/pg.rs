@@ -1,4 +1,4 @@
-//! The throwaway PostgreSQL cluster (`prefork::pgtmp`) and the two database faults:
+//! The throwaway PostgreSQL cluster (`pgtmp`) and the two database faults:
 //! a fast restart, and a stall (the postmaster and every backend stopped, then resumed).
 
 use std::path::Path;
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use prefork::pgtmp::{Cluster, PgError};
+use pgtmp::{Cluster, PgError};
 
 use crate::procs;
 

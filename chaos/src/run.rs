@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use prefork::pgtmp::PgError;
+use pgtmp::PgError;
 
 use crate::cli::Settings;
 use crate::clients::{self, ClientLog};

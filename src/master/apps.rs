@@ -4,9 +4,9 @@
 
 use crate::config::{AppKind, Config};
 use crate::hello::Hello;
-use crate::pgtmp::Cluster;
 use crate::tasks::TaskService;
 use crate::worker::App;
+use pgtmp::Cluster;
 
 use super::{database, mask_password, MasterError};
 

@@ -1,14 +1,15 @@
 //! Which database the workers use, checked once before the first fork. After that
 //! the master never connects: an outage is the workers' business (503 and reconnect).
 
+use pgtmp::Cluster;
+
 use crate::config::Config;
-use crate::pgtmp::{self, Cluster};
 use crate::tasks::db::{mask_password, Db, DbError, DbTarget};
 
 use super::MasterError;
 
-/// `--database-url` if given, else the private cluster in [`pgtmp::default_dir`],
-/// started (or reused) now and kept by the master until it exits.
+/// `--database-url` if given, else the private cluster in `--data-dir` (see
+/// [`Config::data_dir`]), started (or reused) now and kept by the master until it exits.
 pub(super) fn resolve(config: &Config) -> Result<(DbTarget, Option<Cluster>), MasterError> {
     let target = |url| DbTarget {
         url,
@@ -18,7 +19,7 @@ pub(super) fn resolve(config: &Config) -> Result<(DbTarget, Option<Cluster>), Ma
         return Ok((target(url.clone()), None));
     }
     let cluster =
-        Cluster::ensure(pgtmp::default_dir()).map_err(|e| MasterError::Database(Box::new(e)))?;
+        Cluster::ensure(&config.data_dir).map_err(|e| MasterError::Database(Box::new(e)))?;
     Ok((target(cluster.url()), Some(cluster)))
 }
 

@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use pgtmp::Cluster;
 
 use crate::config::{AcceptMode, Config, Mode};
 use crate::net;
-use crate::pgtmp::Cluster;
 use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::service::Service;

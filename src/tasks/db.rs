@@ -27,6 +27,8 @@ use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 mod conninfo;
 mod error;
+#[cfg(test)]
+pub(crate) mod test_pg;
 
 pub use conninfo::{mask_password, socket_dirs};
 pub use error::DbError;
@@ -43,7 +45,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 /// long of the database accepting connections again, at the cost of one failed
 /// connection attempt per connection per period while it is down.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
-/// The table's definition, the single source of truth (idempotent).
+/// The table's definition (idempotent): the repository's `schema.sql`, the single
+/// source of truth, which the private cluster (`pgtmp`) applies too.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Which database to use and how long one call may take: plain data, copied into

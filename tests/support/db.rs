@@ -1,10 +1,10 @@
-//! One private PostgreSQL cluster per test (`prefork::pgtmp`), and queries on it.
+//! One private PostgreSQL cluster per test (`pgtmp`), and queries on it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use pgtmp::Cluster;
 use postgres::{Client, NoTls};
-use prefork::pgtmp::{self, Cluster};
 
 /// A fresh cluster with an empty `task` table, stopped and deleted on drop.
 pub struct TestDb {
@@ -15,7 +15,7 @@ pub struct TestDb {
 impl TestDb {
     /// A new cluster in `target/pg/test-<test name>-<pid>[-n]` (copied from the shared template).
     pub fn fresh() -> TestDb {
-        let dir = pgtmp::base_dir().join(unique_name("test"));
+        let dir = base_dir().join(unique_name("test"));
         let cluster = Cluster::fresh(&dir).unwrap_or_else(|e| {
             remove_cluster(&dir);
             panic!("private PostgreSQL: {e}")
@@ -79,6 +79,15 @@ impl Drop for TestDb {
         let _ = self.cluster.stop();
         remove_cluster(&self.dir);
     }
+}
+
+/// Where tests put their clusters: `target/pg` of this checkout (the tests' own tree;
+/// the server chooses its default directory at run time). Clusters there share one
+/// template.
+pub fn base_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("pg")
 }
 
 /// Stops whatever cluster runs in `dir`, deletes it and pgtmp's `<dir>.lock` beside it.

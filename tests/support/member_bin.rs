@@ -22,15 +22,16 @@ pub struct Member {
     pub sources: &'static [&'static str],
 }
 
-/// The bench runner (depends on the prefork library for `pgtmp`).
+/// The bench runner (depends on the `pgtmp` library, which includes `schema.sql`).
 pub const BENCH_RUNNER: Member = Member {
     package: "prefork-bench",
     bin: "prefork-bench",
     sources: &[
         "benches/runner/Cargo.toml",
         "benches/runner/src",
-        "Cargo.toml",
-        "src",
+        "pgtmp/Cargo.toml",
+        "pgtmp/src",
+        "schema.sql",
     ],
 };
 

@@ -21,7 +21,7 @@ pub use http::{
     must_exchange, post_form, post_json, send_raw, Conn, Response,
 };
 pub use nix::sys::signal::Signal;
-pub use server::{pid_alive, pid_gone, signal_pid, Server, WorkerEvent};
+pub use server::{pid_alive, pid_gone, signal_pid, uid_of, Server, WorkerEvent};
 
 /// A worker configuration of the test matrix.
 #[derive(Clone, Copy, Debug)]

@@ -353,3 +353,10 @@ fn is_our_binary(pid: i32) -> bool {
     let exe = std::fs::read_link(format!("/proc/{pid}/exe"));
     pid_alive(pid) && exe.is_ok_and(|p| p == std::path::Path::new(env!("CARGO_BIN_EXE_prefork")))
 }
+
+/// The uid a process runs as (`Uid:` line of /proc/PID/status, real uid).
+pub fn uid_of(pid: i32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}

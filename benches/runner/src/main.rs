@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use prefork::pgtmp::Cluster;
+use pgtmp::Cluster;
 
 use crate::bench::{Outcome, Status};
 use crate::cli::{Cli, Config};

@@ -49,10 +49,10 @@ pub enum PgbenchError {
     Parse(&'static str),
 }
 
-/// `pgbench` from the installation the private cluster uses (`prefork::pgtmp::program`),
+/// `pgbench` from the installation the private cluster uses (`pgtmp::program`),
 /// else a plain `pgbench` on PATH.
 pub fn find() -> Result<PathBuf, PgbenchError> {
-    prefork::pgtmp::program("pgbench")
+    pgtmp::program("pgbench")
         .ok()
         .or_else(|| crate::system::find_on_path("pgbench"))
         .ok_or(PgbenchError::NotFound)

@@ -1,7 +1,9 @@
 //! Tests of [`Db`] against a real private cluster (one per test), and of the helpers.
 
+use pgtmp::Cluster;
+
+use super::test_pg::base_dir;
 use super::*;
-use crate::pgtmp::{base_dir, Cluster};
 
 fn new_task(title: &str) -> NewTask {
     NewTask {

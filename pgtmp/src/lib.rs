@@ -1,31 +1,58 @@
-//! A private, throwaway PostgreSQL cluster on a Unix socket, for tests, scripts and the
-//! default `prefork` run.
+//! pgtmp: a private, throwaway PostgreSQL cluster on a Unix socket — prefork's embedded
+//! default database, and the clusters of its tests and scripts.
 //!
 //! `Cluster::ensure(dir)` creates (from the template, as the `postgres` user when root),
 //! starts (unless already running: then it is reused) and prepares (database `prefork`,
-//! `schema.sql` applied with psql) a cluster in `dir`; `url()` is the connection string;
-//! a cluster this process started is stopped by `Drop` (or `stop()`), a reused one is not.
+//! the repository's `schema.sql` applied with psql) a cluster in `dir`; `url()` is the
+//! connection string; a cluster this process started is stopped by `Drop` (or `stop()`),
+//! a reused one is not.
 //! `Cluster::fresh(dir)` makes a new cluster quickly by copying a shared template
 //! (`<parent of dir>/template`, initdb'd once under a lock): what tests use, one per test;
 //! dropping it also deletes it (unless the test is panicking: the log stays readable).
-//! [`default_dir`] is `$PREFORK_PG_DIR` or `target/pg/default`.
+//!
+//! # Where a cluster lives
+//! Always in a directory the caller names; nothing is derived from where this crate was
+//! built. Beside that directory, in its parent, pgtmp also keeps the template (`template`)
+//! and lock files (`<dir>.lock`, `template.lock`). The data directory is also the
+//! server's socket directory (mode `0750`, group of the server's user), so the connection
+//! string names it as the host. [`default_dir`] is the per-user location prefork and the
+//! `pgtmp` program use when given none, chosen at run time:
+//! - as root: `/var/lib/prefork/pg` (the server runs as the `postgres` user, which cannot
+//!   enter root's home directory);
+//! - otherwise `$XDG_DATA_HOME/prefork/pg`, else `$HOME/.local/share/prefork/pg`;
+//! - with neither set: `./prefork-data/pg` in the working directory.
+//!
+//! To remove it: stop whatever uses it (prefork stops the cluster it started when it
+//! exits; `pgtmp stop DIR` stops one left running), then delete the parent directory
+//! (`rm -rf ~/.local/share/prefork`), or, for a directory of your own choosing, the
+//! directory, `template` and the lock files beside it.
+//!
+//! As root, every directory above the cluster is made searchable by others (`o+x` only,
+//! nothing becomes readable) so that the `postgres` user can reach it; this is logged.
 //!
 //! Durability settings stay at PostgreSQL's honest defaults (`fsync`, `synchronous_commit`
 //! on): the experiment measures what a committed insert costs.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 mod error;
 mod files;
+mod location;
+mod log;
 mod tools;
 
 pub use error::PgError;
+pub use location::default_dir;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use log::say;
 use tools::Tools;
 
-// The table definition, applied (idempotently) on every `ensure`/`fresh`.
-use crate::tasks::db::SCHEMA;
+/// The table definition (the repository's `schema.sql`, which prefork applies too),
+/// applied (idempotently) on every `ensure`/`fresh`.
+pub const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// The database the app uses.
 const DATABASE: &str = "prefork";
@@ -33,7 +60,7 @@ const DATABASE: &str = "prefork";
 const SUPERUSER: &str = "postgres";
 /// Appended to `postgresql.conf` of the template (and so of every copy).
 const SETTINGS: &str = "
-# --- pgtmp: a private cluster on a Unix socket only (src/pgtmp.rs) ---
+# --- pgtmp: a private cluster on a Unix socket only (pgtmp) ---
 listen_addresses = ''
 port = 5432
 # Durability stays on: the experiment measures honest commits.
@@ -54,21 +81,6 @@ pub fn program(name: &str) -> Result<PathBuf, PgError> {
         Ok(path)
     } else {
         Err(PgError::NotInstalled)
-    }
-}
-
-/// Where tests and scripts put clusters: `target/pg` of this workspace.
-pub fn base_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("pg")
-}
-
-/// `$PREFORK_PG_DIR`, or `target/pg/default`: the cluster `prefork` uses without a URL.
-pub fn default_dir() -> PathBuf {
-    match std::env::var_os("PREFORK_PG_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => base_dir().join("default"),
     }
 }
 
@@ -358,10 +370,10 @@ impl Drop for Cluster {
             return;
         }
         if let Err(e) = self.stop() {
-            crate::say!(
+            say(format_args!(
                 "pgtmp: could not stop the cluster in {}: {e}",
                 self.dir.display()
-            );
+            ));
         } else if self.throwaway && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::PgError;
+use crate::error::PgError;
+use crate::log::say;
 
 /// Where the Debian/Ubuntu packages put each major version's programs.
 const DEBIAN_LIB: &str = "/usr/lib/postgresql";
@@ -98,10 +99,10 @@ impl Tools {
             let meta = std::fs::metadata(dir).map_err(|e| PgError::io(dir, e))?;
             let mode = meta.permissions().mode();
             if mode & 0o001 == 0 {
-                crate::say!(
+                say(format_args!(
                     "pgtmp: chmod o+x {} so the postgres user can reach the cluster",
                     dir.display()
-                );
+                ));
                 let perms = std::fs::Permissions::from_mode(mode | 0o001);
                 std::fs::set_permissions(dir, perms).map_err(|e| PgError::io(dir, e))?;
             }

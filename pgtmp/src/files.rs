@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::PgError;
+use crate::error::PgError;
 
 /// The name of the socket file PostgreSQL creates in its socket directory (port 5432).
 pub(crate) const SOCKET: &str = ".s.PGSQL.5432";

@@ -1,15 +1,21 @@
-//! `pgtmp`: start, stop or locate the private PostgreSQL cluster (for scripts).
+//! `pgtmp`: start, stop or locate a private PostgreSQL cluster (for scripts).
 //!
 //! `pgtmp start [DIR]` leaves the server running and prints its URL on stdout, so a
-//! script can `url=$(pgtmp start)` and later `pgtmp stop`.
+//! script can `url=$(pgtmp start DIR)` and later `pgtmp stop DIR`. Without DIR (and
+//! without `$PREFORK_DATA_DIR`): the cluster prefork uses by default,
+//! [`pgtmp::default_dir`].
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use prefork::pgtmp::{self, Cluster};
+use pgtmp::Cluster;
 
 /// Manage a private PostgreSQL cluster on a Unix socket.
+///
+/// DIR defaults to $PREFORK_DATA_DIR, else to the cluster prefork uses without
+/// --database-url: as root /var/lib/prefork/pg, otherwise $XDG_DATA_HOME/prefork/pg or
+/// ~/.local/share/prefork/pg (./prefork-data/pg without a home directory).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -21,17 +27,20 @@ struct Cli {
 enum Cmd {
     /// Create (if needed) and start the cluster, print its URL; it keeps running.
     Start {
-        /// Cluster directory. Default: $PREFORK_PG_DIR or target/pg/default
+        /// Cluster directory. Default: the one prefork uses without --database-url (pgtmp --help says where)
+        #[arg(env = "PREFORK_DATA_DIR")]
         dir: Option<PathBuf>,
     },
     /// Stop the cluster if it is running.
     Stop {
-        /// Cluster directory. Default: $PREFORK_PG_DIR or target/pg/default
+        /// Cluster directory. Default: the one prefork uses without --database-url (pgtmp --help says where)
+        #[arg(env = "PREFORK_DATA_DIR")]
         dir: Option<PathBuf>,
     },
     /// Print the cluster's URL (whether or not it is running).
     Url {
-        /// Cluster directory. Default: $PREFORK_PG_DIR or target/pg/default
+        /// Cluster directory. Default: the one prefork uses without --database-url (pgtmp --help says where)
+        #[arg(env = "PREFORK_DATA_DIR")]
         dir: Option<PathBuf>,
     },
 }

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// Where these tests put their clusters: `target/pg` of this workspace (the tests' own
+/// checkout; the library itself never derives a directory from where it was built).
+fn base_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    workspace.join("target").join("pg")
+}
+
 fn count(cluster: &Cluster) -> String {
     cluster.psql("SELECT count(*) FROM task").unwrap()
 }
