@@ -11,7 +11,7 @@
 //! - the pid and slot of the worker using the cell: a cell is *live* while its pid is not
 //!   zero (set by the master right after fork, and by the child itself before it serves,
 //!   so neither side waits for the other; zeroed by the master when it reaps the worker);
-//! - the [`Counters`] (connections, requests, batches, batched rows), reset when the cell
+//! - the [`Counters`] (connections, requests, commits, jobs committed), reset when the cell
 //!   is allocated, so they count one incarnation only.
 //!
 //! Cells are handed out per worker *incarnation*, not per slot: during a rolling restart
@@ -42,8 +42,8 @@ const PID: usize = 1;
 const SLOT: usize = 2;
 const CONNECTIONS: usize = 3;
 const REQUESTS: usize = 4;
-const BATCHES: usize = 5;
-const BATCHED_ROWS: usize = 6;
+const COMMITS: usize = 5;
+const COMMITTED_JOBS: usize = 6;
 
 /// One cell's atomics.
 type Fields = [AtomicU64; FIELDS];
@@ -63,8 +63,8 @@ impl Heartbeat {
 
 /// One worker's activity counters (for `GET /stats`). `Clone + Send + Sync`: threads
 /// mode shares it. CONTRACT (the workers call these): `connection()` per accepted
-/// connection, `requests(n)` per answered requests, `batch(rows)` per insert commit of
-/// `rows` rows. Each is one relaxed atomic add on the worker's own cache line.
+/// connection, `requests(n)` per answered requests, `commit(jobs)` per commit of `jobs`
+/// deferred jobs (the task service: rows). Each is one relaxed atomic add on the worker's own cache line.
 #[derive(Clone, Debug)]
 pub struct Counters {
     cell: &'static Fields,
@@ -88,10 +88,10 @@ impl Counters {
         self.cell[REQUESTS].fetch_add(n, Ordering::Relaxed);
     }
 
-    /// One commit of `rows` inserted rows.
-    pub fn batch(&self, rows: u64) {
-        self.cell[BATCHES].fetch_add(1, Ordering::Relaxed);
-        self.cell[BATCHED_ROWS].fetch_add(rows, Ordering::Relaxed);
+    /// One commit of `jobs` deferred jobs.
+    pub fn commit(&self, jobs: u64) {
+        self.cell[COMMITS].fetch_add(1, Ordering::Relaxed);
+        self.cell[COMMITTED_JOBS].fetch_add(jobs, Ordering::Relaxed);
     }
 
     /// What has been counted so far, with the cell's slot and pid (zero when detached).
@@ -111,25 +111,25 @@ pub struct WorkerStats {
     pub connections: u64,
     /// Requests answered.
     pub requests: u64,
-    /// Insert commits.
-    pub batches: u64,
-    /// Rows inserted by those commits.
-    pub batched_rows: u64,
+    /// Commits of deferred jobs (the task service: insert transactions).
+    pub commits: u64,
+    /// Jobs made durable by those commits (the task service: rows).
+    pub committed_jobs: u64,
 }
 
 impl WorkerStats {
-    /// Rows per commit; 0 when nothing was committed.
-    pub fn mean_batch(&self) -> f64 {
-        mean(self.batched_rows, self.batches)
+    /// Jobs per commit (the group commit's size); 0 when nothing was committed.
+    pub fn mean_group(&self) -> f64 {
+        mean(self.committed_jobs, self.commits)
     }
 }
 
-/// `rows / batches`, 0 when there was no batch.
-pub fn mean(rows: u64, batches: u64) -> f64 {
-    if batches == 0 {
+/// `jobs / commits`, 0 when there was no commit.
+pub fn mean(jobs: u64, commits: u64) -> f64 {
+    if commits == 0 {
         0.0
     } else {
-        rows as f64 / batches as f64
+        jobs as f64 / commits as f64
     }
 }
 
@@ -172,8 +172,8 @@ fn read_counters(cell: &Fields) -> WorkerStats {
         pid: get(PID) as u32,
         connections: get(CONNECTIONS),
         requests: get(REQUESTS),
-        batches: get(BATCHES),
-        batched_rows: get(BATCHED_ROWS),
+        commits: get(COMMITS),
+        committed_jobs: get(COMMITTED_JOBS),
     }
 }
 
@@ -205,7 +205,7 @@ impl Scoreboard {
     pub fn allocate(&mut self) -> Option<Cell> {
         let index = self.free.pop()?;
         let cell = &self.cells[index];
-        for field in [CONNECTIONS, REQUESTS, BATCHES, BATCHED_ROWS] {
+        for field in [CONNECTIONS, REQUESTS, COMMITS, COMMITTED_JOBS] {
             cell[field].store(0, Ordering::Relaxed);
         }
         cell[HEARTBEAT].store(now_ms(), Ordering::Relaxed);

@@ -65,8 +65,8 @@ fn counters_from_children_are_in_the_snapshot() {
     in_child(|| {
         ca.connection();
         ca.requests(3);
-        ca.batch(2);
-        ca.batch(4);
+        ca.commit(2);
+        ca.commit(4);
     });
     in_child(|| {
         cb.connection();
@@ -79,21 +79,21 @@ fn counters_from_children_are_in_the_snapshot() {
             pid: 1002,
             connections: 2,
             requests: 5,
-            batches: 0,
-            batched_rows: 0,
+            commits: 0,
+            committed_jobs: 0,
         },
         WorkerStats {
             slot: 1,
             pid: 1001,
             connections: 1,
             requests: 3,
-            batches: 2,
-            batched_rows: 6,
+            commits: 2,
+            committed_jobs: 6,
         },
     ];
     assert_eq!(board.board().snapshot(), expected);
-    assert_eq!(expected[1].mean_batch(), 3.0);
-    assert_eq!(expected[0].mean_batch(), 0.0);
+    assert_eq!(expected[1].mean_group(), 3.0);
+    assert_eq!(expected[0].mean_group(), 0.0);
 }
 
 /// A cell is absent from the snapshot until occupied and after release; allocating it
@@ -137,10 +137,15 @@ fn detached_counters_count() {
     let counters = Counters::detached();
     counters.connection();
     counters.requests(2);
-    counters.batch(64);
+    counters.commit(64);
     let got = counters.get();
     assert_eq!(
-        (got.connections, got.requests, got.batches, got.batched_rows),
+        (
+            got.connections,
+            got.requests,
+            got.commits,
+            got.committed_jobs
+        ),
         (1, 2, 1, 64)
     );
 }

@@ -20,7 +20,7 @@ pub(crate) fn count_answer(counters: &Counters, quota: &Quota) -> bool {
 /// Records on `counters` the commits the service reported.
 pub(crate) fn record_commits<D>(counters: &Counters, done: &mut Completions<D>) {
     for jobs in done.take_commits() {
-        counters.batch(jobs);
+        counters.commit(jobs);
     }
 }
 

@@ -69,9 +69,9 @@ fn worker_json(w: &WorkerStats) -> WorkerJson {
         pid: w.pid,
         connections: w.connections,
         requests: w.requests,
-        batches: w.batches,
-        batched_rows: w.batched_rows,
-        mean_batch: w.mean_batch(),
+        batches: w.commits,
+        batched_rows: w.committed_jobs,
+        mean_batch: w.mean_group(),
     }
 }
 
@@ -79,8 +79,8 @@ fn total(workers: &[WorkerStats]) -> TotalJson {
     let mut total = workers.iter().fold(TotalJson::default(), |mut t, w| {
         t.connections += w.connections;
         t.requests += w.requests;
-        t.batches += w.batches;
-        t.batched_rows += w.batched_rows;
+        t.batches += w.commits;
+        t.batched_rows += w.committed_jobs;
         t
     });
     total.workers = workers.len();
@@ -103,8 +103,8 @@ mod tests {
                 pid: 11,
                 connections: 4,
                 requests: 6,
-                batches: 2,
-                batched_rows: 5,
+                commits: 2,
+                committed_jobs: 5,
             },
             WorkerStats {
                 slot: 1,

@@ -294,7 +294,7 @@ mod tests {
         drop(inbox);
         handles.into_iter().for_each(|h| h.join().unwrap());
         assert_eq!(
-            counters.get().batched_rows,
+            counters.get().committed_jobs,
             320,
             "every job counted in a commit"
         );
