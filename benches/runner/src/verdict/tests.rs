@@ -4,13 +4,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::*;
-use crate::cell::{self, Cell, Section};
-use crate::cli::{Cli, SaturationLoad, SeedLoad};
-use crate::loadgen::Latency;
-use crate::prefork_mode::Prefork;
-use crate::procs::Usage;
-use crate::run::RunRecord;
-use crate::system::{Mode, Variant};
+use crate::cli::Cli;
+use crate::model::{
+    Cell, Latency, Mode, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Usage, Variant,
+};
 
 fn config(args: &[&str]) -> Config {
     let mut all = vec!["prefork-bench"];
@@ -73,16 +70,17 @@ fn run(rps: f64, elapsed_s: f64, rows: u64, created: u64, worker_kib: u64) -> Ru
 }
 
 fn result(variant: Variant, seed_load: bool, record: RunRecord) -> CellResult {
-    let c = if seed_load {
-        cell::seed_cells(variant.system(), true, seed())[0]
+    let load = if seed_load {
+        Load::Seed(seed())
     } else {
-        cell::saturation_cells(variant, sat(), false)[0]
+        Load::Saturation(sat())
     };
     CellResult {
         cell: Cell {
             variant,
+            load,
+            route: Route::Direct,
             section: Section::Rounds,
-            ..c
         },
         status: Status::Ok,
         note: None,
@@ -193,4 +191,20 @@ fn missing_sides() {
     assert!(v[4].figure.contains("not the acceptance's 10×1000"));
     assert_eq!(v[5].pass, Some(true));
     assert!(verdicts(&[], &config(&[])).iter().all(|v| v.pass.is_none()));
+}
+
+/// The bars come from the targets data: other bars, other verdicts.
+#[test]
+fn bars_are_data() {
+    let shipped = targets::get().thresholds;
+    let stricter = Thresholds {
+        prefork_vs_django: 80.0,
+        worker_rss_max_mib: 10.0,
+        ..shipped
+    };
+    let v = verdicts_against(&bench(), &config(&[]), &stricter);
+    let words: Vec<&str> = v.iter().map(Verdict::word).collect();
+    assert_eq!(words, ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
+    assert_eq!(v[3].threshold, "≥ 80×");
+    assert_eq!(v[5].threshold, "< 10 MiB");
 }
