@@ -12,6 +12,8 @@ use crate::model::{
     DEFAULT_BATCH,
 };
 use crate::summary::Summary;
+use Mode::{Evloop, Threads};
+use Runs::{Always, Full, Quick};
 
 /// In which benches a spec is planned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,9 +98,6 @@ const fn best(system: System, route: Route) -> Spec {
         runs: Runs::Always,
     }
 }
-
-use Mode::{Evloop, Threads};
-use Runs::{Always, Full, Quick};
 
 /// Workers of the accept comparison: more than the 2 cores, so an uneven spread shows
 /// (`--quick`: 2, which the other sections measure already for reuseport).

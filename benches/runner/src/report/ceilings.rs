@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::table::{errors, status_text, table_head, table_row};
+use super::table::{errors, spread, status_text, table_head, table_row};
 use crate::cli::Config;
 use crate::model::{CellResult, Section, Variant};
 use crate::plan;
@@ -63,7 +63,7 @@ fn row(r: &CellResult, nginx_rps: Option<f64>) -> Vec<String> {
     };
     let flag = status_text(r).map_or(String::new(), |t| format!(" {t}"));
     row.extend([
-        format!("{:.0}{}{flag}", s.rps, errors(&s)),
+        format!("{:.0}{}{}{flag}", s.rps, spread(&s), errors(&s)),
         nginx_rps.map_or("—".into(), |n| format!("{:.2}×", s.rps / n)),
         format!("{:.2}", s.p50_ms),
         format!("{:.2}", s.p99_ms),

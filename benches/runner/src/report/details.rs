@@ -62,10 +62,15 @@ fn detail_row(r: &CellResult) -> Vec<String> {
         return row;
     };
     let opt = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2}"));
+    // The HTTP ceilings answer 200 and write no row.
+    let count = |n: u64| match c.variant.inserts() {
+        true => n.to_string(),
+        false => "—".to_string(),
+    };
     row.extend([
         format!("{:.0}", s.requests),
-        last.created.to_string(),
-        last.rows.to_string(),
+        count(last.created),
+        count(last.rows),
         s.errors.to_string(),
         format!("{:.2}", s.elapsed_s),
         format!("{:.0}{}", s.rps, spread(&s)),
