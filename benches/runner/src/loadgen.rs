@@ -86,36 +86,25 @@ impl LoadSpec {
     }
 }
 
-/// Requests that got no response, by kind (loadgen's error kinds but `status`, which
-/// is a response with an unexpected status), only the kinds that occurred.
-pub fn unanswered(report: &Report) -> Vec<(&'static str, u64)> {
-    let e = &report.errors;
-    [
-        ("connect", e.connect),
-        ("reset", e.reset),
-        ("timeout", e.timeout),
-        ("malformed", e.malformed),
-        ("closed", e.closed),
-    ]
-    .into_iter()
-    .filter(|&(_, n)| n > 0)
-    .collect()
+/// loadgen's error kinds of a request that got no response at all (the `status` kind is
+/// a response with an unexpected status).
+const UNANSWERED: [&str; 5] = ["connect", "reset", "timeout", "malformed", "closed"];
+
+/// The report's errors by kind, every kind listed (as loadgen's JSON has them).
+pub fn errors_by_kind(report: &Report) -> BTreeMap<String, u64> {
+    serde_json::to_value(report.errors)
+        .and_then(serde_json::from_value)
+        .expect("loadgen's error counters serialize as a map of counts")
 }
 
-/// The report's errors by kind, every kind listed.
-pub fn errors_by_kind(report: &Report) -> BTreeMap<String, u64> {
-    let e = &report.errors;
-    [
-        ("connect", e.connect),
-        ("reset", e.reset),
-        ("timeout", e.timeout),
-        ("malformed", e.malformed),
-        ("closed", e.closed),
-        ("status", e.status),
-    ]
-    .into_iter()
-    .map(|(k, n)| (k.to_string(), n))
-    .collect()
+/// Requests that got no response, by kind, only the kinds that occurred.
+pub fn unanswered(report: &Report) -> Vec<(&'static str, u64)> {
+    let errors = errors_by_kind(report);
+    UNANSWERED
+        .into_iter()
+        .map(|kind| (kind, errors.get(kind).copied().unwrap_or(0)))
+        .filter(|&(_, n)| n > 0)
+        .collect()
 }
 
 /// Why a loadgen run produced no report.

@@ -145,3 +145,42 @@ pub struct CellResult {
     /// The runs made (`--repeat`), failed ones included.
     pub runs: Vec<RunRecord>,
 }
+
+impl RunRecord {
+    /// A clean run of `rps` over `elapsed_s` (latency p50 1 ms, p99 3 ms), with `rows`
+    /// rows for `created` 201s: the reports' and verdicts' unit tests build on it.
+    #[cfg(test)]
+    pub fn sample(rps: f64, elapsed_s: f64, rows: u64, created: u64) -> RunRecord {
+        let latency = Latency {
+            min: 0.1,
+            p50: 1.0,
+            p90: 2.0,
+            p99: 3.0,
+            p999: 4.0,
+            max: 5.0,
+            mean: 1.2,
+        };
+        RunRecord {
+            users: 64,
+            loops: 1,
+            warmup_rps: rps,
+            requests: created,
+            created,
+            rows,
+            statuses: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            error_total: 0,
+            elapsed_s,
+            rps,
+            latency_ms: latency,
+            server: Usage::default(),
+            postgres: None,
+            nginx: None,
+            log: String::new(),
+            failure: None,
+            command: None,
+            balance: None,
+            stats_error: None,
+        }
+    }
+}

@@ -74,33 +74,8 @@ fn row(r: &CellResult, nginx_rps: Option<f64>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Latency, Load, Mode, Prefork, Route, RunRecord, Status, Usage};
+    use crate::model::{Load, Mode, Prefork, Route, RunRecord, Status};
     use clap::Parser;
-
-    fn run(rps: f64) -> RunRecord {
-        RunRecord {
-            users: 64,
-            loops: 10,
-            warmup_rps: rps,
-            requests: 640,
-            created: 0,
-            rows: 0,
-            statuses: Default::default(),
-            errors: Default::default(),
-            error_total: 0,
-            elapsed_s: 1.0,
-            rps,
-            latency_ms: Latency::default(),
-            server: Usage::default(),
-            postgres: None,
-            nginx: None,
-            log: String::new(),
-            failure: None,
-            command: None,
-            balance: None,
-            stats_error: None,
-        }
-    }
 
     /// Hello and nginx rows read against nginx's rate; group commit's measured cell is
     /// found whatever section ran it.
@@ -117,7 +92,7 @@ mod tests {
             },
             status: Status::Ok,
             note: None,
-            runs: vec![run(rps)],
+            runs: vec![RunRecord::sample(rps, 1.0, 0, 0)],
         };
         let hello = Variant::Hello {
             mode: Mode::Evloop,

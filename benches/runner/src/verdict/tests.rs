@@ -1,13 +1,10 @@
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Parser;
 
 use super::*;
 use crate::cli::Cli;
-use crate::model::{
-    Cell, Latency, Mode, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Usage, Variant,
-};
+use crate::model::{Cell, Mode, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Variant};
 
 fn config(args: &[&str]) -> Config {
     let mut all = vec!["prefork-bench"];
@@ -33,40 +30,9 @@ fn seed() -> SeedLoad {
 
 /// A run of `rps` lasting `elapsed_s`, with `rows` rows for `created` 201s.
 fn run(rps: f64, elapsed_s: f64, rows: u64, created: u64, worker_kib: u64) -> RunRecord {
-    let latency = Latency {
-        min: 0.1,
-        p50: 1.0,
-        p90: 2.0,
-        p99: 3.0,
-        p999: 4.0,
-        max: 5.0,
-        mean: 1.2,
-    };
-    RunRecord {
-        users: 64,
-        loops: 1,
-        warmup_rps: rps,
-        requests: created,
-        created,
-        rows,
-        statuses: BTreeMap::new(),
-        errors: BTreeMap::new(),
-        error_total: 0,
-        elapsed_s,
-        rps,
-        latency_ms: latency,
-        server: Usage {
-            worker_peak_rss_kib: worker_kib,
-            ..Usage::default()
-        },
-        postgres: None,
-        nginx: None,
-        log: String::new(),
-        failure: None,
-        command: None,
-        balance: None,
-        stats_error: None,
-    }
+    let mut run = RunRecord::sample(rps, elapsed_s, rows, created);
+    run.server.worker_peak_rss_kib = worker_kib;
+    run
 }
 
 fn result(variant: Variant, seed_load: bool, record: RunRecord) -> CellResult {
