@@ -1,7 +1,7 @@
 //! What a response head says about its body (Content-Length, Transfer-Encoding) and
 //! about its connection (Connection, HTTP version), per RFC 9112 section 6.
 
-use crate::response::ParseError;
+use crate::parse_error::ParseError;
 
 /// How a response body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! - [`target`]: the `http://HOST:PORT/PATH` URL, resolved once.
 //! - [`payload`]: the shipped titles/descriptions, percent-encoded or JSON, and the RNG.
 //! - [`request`]: request bytes, built once, copied per request.
+//! - [`parse_error`]: why a response cannot be framed ([`parse_error::ParseError`]).
 //! - [`response`]: the incremental response parser (Content-Length, chunked, close).
 //! - [`framing`]: what a response head says about its body and connection.
 //! - [`pacing`]: the open-loop schedule (`--rate`), wrk2's model.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod conn;
 pub mod framing;
 pub mod pacing;
+pub mod parse_error;
 pub mod payload;
 pub mod progress;
 pub mod report;

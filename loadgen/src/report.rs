@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Pacer, StopWhen};
 use crate::run::Summary;
@@ -16,8 +16,9 @@ use crate::stats::{Errors, Latency};
 /// Below this share of the target, `--rate` counts as not reached.
 const RATE_REACHED: f64 = 0.95;
 
-/// Everything reported about a run; serializes to the agreed JSON keys.
-#[derive(Clone, Debug, Serialize)]
+/// Everything reported about a run; serializes to the agreed JSON keys, and reads them
+/// back (the bench runner parses `--report json` through this type).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Target URL.
     pub url: String,
@@ -28,7 +29,7 @@ pub struct Report {
     /// Threads.
     pub threads: usize,
     /// `close` or `keep-alive`.
-    pub connection: &'static str,
+    pub connection: String,
     /// Requests per write.
     pub pipeline: usize,
     /// Requests per user (loops runs).
@@ -89,7 +90,7 @@ impl Report {
             method: config.request.method.clone(),
             users: config.users,
             threads: config.threads,
-            connection: config.connection.name(),
+            connection: config.connection.name().to_string(),
             pipeline: config.pipeline,
             loops,
             duration_s,
@@ -123,6 +124,11 @@ impl Report {
     /// only then does the seed script's line say "Write requests per second".
     pub fn writes(&self) -> bool {
         matches!(self.method.as_str(), "POST" | "PUT" | "PATCH")
+    }
+
+    /// Responses with status `code` (`201`: rows a server says it inserted).
+    pub fn status_count(&self, code: u16) -> u64 {
+        self.statuses.get(&code.to_string()).copied().unwrap_or(0)
     }
 
     /// One JSON object, no trailing newline.
@@ -213,5 +219,22 @@ pub(crate) mod tests {
             assert!(v["latency_ms"][key].is_f64(), "{key}");
         }
         assert!(r.has_errors());
+        assert_eq!(r.status_count(200), 1);
+    }
+
+    /// A printed report reads back into the same value and prints the same bytes.
+    #[test]
+    fn json_round_trip() {
+        let r = report(
+            &["-l", "3"],
+            |s| {
+                s.record_response(201, 1500, 1500, true);
+                s.record_error(ErrorKind::Connect);
+            },
+            0.25,
+        );
+        let back: Report = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.json(), r.json());
     }
 }

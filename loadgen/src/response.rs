@@ -7,9 +7,8 @@
 //! far it got, so a body arriving in many reads is scanned once, not once per read.
 
 use crate::framing::{Body, Framing};
+pub use crate::parse_error::{ParseError, MAX_HEAD};
 
-/// Largest response head accepted; a server sending more is broken for our purposes.
-pub const MAX_HEAD: usize = 64 * 1024;
 /// Most headers in one response.
 const MAX_HEADERS: usize = 100;
 /// Longest chunk-size or trailer line.
@@ -25,23 +24,6 @@ pub struct Response {
     pub close: bool,
     /// Bytes of the buffer this response used, interim responses included.
     pub len: usize,
-}
-
-/// A response that cannot be framed: the `malformed` error kind.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ParseError {
-    /// httparse refused the status line or headers.
-    #[error("bad response head: {0}")]
-    Head(#[from] httparse::Error),
-    /// The head did not end within [`MAX_HEAD`] bytes.
-    #[error("response head larger than {MAX_HEAD} bytes")]
-    HeadTooLarge,
-    /// Content-Length not a number, or two different ones.
-    #[error("bad Content-Length")]
-    ContentLength,
-    /// Chunked framing broken.
-    #[error("bad chunked encoding")]
-    Chunk,
 }
 
 /// What the end of the stream means for the response in progress.

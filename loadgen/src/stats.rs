@@ -27,7 +27,7 @@ pub enum ErrorKind {
 }
 
 /// Error counters by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Errors {
     /// See [`ErrorKind::Connect`].
     pub connect: u64,

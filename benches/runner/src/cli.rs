@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use loadgen::units::parse_duration;
 
-use crate::cell::Tag;
-use crate::prefork_mode::Knobs;
-use crate::system::System;
+use crate::model::{Knobs, SaturationLoad, SeedLoad, System, Tag};
 
 /// `prefork-bench` command line; `bin/bench` passes its arguments through unchanged.
 #[derive(Debug, Parser)]
@@ -27,7 +26,8 @@ pub struct Cli {
     /// Run only these systems and/or phases (comma-separated): prefork, prefork-evloop,
     /// prefork-threads, express, django, pgbench (the ceiling row); seed, saturation, direct,
     /// nginx, group-commit (pgbench and prefork --batch 1 vs group commit), accept
-    /// (--accept reuseport vs shared). Default: everything
+    /// (--accept reuseport vs shared), ceilings (prefork --app hello and nginx's
+    /// return 200 beside group commit). Default: everything
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 
@@ -35,7 +35,8 @@ pub struct Cli {
     #[arg(long)]
     pub no_peers: bool,
 
-    /// Leave out the saturation rounds through nginx. Default: off
+    /// Leave out nginx: the saturation rounds through it and its `return 200` ceiling.
+    /// Default: off
     #[arg(long)]
     pub no_nginx: bool,
 
@@ -89,7 +90,7 @@ pub struct Cli {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// An `--only` word that names no system and no phase.
-    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept)")]
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept, ceilings)")]
     UnknownOnly(String),
     /// A count that must be at least one.
     #[error("{0} must be at least 1")]
@@ -133,28 +134,6 @@ impl Filter {
         }
         Ok(filter)
     }
-}
-
-/// The seed's client model: users in a closed loop, a new connection per request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct SeedLoad {
-    /// Concurrent users.
-    pub users: u64,
-    /// Requests per user.
-    pub loops: u64,
-    /// Requests per user of the warm-up before each measured run.
-    pub warmup_loops: u64,
-}
-
-/// The saturation model: keep-alive connections as fast as the server answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct SaturationLoad {
-    /// Keep-alive connections.
-    pub connections: u64,
-    /// Target length of the measured run.
-    pub duration: Duration,
-    /// Warm-up length (its rate sizes the measured run).
-    pub warmup: Duration,
 }
 
 /// Where things are.
@@ -271,25 +250,6 @@ fn paths(
     })
 }
 
-/// `10s`, `500ms`, `2m`, or plain seconds (`1.5`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" => 60.0,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (ms, s, m)")),
-    };
-    Ok(Duration::from_secs_f64(value * scale))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,17 +258,6 @@ mod tests {
         let mut all = vec!["prefork-bench"];
         all.extend(args);
         Config::from_cli(Cli::parse_from(all))
-    }
-
-    /// Durations take ms, s and m units, or bare seconds.
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("10h").is_err());
-        assert!(parse_duration("s").is_err());
     }
 
     /// Defaults are the published model; --quick shrinks the loops and durations.

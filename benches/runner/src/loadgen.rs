@@ -1,4 +1,5 @@
-//! Drives `loadgen --report json` and reads its one JSON object (notes/LOADGEN.md).
+//! Drives `loadgen --report json` and reads its one JSON object through loadgen's own
+//! [`Report`] type, so producer and reader agree.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -7,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+pub use loadgen::report::Report;
 
 /// When a run ends.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,11 +19,32 @@ pub enum Stop {
     Duration(Duration),
 }
 
-/// One loadgen invocation against `POST /api/tasks/`.
+/// What each request of a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `POST /api/tasks/` with loadgen's default form payload, `201` expected.
+    CreateTask,
+    /// `GET path`, `200` expected (the HTTP ceilings, which touch no database).
+    Get(&'static str),
+}
+
+impl Request {
+    /// The status every response must have.
+    pub fn expected(self) -> u16 {
+        match self {
+            Request::CreateTask => 201,
+            Request::Get(_) => 200,
+        }
+    }
+}
+
+/// One loadgen invocation.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadSpec {
     /// Port on 127.0.0.1 (the server's or nginx's).
     pub port: u16,
+    /// The request sent.
+    pub request: Request,
     /// Concurrent users (connections).
     pub users: u64,
     /// When to stop.
@@ -38,11 +60,15 @@ pub struct LoadSpec {
 impl LoadSpec {
     /// loadgen's arguments (the seed's form POST payload is loadgen's default).
     pub fn args(&self) -> Vec<String> {
-        let mut args = vec![
-            format!("http://127.0.0.1:{}/api/tasks/", self.port),
-            "--users".into(),
-            self.users.to_string(),
-        ];
+        let path = match self.request {
+            Request::CreateTask => "/api/tasks/",
+            Request::Get(path) => path,
+        };
+        let mut args = vec![format!("http://127.0.0.1:{}{path}", self.port)];
+        if let Request::Get(_) = self.request {
+            args.extend(["--method".into(), "GET".into()]);
+        }
+        args.extend(["--users".into(), self.users.to_string()]);
         match self.stop {
             Stop::Loops(n) => args.extend(["--loops".into(), n.to_string()]),
             Stop::Duration(d) => args.extend(["--duration".into(), format!("{}ms", d.as_millis())]),
@@ -53,61 +79,32 @@ impl LoadSpec {
         if self.keepalive {
             args.push("--keepalive".into());
         }
-        // Anything but 201 is an error of the run, counted by kind.
-        args.extend(["--expect-status", "201", "--report", "json"].map(String::from));
+        // Anything but the expected status is an error of the run, counted by kind.
+        let expected = self.request.expected().to_string();
+        args.extend(["--expect-status", &expected, "--report", "json"].map(String::from));
         args
     }
 }
 
-/// Latency percentiles, ms: the report's own type, so producer and reader agree.
-pub use loadgen::stats::Latency;
-
 /// loadgen's error kinds of a request that got no response at all (the `status` kind is
 /// a response with an unexpected status).
-pub const UNANSWERED: [&str; 5] = ["connect", "reset", "timeout", "malformed", "closed"];
+const UNANSWERED: [&str; 5] = ["connect", "reset", "timeout", "malformed", "closed"];
 
-/// The fields of loadgen's JSON report the bench uses.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-pub struct LoadReport {
-    /// Client threads.
-    pub threads: u64,
-    /// `close` or `keep-alive`.
-    pub connection: String,
-    /// Responses plus failed requests.
-    pub requests: u64,
-    /// Requests answered (complete responses, any status).
-    pub responses: u64,
-    /// Measured seconds.
-    pub elapsed_s: f64,
-    /// Answered requests per second (requests without a response are not in it).
-    pub rps: f64,
-    /// Responses by status.
-    pub statuses: BTreeMap<String, u64>,
-    /// Errors by kind.
-    pub errors: BTreeMap<String, u64>,
-    /// Latency, ms.
-    pub latency_ms: Latency,
+/// The report's errors by kind, every kind listed (as loadgen's JSON has them).
+pub fn errors_by_kind(report: &Report) -> BTreeMap<String, u64> {
+    serde_json::to_value(report.errors)
+        .and_then(serde_json::from_value)
+        .expect("loadgen's error counters serialize as a map of counts")
 }
 
-impl LoadReport {
-    /// `201 Created` responses: rows the server says it inserted.
-    pub fn created(&self) -> u64 {
-        self.statuses.get("201").copied().unwrap_or(0)
-    }
-
-    /// All errors, of every kind.
-    pub fn error_total(&self) -> u64 {
-        self.errors.values().sum()
-    }
-
-    /// Requests that got no response, by kind, only the kinds that occurred.
-    pub fn unanswered(&self) -> Vec<(&'static str, u64)> {
-        UNANSWERED
-            .into_iter()
-            .map(|kind| (kind, self.errors.get(kind).copied().unwrap_or(0)))
-            .filter(|&(_, n)| n > 0)
-            .collect()
-    }
+/// Requests that got no response, by kind, only the kinds that occurred.
+pub fn unanswered(report: &Report) -> Vec<(&'static str, u64)> {
+    let errors = errors_by_kind(report);
+    UNANSWERED
+        .into_iter()
+        .map(|kind| (kind, errors.get(kind).copied().unwrap_or(0)))
+        .filter(|&(_, n)| n > 0)
+        .collect()
 }
 
 /// Why a loadgen run produced no report.
@@ -146,7 +143,7 @@ pub enum LoadError {
 }
 
 /// Runs loadgen (`bin`) as `spec` says; kills it on interrupt or past the limit.
-pub fn run(bin: &Path, spec: &LoadSpec, interrupted: &AtomicBool) -> Result<LoadReport, LoadError> {
+pub fn run(bin: &Path, spec: &LoadSpec, interrupted: &AtomicBool) -> Result<Report, LoadError> {
     let mut child = Command::new(bin)
         .args(spec.args())
         .stdin(Stdio::null())
@@ -190,7 +187,7 @@ pub fn run(bin: &Path, spec: &LoadSpec, interrupted: &AtomicBool) -> Result<Load
 }
 
 /// Parses loadgen's JSON report.
-pub fn parse(stdout: &str) -> Result<LoadReport, LoadError> {
+pub fn parse(stdout: &str) -> Result<Report, LoadError> {
     serde_json::from_str(stdout.trim()).map_err(|e| LoadError::BadReport {
         error: e.to_string(),
         stdout: stdout.trim().chars().take(500).collect(),
@@ -217,6 +214,7 @@ mod tests {
     fn arguments() {
         let mut spec = LoadSpec {
             port: 20001,
+            request: Request::CreateTask,
             users: 10,
             stop: Stop::Loops(1000),
             keepalive: false,
@@ -235,9 +233,18 @@ mod tests {
             .args()
             .join(" ")
             .contains("--duration 2000ms --keepalive"));
+        spec.request = Request::Get("/nginx-ok");
+        assert!(spec
+            .args()
+            .join(" ")
+            .starts_with("http://127.0.0.1:20001/nginx-ok --method GET --users 10"));
+        assert!(spec
+            .args()
+            .join(" ")
+            .ends_with("--expect-status 200 --report json"));
     }
 
-    /// A report as loadgen prints it parses; extra keys are ignored.
+    /// A report as loadgen prints it parses into loadgen's own type.
     #[test]
     fn parses_report() {
         let json = r#"{"url":"http://127.0.0.1:1/api/tasks/","method":"POST","users":2,
@@ -248,9 +255,13 @@ mod tests {
             "latency_ms":{"min":1.0,"p50":2.0,"p90":3.0,"p99":4.0,"p999":5.0,"max":6.0,"mean":2.5},
             "latency_uncorrected_ms":null,"bytes_read":1,"bytes_written":2,"seed":7}"#;
         let r = parse(json).unwrap();
-        assert_eq!((r.created(), r.error_total(), r.requests), (19, 1, 20));
+        assert_eq!(
+            (r.status_count(201), r.errors.total(), r.requests),
+            (19, 1, 20)
+        );
         assert_eq!(r.latency_ms.p99, 4.0);
-        assert!(r.unanswered().is_empty(), "a status error is an answer");
+        assert!(unanswered(&r).is_empty(), "a status error is an answer");
+        assert_eq!(errors_by_kind(&r)["status"], 1);
         assert!(matches!(parse("oops"), Err(LoadError::BadReport { .. })));
     }
 }

@@ -1,51 +1,51 @@
-//! `prefork-bench`: the experiment's rounds on this machine (issue 4). `bin/bench`
-//! installs and builds what is missing, then runs this with its arguments.
+//! `prefork-bench`: the experiment's rounds on this machine. `bin/bench` installs and
+//! builds what is missing, then runs this with its arguments.
 //!
 //! # Layout
+//! - [`model`]: plain data — systems, run modes, loads, cells, runs, results (a leaf).
 //! - [`cli`]: the flags, validated once into a [`cli::Config`].
-//! - [`system`]: the systems and run modes, and each one's command line.
-//! - [`prefork_mode`]: prefork's run modes (workers, `--batch`, `--accept`) and knobs.
-//! - [`cell`]: a cell = run mode × load × route; the seed and saturation matrices.
-//! - [`sections`]: issue 5's cells: `--batch 1` vs group commit, reuseport vs shared.
-//! - [`server`]: start a server in its own process group, wait for `/health`, stop its tree.
-//! - [`nginx`]: nginx from the top-level `nginx.conf`, in front of a backend.
-//! - [`net`]: free ports below the ephemeral range, the `/health` probe.
+//! - [`plan`]: the matrix as data: one spec per cell, `--quick`'s and the full bench's.
+//! - [`targets`]: the acceptance bars and published figures of `benches/targets.toml`.
+//! - [`launch`]: each server's command line; the programs the bench looks for.
+//! - [`server`]: start a server in its own process group, wait until ready, stop its tree.
+//! - [`nginx`]: nginx from the top-level `nginx.conf`, in front of a backend or alone.
+//! - [`net`]: free ports below the ephemeral range, the readiness probe.
 //! - [`procs`]: process trees from `/proc`: peak RSS, CPU time.
 //! - [`pgbench`]: the ceiling row: PostgreSQL's `pgbench` running the same INSERT.
 //! - [`db`]: truncate the table, count its rows.
 //! - [`stats`]: prefork's `GET /stats` per-worker counters, their difference and spread.
 //! - [`loadgen`]: run `loadgen --report json`, read its report.
+//! - [`ctx`]: what every run needs from the bench.
 //! - [`run`]: one run of one cell, ending with the rows-versus-201s check.
 //! - [`bench`]: the runbook over all cells.
-//! - [`compare`]: the group-commit, accept-strategy and acceptance parts of the report.
-//! - [`summary`], [`report`], [`svg`]: medians, results.json, markdown, the chart.
-//! - [`seed_table`]: the seed rounds' table, published figures beside ours on a like load.
-//! - [`verdict`]: issue 5's acceptance points, pass or fail.
+//! - [`summary`]: a cell's runs condensed (medians, spread, peaks).
+//! - [`verdict`]: the acceptance points, pass or fail.
+//! - [`report`], [`results_json`], [`svg`]: markdown, results.json, the chart.
 //! - [`machine`]: the machine and date the numbers belong to.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod bench;
-mod cell;
 mod cli;
-mod compare;
+mod ctx;
 mod db;
+mod launch;
 mod loadgen;
 mod machine;
+mod model;
 mod net;
 mod nginx;
 mod pgbench;
-mod prefork_mode;
+mod plan;
 mod procs;
 mod report;
+mod results_json;
 mod run;
-mod sections;
-mod seed_table;
 mod server;
 mod stats;
 mod summary;
 mod svg;
-mod system;
+mod targets;
 mod verdict;
 
 use std::path::Path;
@@ -57,9 +57,10 @@ use anyhow::Context as _;
 use clap::Parser;
 use pgtmp::Cluster;
 
-use crate::bench::{Outcome, Status};
+use crate::bench::Outcome;
 use crate::cli::{Cli, Config};
 use crate::machine::Machine;
+use crate::model::Status;
 
 fn main() -> ExitCode {
     let cfg = match Config::from_cli(Cli::parse()) {
@@ -135,8 +136,8 @@ fn measure(
     let url = cluster.url();
     let mut db = db::Db::connect(&url)?;
     let pm2_home = paths.out.join("pm2");
-    let mut ctx = run::Ctx {
-        env: system::Env {
+    let mut ctx = ctx::Ctx {
+        env: launch::Env {
             root: &paths.root,
             bin_dir: &paths.bin_dir,
             pg_dir: cluster.dir(),
@@ -163,7 +164,7 @@ fn postmaster_pid(dir: &Path) -> Option<u32> {
 fn write_results(cfg: &Config, machine: &Machine, outcome: &Outcome) -> anyhow::Result<()> {
     let results = &outcome.results;
     print!("{}", report::markdown(results, machine, cfg));
-    let json = summary::results_json(results, machine, cfg, outcome.interrupted);
+    let json = results_json::results_json(results, machine, cfg, outcome.interrupted);
     let json_path = cfg.paths.out.join("results.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&json)? + "\n")
         .with_context(|| format!("write {}", json_path.display()))?;

@@ -1,4 +1,5 @@
-//! Loopback helpers: a free port below the ephemeral range, and `GET /health`.
+//! Loopback helpers: a free port below the ephemeral range, and a readiness probe
+//! (`GET /health`, or any path that answers 200).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -36,15 +37,15 @@ pub fn free_port() -> std::io::Result<u16> {
     ))
 }
 
-/// Whether `GET /health` on `127.0.0.1:port` answers 200 within a second.
-pub fn health_ok(port: u16) -> bool {
+/// Whether `GET path` on `127.0.0.1:port` answers 200 within a second.
+pub fn answers_200(port: u16, path: &str) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let timeout = Duration::from_secs(1);
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(timeout));
-    let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
@@ -132,6 +133,6 @@ mod tests {
     #[test]
     fn closed_port() {
         let port = free_port().unwrap();
-        assert!(!health_ok(port));
+        assert!(!answers_200(port, "/health"));
     }
 }

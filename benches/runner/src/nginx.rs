@@ -1,14 +1,18 @@
-//! nginx in front of a backend for the "through nginx" rounds: the top-level `nginx.conf`
-//! with only its listen port and upstream address changed, run in the foreground
-//! (`daemon off`) from a prefix under the results directory.
+//! nginx from the top-level `nginx.conf` with only its listen port and upstream address
+//! changed, run in the foreground (`daemon off`) from a prefix under the results
+//! directory: in front of a backend for the "through nginx" rounds, or alone, answering
+//! its own `return 200` at [`RETURN_200`] — the machine's HTTP ceiling.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use crate::launch::{find_nginx, Launch};
 use crate::net;
 use crate::server::{Server, ServerError};
-use crate::system::{find_on_path, Launch};
+
+/// The reference file's location answered by nginx itself (`return 200 "ok\n"`).
+pub const RETURN_200: &str = "/nginx-ok";
 
 /// The reference file's upstream address, replaced by the backend's.
 const UPSTREAM: &str = "server 127.0.0.1:8000;";
@@ -22,7 +26,7 @@ pub enum NginxError {
     #[error("nginx not found on PATH or in /usr/sbin (bin/setup installs it)")]
     NotFound,
     /// The reference configuration changed shape.
-    #[error("nginx.conf: expected exactly one `{0}` to replace")]
+    #[error("nginx.conf: expected exactly one `{0}` (edit nginx.conf back to that shape)")]
     Shape(&'static str),
     /// Reading the reference or writing the copy.
     #[error("{path}: {source}")]
@@ -61,20 +65,37 @@ pub struct Nginx {
     pub server: Server,
     /// The port it listens on.
     pub port: u16,
+    /// Its command line.
+    pub command: String,
 }
 
-/// Starts nginx from `prefix` in front of `127.0.0.1:backend`, its output in `log`;
-/// ready when `/health` answers through it.
+/// What nginx serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A proxy to `127.0.0.1:port`, ready when the backend's `/health` answers through it.
+    Proxy(u16),
+    /// Its own `return 200` only, ready when [`RETURN_200`] answers; the upstream points
+    /// at `unused`, a port nothing listens on, and is never asked.
+    Alone {
+        /// A free port for the unused upstream line.
+        unused: u16,
+    },
+}
+
+/// Starts nginx from `prefix` in its `role`, its output in `log`; returns once it is
+/// ready.
 pub fn start(
     root: &Path,
     prefix: &Path,
     log: &Path,
-    backend: u16,
+    role: Role,
     interrupted: &AtomicBool,
 ) -> Result<Nginx, NginxError> {
-    let program = find_on_path("nginx")
-        .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.exists()))
-        .ok_or(NginxError::NotFound)?;
+    let program = find_nginx().ok_or(NginxError::NotFound)?;
+    let (backend, ready) = match role {
+        Role::Proxy(port) => (port, "/health"),
+        Role::Alone { unused } => (unused, RETURN_200),
+    };
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| NginxError::Io { path, source }
@@ -103,8 +124,12 @@ pub fn start(
         cwd: prefix.to_path_buf(),
     };
     let mut server = Server::start("nginx", &launch, log)?;
-    server.wait_healthy(port, Duration::from_secs(15), interrupted)?;
-    Ok(Nginx { server, port })
+    server.wait_ready(port, ready, Duration::from_secs(15), interrupted)?;
+    Ok(Nginx {
+        server,
+        port,
+        command: launch.display(),
+    })
 }
 
 #[cfg(test)]
@@ -121,6 +146,9 @@ mod tests {
         assert!(text.contains("server 127.0.0.1:21002;"));
         assert!(text.contains("keepalive 128;") && text.contains("daemon off;"));
         assert!(!text.contains("listen 127.0.0.1:8080"));
+        assert!(text.contains(&format!(
+            "location = {RETURN_200} {{\n            return 200"
+        )));
     }
 
     /// A configuration without the expected lines is refused, not half-rewritten.
@@ -128,5 +156,38 @@ mod tests {
     fn refuses_other_shapes() {
         let err = config_text("events {}\n", 1, 2).unwrap_err();
         assert!(matches!(err, NginxError::Shape(UPSTREAM)));
+    }
+
+    /// nginx alone comes up ready on its `return 200` location, answers it with no
+    /// upstream, and is gone once stopped.
+    #[test]
+    fn alone_answers_return_200() {
+        let prefix =
+            std::env::temp_dir().join(format!("prefork-bench-nginx-{}", std::process::id()));
+        let log = prefix.join("nginx-test.log");
+        std::fs::create_dir_all(&prefix).unwrap();
+        let unused = net::free_port().unwrap();
+        let root = crate::cli::workspace_root();
+        let mut nginx = start(
+            &root,
+            &prefix,
+            &log,
+            Role::Alone { unused },
+            &AtomicBool::new(false),
+        )
+        .unwrap_or_else(|e| panic!("nginx (bin/setup installs it): {e}"));
+        assert!(nginx.command.contains(" -p "), "{}", nginx.command);
+        assert_eq!(
+            net::get(nginx.port, RETURN_200).unwrap(),
+            (200, "ok\n".to_string())
+        );
+        let tree = crate::procs::tree(nginx.server.pid());
+        assert!(tree.len() >= 2, "a master and its workers: {tree:?}");
+        nginx.server.stop();
+        for p in tree {
+            let left = crate::procs::stat(p.pid).filter(|s| s.state != 'Z');
+            assert!(left.is_none(), "nginx process {} still running", p.pid);
+        }
+        let _ = std::fs::remove_dir_all(&prefix);
     }
 }

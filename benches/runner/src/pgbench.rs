@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::cell::{Cell, Load};
-use crate::loadgen::Latency;
+use crate::ctx::Ctx;
+use crate::db::DbError;
+use crate::launch::find_on_path;
+use crate::model::{Cell, Latency, Load, RunRecord};
 use crate::procs::Sampler;
-use crate::run::{Ctx, RunError, RunRecord};
 
 /// The transaction: the same statement prefork prepares, with two random ints as the
 /// text parameters (pgbench's `\set` has no strings; the server infers `text` from the
@@ -47,6 +48,9 @@ pub enum PgbenchError {
     /// Its summary lacks a line we need.
     #[error("pgbench printed no `{0}` line")]
     Parse(&'static str),
+    /// Truncating or counting the table failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 /// `pgbench` from the installation the private cluster uses (`pgtmp::program`),
@@ -54,7 +58,7 @@ pub enum PgbenchError {
 pub fn find() -> Result<PathBuf, PgbenchError> {
     pgtmp::program("pgbench")
         .ok()
-        .or_else(|| crate::system::find_on_path("pgbench"))
+        .or_else(|| find_on_path("pgbench"))
         .ok_or(PgbenchError::NotFound)
 }
 
@@ -98,7 +102,7 @@ pub fn parse(out: &str) -> Result<Summary, PgbenchError> {
 }
 
 /// Runs the ceiling cell once: warm-up, truncate, measured run, count check.
-pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, RunError> {
+pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, PgbenchError> {
     let Load::Saturation(load) = cell.load else {
         unreachable!("the ceiling cell is a saturation cell");
     };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde::Serialize;
+use crate::model::Usage;
 
 /// Clock ticks per second of `/proc/<pid>/stat` times. USER_HZ is part of Linux's
 /// userspace ABI and 100 on every architecture we run on (sysconf(_SC_CLK_TCK)).
@@ -118,23 +118,6 @@ pub fn pss_kib(procs: &[Stat]) -> u64 {
 
 fn cpu_ticks(procs: &[Stat]) -> u64 {
     procs.iter().map(|p| p.ticks).sum()
-}
-
-/// What a tree used during a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct Usage {
-    /// Peak of the summed RSS over the samples, KiB.
-    pub peak_rss_kib: u64,
-    /// The largest peak RSS of one process below the root (a worker: prefork's and
-    /// Gunicorn's master is the root), KiB; 0 when the tree has no such process. A
-    /// worker's RSS counts the pages it shares with the master, as `ps` shows it.
-    pub worker_peak_rss_kib: u64,
-    /// Summed PSS at the end of the run, KiB.
-    pub pss_end_kib: u64,
-    /// CPU seconds (user + system) spent during the run.
-    pub cpu_s: f64,
-    /// Processes in the tree at the end.
-    pub processes: usize,
 }
 
 /// Samples named process trees on a thread until [`Sampler::finish`].

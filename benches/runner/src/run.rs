@@ -8,44 +8,29 @@
 //! measured run: loops per connection = warm-up rate × duration ÷ connections. A
 //! `--duration` run would leave the requests in flight at its end uncounted by loadgen
 //! but possibly committed, and the count check could not be exact.
+//!
+//! The HTTP ceilings (prefork `--app hello`, nginx alone answering `return 200`) run the
+//! same way with `GET` requests and `200` expected, and touch no database.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use serde::Serialize;
-
-use crate::cell::{Cell, Load, Route};
+use crate::ctx::Ctx;
 use crate::db::{Db, DbError};
-use crate::loadgen::{self, Latency, LoadError, LoadReport, LoadSpec, Stop};
+use crate::launch;
+use crate::loadgen::{self, LoadError, LoadSpec, Report, Request, Stop};
+use crate::model::{Balance, Cell, Load, Route, RunRecord, Usage, Variant, WorkerStats};
 use crate::net;
-use crate::nginx::{self, NginxError};
-use crate::procs::{Sampler, Usage};
+use crate::nginx::{self, NginxError, Role};
+use crate::pgbench::{self, PgbenchError};
+use crate::procs::Sampler;
 use crate::server::{Server, ServerError};
-use crate::stats::{self, Balance, StatsError, WorkerStats};
-use crate::system::Env;
+use crate::stats::{self, StatsError};
 
 /// How long a server may take to answer `/health` after it was started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest a seed round's loadgen may run (10,000 requests at 15 req/s).
 const SEED_LIMIT: Duration = Duration::from_secs(900);
-
-/// What a run needs from the bench.
-pub struct Ctx<'a> {
-    /// Where the servers are and how they reach PostgreSQL.
-    pub env: Env<'a>,
-    /// The bench's own database connection.
-    pub db: &'a mut Db,
-    /// The postmaster's pid, to measure PostgreSQL's CPU time too.
-    pub pg_pid: Option<u32>,
-    /// The loadgen binary.
-    pub loadgen: PathBuf,
-    /// Where server logs and nginx's prefix go.
-    pub out: PathBuf,
-    /// Set by Ctrl-C/SIGTERM.
-    pub interrupted: &'a AtomicBool,
-}
 
 /// Why a run produced no measurement.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +52,7 @@ pub enum RunError {
     Port(std::io::Error),
     /// pgbench (the ceiling row) failed.
     #[error(transparent)]
-    Pgbench(#[from] crate::pgbench::PgbenchError),
+    Pgbench(#[from] PgbenchError),
 }
 
 impl RunError {
@@ -82,86 +67,65 @@ impl RunError {
     }
 }
 
-/// One measured run.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunRecord {
-    /// Users (connections) of the measured run.
-    pub users: u64,
-    /// Requests per user of the measured run.
-    pub loops: u64,
-    /// Requests per second of the warm-up.
-    pub warmup_rps: f64,
-    /// Requests (responses + errors).
-    pub requests: u64,
-    /// `201` responses.
-    pub created: u64,
-    /// Rows in `task` after the run.
-    pub rows: u64,
-    /// Responses by status.
-    pub statuses: BTreeMap<String, u64>,
-    /// Errors by kind (non-201 statuses are `status`).
-    pub errors: BTreeMap<String, u64>,
-    /// Sum of `errors`.
-    pub error_total: u64,
-    /// Seconds from the first request to the last response.
-    pub elapsed_s: f64,
-    /// Answered requests per second.
-    pub rps: f64,
-    /// Latency, ms (connect included in connection-per-request runs).
-    pub latency_ms: Latency,
-    /// The server's process tree.
-    pub server: Usage,
-    /// PostgreSQL's process tree (postmaster and backends).
-    pub postgres: Option<Usage>,
-    /// nginx's process tree (through-nginx cells).
-    pub nginx: Option<Usage>,
-    /// The server's log file.
-    pub log: String,
-    /// Why this run fails the bench: rows ≠ 201s, requests without a response, or no
-    /// 201 at all.
-    pub failure: Option<String>,
-    /// The server's command line (None for pgbench, whose command is in its log).
-    pub command: Option<String>,
-    /// prefork's per-worker counters during the measured run (`GET /stats`).
-    pub balance: Option<Balance>,
-    /// Why a prefork run has no [`RunRecord::balance`].
-    pub stats_error: Option<String>,
-}
-
 /// Runs `cell` once (`rep` numbers the log file).
 pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, RunError> {
-    let port = net::free_port().map_err(RunError::Port)?;
-    let Some(launch) = cell.variant.launch(port, &ctx.env) else {
+    if cell.variant == Variant::Pgbench {
         // pgbench is a client, not a server: it drives the cluster itself.
-        return crate::pgbench::run_once(ctx, cell, rep);
-    };
-    ctx.db.truncate()?;
+        return Ok(pgbench::run_once(ctx, cell, rep)?);
+    }
+    let inserts = cell.variant.inserts();
+    if inserts {
+        ctx.db.truncate()?;
+    }
     let log = ctx
         .out
         .join("logs")
         .join(format!("{}-{rep}.log", cell.key()));
-    let mut server = Server::start(&cell.variant.label(), &launch, &log)?;
-    server.wait_healthy(port, READY_TIMEOUT, ctx.interrupted)?;
-    let proxy = match cell.route {
-        Route::Direct => None,
-        Route::Nginx => Some(nginx::start(
+    let port = net::free_port().map_err(RunError::Port)?;
+    let launch = launch::launch(&cell.variant, port, &ctx.env);
+    let mut server = match &launch {
+        Some(launch) => {
+            let mut server = Server::start(&cell.variant.label(), launch, &log)?;
+            server.wait_ready(port, "/health", READY_TIMEOUT, ctx.interrupted)?;
+            Some(server)
+        }
+        None => None,
+    };
+    let role = match (cell.route, &server) {
+        (Route::Direct, Some(_)) => None,
+        (Route::Nginx, Some(_)) => Some(Role::Proxy(port)),
+        (_, None) => Some(Role::Alone { unused: port }),
+    };
+    let proxy = match role {
+        None => None,
+        Some(role) => Some(nginx::start(
             ctx.env.root,
             &ctx.out.join("nginx"),
             &log.with_extension("nginx.log"),
-            port,
+            role,
             ctx.interrupted,
         )?),
     };
     let target = proxy.as_ref().map_or(port, |n| n.port);
-    let (spec, warmup_rps) = warm_up(ctx, cell, target)?;
-    ctx.db.truncate()?;
-    let mut roots = vec![("server".to_string(), server.pid())];
-    roots.extend(ctx.pg_pid.map(|pid| ("postgres".to_string(), pid)));
-    roots.extend(
-        proxy
-            .as_ref()
-            .map(|n| ("nginx".to_string(), n.server.pid())),
-    );
+    let request = match cell.variant {
+        Variant::Hello { .. } => Request::Get("/"),
+        Variant::NginxReturn => Request::Get(nginx::RETURN_200),
+        _ => Request::CreateTask,
+    };
+    let (spec, warmup_rps) = warm_up(ctx, cell, target, request)?;
+    if inserts {
+        ctx.db.truncate()?;
+    }
+    // nginx alone is the server of its cell.
+    let mut roots = Vec::new();
+    roots.extend(server.as_ref().map(|s| ("server".to_string(), s.pid())));
+    roots.extend(proxy.as_ref().map(|n| {
+        let name = if server.is_some() { "nginx" } else { "server" };
+        (name.to_string(), n.server.pid())
+    }));
+    if inserts {
+        roots.extend(ctx.pg_pid.map(|pid| ("postgres".to_string(), pid)));
+    }
     // Counters are read from the server itself, also when nginx is in front.
     let counters = cell.prefork().map(|_| stats::fetch(port));
     let sampler = Sampler::start(roots);
@@ -173,11 +137,18 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
         Some(Ok(balance)) => (Some(balance), None),
         Some(Err(e)) => (None, Some(e.to_string())),
     };
-    let rows = ctx.db.count()?;
+    let rows = if inserts { ctx.db.count()? } else { 0 };
+    let command = match (&launch, &proxy) {
+        (Some(launch), _) => Some(launch.display()),
+        (None, Some(nginx)) => Some(nginx.command.clone()),
+        (None, None) => None,
+    };
     drop(proxy);
-    server.stop();
+    if let Some(server) = server.as_mut() {
+        server.stop();
+    }
     let mut record = record(&spec, warmup_rps, report, rows, &mut usage, &log);
-    record.command = Some(launch.display());
+    record.command = command;
     record.balance = balance;
     record.stats_error = stats_error;
     Ok(record)
@@ -192,11 +163,17 @@ fn balance_since(
 }
 
 /// Runs the warm-up; returns the measured run's spec and the warm-up's rate.
-fn warm_up(ctx: &mut Ctx, cell: &Cell, port: u16) -> Result<(LoadSpec, f64), RunError> {
+fn warm_up(
+    ctx: &mut Ctx,
+    cell: &Cell,
+    port: u16,
+    request: Request,
+) -> Result<(LoadSpec, f64), RunError> {
     let (warm, mut measured) = match cell.load {
         Load::Seed(s) => {
             let spec = |loops| LoadSpec {
                 port,
+                request,
                 users: s.users,
                 stop: Stop::Loops(loops),
                 keepalive: false,
@@ -211,6 +188,7 @@ fn warm_up(ctx: &mut Ctx, cell: &Cell, port: u16) -> Result<(LoadSpec, f64), Run
             let half = s.warmup / 2;
             let spec = |stop, warmup, limit| LoadSpec {
                 port,
+                request,
                 users: s.connections,
                 stop,
                 keepalive: true,
@@ -229,7 +207,9 @@ fn warm_up(ctx: &mut Ctx, cell: &Cell, port: u16) -> Result<(LoadSpec, f64), Run
     if let Load::Saturation(s) = cell.load {
         measured.stop = Stop::Loops(saturation_loops(report.rps, s.duration, s.connections));
     }
-    settle(ctx.db)?;
+    if cell.variant.inserts() {
+        settle(ctx.db)?;
+    }
     Ok((measured, report.rps))
 }
 
@@ -249,15 +229,16 @@ fn settle(db: &mut Db) -> Result<(), RunError> {
     }
 }
 
-/// Why a run fails the bench, if it does: rows ≠ 201s, requests that got no response
-/// (refused, reset, timed out, …: no cell expects any), or no 201 at all.
-pub fn failure(report: &LoadReport, rows: u64) -> Option<String> {
-    let created = report.created();
-    let unanswered = report.unanswered();
+/// Why a run fails the bench, if it does: rows ≠ 201s (a run of `POST /api/tasks/`),
+/// requests that got no response (refused, reset, timed out, …: no cell expects any),
+/// or no expected response at all.
+pub fn failure(report: &Report, request: Request, rows: u64) -> Option<String> {
+    let expected = report.status_count(request.expected());
+    let unanswered = loadgen::unanswered(report);
     let mut why = Vec::new();
-    if rows != created {
+    if request == Request::CreateTask && rows != expected {
         why.push(format!(
-            "count mismatch: {rows} rows in task but {created} responses were 201"
+            "count mismatch: {rows} rows in task but {expected} responses were 201"
         ));
     }
     if !unanswered.is_empty() {
@@ -269,8 +250,8 @@ pub fn failure(report: &LoadReport, rows: u64) -> Option<String> {
             report.responses
         ));
     }
-    if created == 0 && why.is_empty() {
-        why.push("no 201 response at all".to_string());
+    if expected == 0 && why.is_empty() {
+        why.push(format!("no {} response at all", request.expected()));
     }
     (!why.is_empty()).then(|| why.join("; "))
 }
@@ -284,13 +265,13 @@ pub fn saturation_loops(rps: f64, duration: Duration, connections: u64) -> u64 {
 fn record(
     spec: &LoadSpec,
     warmup_rps: f64,
-    report: LoadReport,
+    report: Report,
     rows: u64,
     usage: &mut BTreeMap<String, Usage>,
     log: &std::path::Path,
 ) -> RunRecord {
-    let created = report.created();
-    let failure = failure(&report, rows);
+    let created = report.status_count(201);
+    let failure = failure(&report, spec.request, rows);
     let loops = match spec.stop {
         Stop::Loops(n) => n,
         Stop::Duration(_) => 0,
@@ -302,9 +283,9 @@ fn record(
         requests: report.requests,
         created,
         rows,
-        error_total: report.error_total(),
+        error_total: report.errors.total(),
+        errors: loadgen::errors_by_kind(&report),
         statuses: report.statuses,
-        errors: report.errors,
         elapsed_s: report.elapsed_s,
         rps: report.rps,
         latency_ms: report.latency_ms,
@@ -323,25 +304,42 @@ fn record(
 mod tests {
     use super::*;
 
-    fn report(statuses: &[(&str, u64)], errors: &[(&str, u64)]) -> LoadReport {
-        let map = |pairs: &[(&str, u64)]| pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect();
-        let responses = statuses.iter().map(|(_, n)| n).sum();
-        LoadReport {
-            threads: 2,
-            connection: "close".into(),
-            requests: responses + errors.iter().map(|(_, n)| n).sum::<u64>(),
-            responses,
-            elapsed_s: 1.0,
-            rps: responses as f64,
-            statuses: map(statuses),
-            errors: map(errors),
-            latency_ms: Latency::default(),
-        }
+    fn report(statuses: &[(&str, u64)], errors: &[(&str, u64)]) -> Report {
+        let map = |pairs: &[(&str, u64)]| {
+            pairs
+                .iter()
+                .map(|&(k, n)| (k.to_string(), serde_json::Value::from(n)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        let responses: u64 = statuses.iter().map(|(_, n)| n).sum();
+        let mut all_errors = map(&[
+            ("connect", 0),
+            ("reset", 0),
+            ("timeout", 0),
+            ("malformed", 0),
+            ("closed", 0),
+            ("status", 0),
+        ]);
+        all_errors.extend(map(errors));
+        let json = serde_json::json!({
+            "url": "http://127.0.0.1:1/api/tasks/", "method": "POST", "users": 2,
+            "threads": 2, "connection": "close", "pipeline": 1, "loops": 10,
+            "duration_s": null, "warmup_s": 0.0, "rate_target": null, "rate_reached": null,
+            "requests": responses + errors.iter().map(|(_, n)| n).sum::<u64>(),
+            "responses": responses, "elapsed_s": 1.0, "rps": responses as f64,
+            "statuses": map(statuses), "errors": all_errors,
+            "latency_ms": {"min": 0.0, "p50": 0.0, "p90": 0.0, "p99": 0.0, "p999": 0.0,
+                           "max": 0.0, "mean": 0.0},
+            "latency_uncorrected_ms": null, "bytes_read": 0, "bytes_written": 0, "seed": 1,
+        });
+        serde_json::from_value(json).unwrap()
     }
 
     /// A run whose rows match its 201s still fails when requests got no response.
     #[test]
     fn connection_errors_fail() {
+        let task = Request::CreateTask;
+        let failure = |r: &Report, rows| failure(r, task, rows);
         let ok = report(&[("201", 10)], &[("connect", 0), ("status", 0)]);
         assert_eq!(failure(&ok, 10), None);
         let refused = report(&[("201", 10)], &[("connect", 3), ("reset", 1)]);
@@ -360,6 +358,14 @@ mod tests {
         );
         let none = report(&[("503", 10)], &[("status", 10)]);
         assert_eq!(failure(&none, 0).as_deref(), Some("no 201 response at all"));
+        // The HTTP ceilings count no rows: 200s, no database.
+        let get = Request::Get("/");
+        let hello = report(&[("200", 10)], &[]);
+        assert_eq!(super::failure(&hello, get, 0), None);
+        assert_eq!(
+            super::failure(&ok, get, 0).as_deref(),
+            Some("no 200 response at all")
+        );
     }
 
     /// The warm-up rate sizes a saturation run to about its target duration.

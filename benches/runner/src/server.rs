@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
+use crate::launch::Launch;
 use crate::net;
 use crate::procs;
-use crate::system::Launch;
 
 /// How long a stopped server may take to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(15);
@@ -44,8 +44,10 @@ pub enum ServerError {
         /// The end of the log.
         tail: String,
     },
-    /// `/health` did not answer 200 in time.
-    #[error("{name} not ready after {secs} s (GET /health on port {port}); last lines of {log}:\n{tail}")]
+    /// The readiness path did not answer 200 in time.
+    #[error(
+        "{name} not ready after {secs} s (GET {path} on port {port}); last lines of {log}:\n{tail}"
+    )]
     NotReady {
         /// The server's name.
         name: String,
@@ -53,6 +55,8 @@ pub enum ServerError {
         secs: u64,
         /// The port polled.
         port: u16,
+        /// The path polled.
+        path: String,
         /// Its log file.
         log: String,
         /// The end of the log.
@@ -109,11 +113,12 @@ impl Server {
         self.child.id()
     }
 
-    /// Polls `GET /health` on `port` until 200, the process exits, `timeout` passes or
-    /// `interrupted` is set.
-    pub fn wait_healthy(
+    /// Polls `GET path` on `port` (`/health` for a server) until 200, the process exits,
+    /// `timeout` passes or `interrupted` is set.
+    pub fn wait_ready(
         &mut self,
         port: u16,
+        path: &str,
         timeout: Duration,
         interrupted: &AtomicBool,
     ) -> Result<(), ServerError> {
@@ -131,7 +136,7 @@ impl Server {
                     tail: log_tail(&self.log, 15),
                 });
             }
-            if net::health_ok(port) {
+            if net::answers_200(port, path) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -139,6 +144,7 @@ impl Server {
                     name: self.name.clone(),
                     secs: timeout.as_secs(),
                     port,
+                    path: path.to_string(),
                     log: self.log.display().to_string(),
                     tail: log_tail(&self.log, 15),
                 });
@@ -230,7 +236,12 @@ mod tests {
         let mut s = Server::start("dier", &sh("echo boom >&2; exit 7"), &log).unwrap();
         let port = net::free_port().unwrap();
         let err = s
-            .wait_healthy(port, Duration::from_secs(5), &AtomicBool::new(false))
+            .wait_ready(
+                port,
+                "/health",
+                Duration::from_secs(5),
+                &AtomicBool::new(false),
+            )
             .unwrap_err();
         let text = err.to_string();
         assert!(

@@ -2,12 +2,13 @@
 //! and after a measured run, the difference is the run's own work per worker, and its
 //! spread says how evenly the accept strategy shared connections and requests.
 //!
-//! Contract (notes/COMMON5.md): `{"workers":[{"slot":0,"pid":123,"connections":N,
+//! Contract: `{"workers":[{"slot":0,"pid":123,"connections":N,
 //! "requests":N,"batches":N,"batched_rows":N,"mean_batch":F}, …],"total":{…}}`, counters
 //! from 0 per worker incarnation.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::model::{Balance, Spread, WorkerStats};
 use crate::net;
 
 /// Why a server's counters could not be read.
@@ -22,23 +23,6 @@ pub enum StatsError {
     /// The body is not the contract's JSON.
     #[error("GET /stats: unexpected JSON ({0})")]
     Json(#[from] serde_json::Error),
-}
-
-/// One worker incarnation's counters.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct WorkerStats {
-    /// Listener slot.
-    pub slot: u32,
-    /// Process id (a respawned worker has a new one, and counters from 0).
-    pub pid: u32,
-    /// Connections accepted.
-    pub connections: u64,
-    /// Requests answered.
-    pub requests: u64,
-    /// Insert commits.
-    pub batches: u64,
-    /// Rows inserted by those commits.
-    pub batched_rows: u64,
 }
 
 /// The body of `GET /stats`: only the per-worker list is read (totals are recomputed).
@@ -80,17 +64,6 @@ pub fn delta(before: &[WorkerStats], after: &[WorkerStats]) -> Vec<WorkerStats> 
         .collect()
 }
 
-/// How evenly a count is spread over workers.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
-pub struct Spread {
-    /// The smallest worker's share of the total (1/W when even).
-    pub min_share: f64,
-    /// The largest worker's share.
-    pub max_share: f64,
-    /// Coefficient of variation: population standard deviation ÷ mean (0 when even).
-    pub cv: f64,
-}
-
 /// The spread of per-worker counts (None without workers or without any count).
 pub fn spread(counts: &[u64]) -> Option<Spread> {
     let total: u64 = counts.iter().sum();
@@ -112,25 +85,7 @@ pub fn spread(counts: &[u64]) -> Option<Spread> {
     })
 }
 
-/// What a run's `/stats` difference says: the balance between workers and the batching.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Balance {
-    /// Workers that answered `/stats` after the run.
-    pub workers: usize,
-    /// Spread of requests answered.
-    pub requests: Option<Spread>,
-    /// Spread of connections accepted.
-    pub connections: Option<Spread>,
-    /// Insert commits during the run.
-    pub batches: u64,
-    /// Rows they inserted.
-    pub batched_rows: u64,
-    /// Rows per commit (0 without commits).
-    pub mean_batch: f64,
-    /// Each worker's counts during the run, by slot.
-    pub per_worker: Vec<WorkerStats>,
-}
-
+// `Balance` is plain data of the model; reading it from the counters is this module's.
 impl Balance {
     /// The balance of per-worker counts of one run.
     pub fn of(mut per_worker: Vec<WorkerStats>) -> Balance {

@@ -1,13 +1,8 @@
-//! A cell's runs condensed (median, spread, peaks), the published numbers, and
-//! `results.json`.
+//! A cell's runs condensed: medians, the rate's spread, peaks.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::bench::{CellResult, Status};
-use crate::cell::{Load, Round};
-use crate::cli::{Config, SeedLoad};
-use crate::machine::Machine;
+use crate::model::{CellResult, RunRecord};
 
 /// The median of some values (mean of the middle two for an even count).
 pub fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -61,12 +56,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The median rate of `result`'s runs (None if none ran).
+    pub fn median_rps(result: &CellResult) -> Option<f64> {
+        median(result.runs.iter().map(|r| r.rps))
+    }
+
     /// Condenses the runs of `result` (None if nothing ran).
     pub fn of(result: &CellResult) -> Option<Summary> {
         let runs = &result.runs;
-        let med = |f: &dyn Fn(&crate::run::RunRecord) -> f64| median(runs.iter().map(f));
-        let opt =
-            |f: &dyn Fn(&crate::run::RunRecord) -> Option<f64>| median(runs.iter().filter_map(f));
+        let med = |f: &dyn Fn(&RunRecord) -> f64| median(runs.iter().map(f));
+        let opt = |f: &dyn Fn(&RunRecord) -> Option<f64>| median(runs.iter().filter_map(f));
         let rps = runs.iter().map(|r| r.rps);
         Some(Summary {
             runs: runs.len(),
@@ -100,127 +99,6 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-/// A published row: the experiment's total times for 10,000 POSTs, in seconds.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Published {
-    /// The row.
-    pub round: Round,
-    /// Node/Express under PM2.
-    pub express_s: Option<f64>,
-    /// Django/DRF under Gunicorn.
-    pub django_s: Option<f64>,
-}
-
-/// The published table (issue 4). Round 1's Express rate is printed there as 227 req/s,
-/// although 10,000 / 36 s is 278 req/s; we show the times and compute rates from them.
-pub const PUBLISHED: [Published; 7] = [
-    row(Round::One, Some(36.0), Some(92.0)),
-    row(Round::Two, Some(47.0), Some(65.0)),
-    row(Round::Three, Some(44.0), Some(58.0)),
-    row(Round::Nine, None, Some(52.0)),
-    row(Round::Gevent1000x9, None, Some(60.0)),
-    row(Round::Gevent500x4, None, Some(59.0)),
-    row(Round::Gevent1000x1, None, Some(102.0)),
-];
-
-/// Requests of every published round.
-pub const PUBLISHED_REQUESTS: f64 = 10_000.0;
-
-/// The published rounds' client: 10 users × 1000 requests each.
-pub const PUBLISHED_LOAD: SeedLoad = SeedLoad {
-    users: 10,
-    loops: 1000,
-    warmup_loops: 0,
-};
-
-/// Whether a seed load is the published one, so its times compare with the published
-/// times (any other load compares by rate only).
-pub fn is_published_load(load: SeedLoad) -> bool {
-    (load.users, load.loops) == (PUBLISHED_LOAD.users, PUBLISHED_LOAD.loops)
-}
-
-/// `10×100`: a seed load as users × requests per user.
-pub fn load_label(load: SeedLoad) -> String {
-    format!("{}×{}", load.users, load.loops)
-}
-
-const fn row(round: Round, express_s: Option<f64>, django_s: Option<f64>) -> Published {
-    Published {
-        round,
-        express_s,
-        django_s,
-    }
-}
-
-/// The published row of `round`.
-pub fn published(round: Round) -> Option<&'static Published> {
-    PUBLISHED.iter().find(|p| p.round == round)
-}
-
-/// `results.json`: the machine, the configuration, every cell with its summary and
-/// runs, and the published numbers.
-pub fn results_json(
-    results: &[CellResult],
-    machine: &Machine,
-    cfg: &Config,
-    interrupted: bool,
-) -> Value {
-    let cells: Vec<Value> = results.iter().map(cell_json).collect();
-    let failed = results.iter().filter(|r| r.status == Status::Fail).count();
-    json!({
-        "machine": machine,
-        "config": {
-            "quick": cfg.quick,
-            "repeat": cfg.repeat,
-            "seed": cfg.seed,
-            "saturation": {
-                "connections": cfg.saturation.connections,
-                "duration_s": cfg.saturation.duration.as_secs_f64(),
-                "warmup_s": cfg.saturation.warmup.as_secs_f64(),
-            },
-            "peers": cfg.peers,
-            "nginx": cfg.nginx,
-            "prefork_knobs": cfg.knobs,
-        },
-        "acceptance": crate::verdict::verdicts(results, cfg),
-        "interrupted": interrupted,
-        "failed_cells": failed,
-        "cells": cells,
-        "published": {
-            "requests": PUBLISHED_REQUESTS,
-            "client": "10 users × 1000, new connection per request",
-            "rows": PUBLISHED,
-        },
-    })
-}
-
-fn cell_json(r: &CellResult) -> Value {
-    let c = &r.cell;
-    let (phase, load) = match c.load {
-        Load::Seed(s) => ("seed", json!({"users": s.users, "loops": s.loops})),
-        Load::Saturation(s) => (
-            "saturation",
-            json!({"connections": s.connections, "duration_s": s.duration.as_secs_f64()}),
-        ),
-    };
-    json!({
-        "key": c.key(),
-        "system": c.system(),
-        "system_title": c.system().title(),
-        "variant": c.variant,
-        "label": c.variant.label(),
-        "phase": phase,
-        "round": if c.is_seed() { Round::of(&c.variant) } else { None },
-        "route": c.route,
-        "section": c.section,
-        "load": load,
-        "status": r.status,
-        "note": r.note,
-        "summary": Summary::of(r),
-        "runs": r.runs,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,30 +109,5 @@ mod tests {
         assert_eq!(median([3.0, 1.0, 2.0].into_iter()), Some(2.0));
         assert_eq!(median([4.0, 1.0, 2.0, 3.0].into_iter()), Some(2.5));
         assert_eq!(median(std::iter::empty()), None);
-    }
-
-    /// Every published row is a round, in order, with Django's time.
-    #[test]
-    fn published_rows() {
-        let rounds: Vec<Round> = PUBLISHED.iter().map(|p| p.round).collect();
-        assert_eq!(rounds, Round::ALL);
-        assert!(PUBLISHED.iter().all(|p| p.django_s.is_some()));
-        assert_eq!(published(Round::One).unwrap().express_s, Some(36.0));
-        let requests = PUBLISHED_LOAD.users * PUBLISHED_LOAD.loops;
-        assert_eq!(requests as f64, PUBLISHED_REQUESTS);
-    }
-
-    /// Only 10 users × 1000 is the published load, whatever the warm-up.
-    #[test]
-    fn published_load() {
-        let load = |users, loops| SeedLoad {
-            users,
-            loops,
-            warmup_loops: 5,
-        };
-        assert!(is_published_load(load(10, 1000)));
-        assert!(!is_published_load(load(10, 100)));
-        assert!(!is_published_load(load(20, 500)));
-        assert_eq!(load_label(load(10, 100)), "10×100");
     }
 }

@@ -4,15 +4,12 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::{CellResult, Status};
-use crate::cell::{Load, Round, Route};
 use crate::cli::Config;
 use crate::machine::Machine;
-use crate::report::ceiling_title;
-use crate::summary::{
-    is_published_load, load_label, published, Summary, PUBLISHED_LOAD, PUBLISHED_REQUESTS,
-};
-use crate::system::System;
+use crate::model::{CellResult, Load, Round, Route, Status, System};
+use crate::report::table::ceiling_title;
+use crate::summary::Summary;
+use crate::targets::{self, Published};
 
 const WIDTH: f64 = 1000.0;
 /// Bars start here; labels sit left of it.
@@ -50,7 +47,7 @@ fn color(system: System) -> &'static str {
         System::PreforkThreads => "#0891b2",
         System::Express => "#16a34a",
         System::Django => "#c2410c",
-        System::Pgbench => CEILING,
+        System::Pgbench | System::Nginx => CEILING,
     }
 }
 
@@ -108,12 +105,12 @@ fn seed_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
         for r in mine {
             rows.push(bar(r, r.cell.variant.label(), color(system)));
             if let Some(secs) = published_secs(r) {
-                let rate = PUBLISHED_REQUESTS / secs;
+                let rate = published().requests() / secs;
                 // Its time only beside times of the same load; rates always compare.
-                let text = if is_published_load(cfg.seed) {
+                let text = if published().is_published_load(cfg.seed) {
                     format!("{rate:.0} ({secs:.0} s)")
                 } else {
-                    format!("{rate:.0} ({})", load_label(PUBLISHED_LOAD))
+                    format!("{rate:.0} ({})", published().load().label())
                 };
                 rows.push(Row::Bar {
                     label: "published".into(),
@@ -128,14 +125,14 @@ fn seed_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
         "Seed rounds, {} users × {} ({}): form POSTs, a new connection each, req/s (grey: published, {})",
         cfg.seed.users,
         cfg.seed.loops,
-        load_label(cfg.seed),
-        load_label(PUBLISHED_LOAD)
+        cfg.seed.label(),
+        published().load().label()
     );
     Some(Panel { title, rows })
 }
 
 fn published_secs(r: &CellResult) -> Option<f64> {
-    let p = published(Round::of(&r.cell.variant)?)?;
+    let p = published().row(Round::of(&r.cell.variant)?)?;
     match r.cell.system() {
         System::Express => p.express_s,
         System::Django => p.django_s,
@@ -144,7 +141,11 @@ fn published_secs(r: &CellResult) -> Option<f64> {
 }
 
 fn saturation_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
-    let sat: Vec<&CellResult> = results.iter().filter(|r| !r.cell.is_seed()).collect();
+    // The task endpoint's cells: the HTTP ceilings (no database) are the report's.
+    let sat: Vec<&CellResult> = results
+        .iter()
+        .filter(|r| !r.cell.is_seed() && r.cell.variant.inserts())
+        .collect();
     if sat.is_empty() {
         return None;
     }
@@ -359,6 +360,11 @@ fn si(v: f64) -> String {
         v if v >= 1e3 => format!("{:.0}k", v / 1e3),
         v => format!("{v:.0}"),
     }
+}
+
+/// The original experiment's figures (`benches/targets.toml`).
+fn published() -> &'static Published {
+    &targets::get().published
 }
 
 #[cfg(test)]

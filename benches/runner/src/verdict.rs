@@ -1,28 +1,14 @@
-//! Issue 5's acceptance points, judged from one bench's results: each a figure, a
-//! threshold and pass/fail (or not measured). Ratios compare direct saturation cells —
-//! the same keep-alive connections for every system — with the pgbench ceiling or the
-//! peers' best.
+//! The bench's acceptance points, judged from one bench's results: each a figure, a
+//! bar from `benches/targets.toml` and pass/fail (or not measured). Ratios compare
+//! direct saturation cells — the same keep-alive connections for every system — with
+//! the pgbench ceiling or the peers' best.
 
 use serde::Serialize;
 
-use crate::bench::{CellResult, Status};
-use crate::cell::{Load, Route};
 use crate::cli::Config;
+use crate::model::{CellResult, Load, Route, Status, System};
 use crate::summary::Summary;
-use crate::system::System;
-
-/// prefork `--batch 1` against the ceiling.
-pub const BATCH_ONE_MIN: f64 = 0.6;
-/// prefork with group commit against the ceiling.
-pub const GROUP_COMMIT_MIN: f64 = 2.0;
-/// prefork's best against Express/PM2's best.
-pub const EXPRESS_MIN: f64 = 10.0;
-/// prefork's best against Django/Gunicorn's best.
-pub const DJANGO_MIN: f64 = 100.0;
-/// The seed's 10 × 1000 connection-per-request run, seconds.
-pub const SEED_MAX_S: f64 = 1.5;
-/// Peak RSS of one prefork worker, MiB.
-pub const WORKER_RSS_MAX_MIB: f64 = 16.0;
+use crate::targets::{self, Thresholds};
 
 /// One acceptance point.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -90,8 +76,13 @@ fn name(r: &CellResult) -> String {
     format!("{} {}", r.cell.system().title(), r.cell.variant.label())
 }
 
-/// Every acceptance point of issue 5.
+/// Every acceptance point, against the shipped bars.
 pub fn verdicts(results: &[CellResult], cfg: &Config) -> Vec<Verdict> {
+    verdicts_against(results, cfg, &targets::get().thresholds)
+}
+
+/// Every acceptance point, against `bars`.
+pub fn verdicts_against(results: &[CellResult], cfg: &Config, bars: &Thresholds) -> Vec<Verdict> {
     let ceiling = best_saturation(results, |r| r.cell.system() == System::Pgbench);
     let batch_one = best_saturation(results, |r| batch(r) == Some(1));
     let grouped = best_saturation(results, |r| batch(r).is_some_and(|b| b > 1));
@@ -103,24 +94,24 @@ pub fn verdicts(results: &[CellResult], cfg: &Config) -> Vec<Verdict> {
             "prefork --batch 1 vs the pgbench ceiling",
             batch_one,
             ceiling,
-            BATCH_ONE_MIN,
+            bars.batch_one_vs_pgbench,
         ),
-        group_commit(grouped, ceiling),
+        group_commit(grouped, ceiling, bars.group_commit_vs_pgbench),
         ratio(
             "prefork's best vs Express/PM2's best",
             prefork,
             express,
-            EXPRESS_MIN,
+            bars.prefork_vs_express,
         ),
         ratio(
             "prefork's best vs Django/Gunicorn's best",
             prefork,
             django,
-            DJANGO_MIN,
+            bars.prefork_vs_django,
         ),
     ];
-    out.push(seed_time(results, cfg));
-    out.push(worker_rss(results, cfg));
+    out.push(seed_time(results, cfg, bars.seed_max_s));
+    out.push(worker_rss(results, cfg, bars.worker_rss_max_mib));
     out
 }
 
@@ -152,12 +143,12 @@ fn ratio(point: &'static str, ours: Option<Best>, theirs: Option<Best>, min: f64
 }
 
 /// Group commit: the ratio, and rows = 201s in that cell.
-fn group_commit(grouped: Option<Best>, ceiling: Option<Best>) -> Verdict {
+fn group_commit(grouped: Option<Best>, ceiling: Option<Best>, min: f64) -> Verdict {
     let mut v = ratio(
         "prefork group commit vs the pgbench ceiling, rows = 201s",
         grouped,
         ceiling,
-        GROUP_COMMIT_MIN,
+        min,
     );
     v.threshold.push_str(", rows = 201s");
     if let Some(last) = grouped.and_then(|(r, _)| r.runs.last()) {
@@ -173,15 +164,15 @@ fn group_commit(grouped: Option<Best>, ceiling: Option<Best>) -> Verdict {
     v
 }
 
-/// Whether the seed load is the acceptance's 10 users × 1000.
+/// Whether the seed load is the acceptance's (the published client's) users × loops.
 fn acceptance_seed(cfg: &Config) -> bool {
-    cfg.seed.users == 10 && cfg.seed.loops == 1000
+    targets::get().published.is_published_load(cfg.seed)
 }
 
 /// The fastest prefork seed cell's time.
-fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
+fn seed_time(results: &[CellResult], cfg: &Config, max_s: f64) -> Verdict {
     let point = "seed model 10×1000, connection per request (prefork's best)";
-    let threshold = format!("< {SEED_MAX_S} s");
+    let threshold = format!("< {max_s} s");
     let best = results
         .iter()
         .filter(|r| r.status == Status::Ok && r.cell.is_seed() && is_prefork(r))
@@ -192,7 +183,7 @@ fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
         return Verdict::unmeasured(point, figure, threshold);
     };
     let load = |r: &CellResult| match r.cell.load {
-        Load::Seed(l) => format!("{}×{}", l.users, l.loops),
+        Load::Seed(l) => l.label(),
         Load::Saturation(_) => String::new(),
     };
     let mut figure = format!(
@@ -203,9 +194,12 @@ fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
         load(r)
     );
     let pass = if acceptance_seed(cfg) {
-        Some(s.elapsed_s < SEED_MAX_S)
+        Some(s.elapsed_s < max_s)
     } else {
-        figure.push_str(": not the acceptance's 10×1000");
+        figure.push_str(&format!(
+            ": not the acceptance's {}",
+            targets::get().published.load().label()
+        ));
         None
     };
     Verdict {
@@ -218,9 +212,9 @@ fn seed_time(results: &[CellResult], cfg: &Config) -> Verdict {
 }
 
 /// The largest one-worker peak RSS over prefork's seed cells.
-fn worker_rss(results: &[CellResult], cfg: &Config) -> Verdict {
+fn worker_rss(results: &[CellResult], cfg: &Config, max_mib: f64) -> Verdict {
     let point = "peak RSS per prefork worker under the seed load";
-    let threshold = format!("< {WORKER_RSS_MAX_MIB} MiB");
+    let threshold = format!("< {max_mib} MiB");
     let worst = results
         .iter()
         .filter(|r| r.status == Status::Ok && r.cell.is_seed() && is_prefork(r))
@@ -246,7 +240,7 @@ fn worker_rss(results: &[CellResult], cfg: &Config) -> Verdict {
         figure,
         threshold,
         value: Some(mib),
-        pass: Some(mib < WORKER_RSS_MAX_MIB),
+        pass: Some(mib < max_mib),
     }
 }
 

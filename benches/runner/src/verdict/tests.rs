@@ -1,16 +1,10 @@
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Parser;
 
 use super::*;
-use crate::cell::{self, Cell, Section};
-use crate::cli::{Cli, SaturationLoad, SeedLoad};
-use crate::loadgen::Latency;
-use crate::prefork_mode::Prefork;
-use crate::procs::Usage;
-use crate::run::RunRecord;
-use crate::system::{Mode, Variant};
+use crate::cli::Cli;
+use crate::model::{Cell, Mode, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Variant};
 
 fn config(args: &[&str]) -> Config {
     let mut all = vec!["prefork-bench"];
@@ -36,53 +30,23 @@ fn seed() -> SeedLoad {
 
 /// A run of `rps` lasting `elapsed_s`, with `rows` rows for `created` 201s.
 fn run(rps: f64, elapsed_s: f64, rows: u64, created: u64, worker_kib: u64) -> RunRecord {
-    let latency = Latency {
-        min: 0.1,
-        p50: 1.0,
-        p90: 2.0,
-        p99: 3.0,
-        p999: 4.0,
-        max: 5.0,
-        mean: 1.2,
-    };
-    RunRecord {
-        users: 64,
-        loops: 1,
-        warmup_rps: rps,
-        requests: created,
-        created,
-        rows,
-        statuses: BTreeMap::new(),
-        errors: BTreeMap::new(),
-        error_total: 0,
-        elapsed_s,
-        rps,
-        latency_ms: latency,
-        server: Usage {
-            worker_peak_rss_kib: worker_kib,
-            ..Usage::default()
-        },
-        postgres: None,
-        nginx: None,
-        log: String::new(),
-        failure: None,
-        command: None,
-        balance: None,
-        stats_error: None,
-    }
+    let mut run = RunRecord::sample(rps, elapsed_s, rows, created);
+    run.server.worker_peak_rss_kib = worker_kib;
+    run
 }
 
 fn result(variant: Variant, seed_load: bool, record: RunRecord) -> CellResult {
-    let c = if seed_load {
-        cell::seed_cells(variant.system(), true, seed())[0]
+    let load = if seed_load {
+        Load::Seed(seed())
     } else {
-        cell::saturation_cells(variant, sat(), false)[0]
+        Load::Saturation(sat())
     };
     CellResult {
         cell: Cell {
             variant,
+            load,
+            route: Route::Direct,
             section: Section::Rounds,
-            ..c
         },
         status: Status::Ok,
         note: None,
@@ -193,4 +157,20 @@ fn missing_sides() {
     assert!(v[4].figure.contains("not the acceptance's 10×1000"));
     assert_eq!(v[5].pass, Some(true));
     assert!(verdicts(&[], &config(&[])).iter().all(|v| v.pass.is_none()));
+}
+
+/// The bars come from the targets data: other bars, other verdicts.
+#[test]
+fn bars_are_data() {
+    let shipped = targets::get().thresholds;
+    let stricter = Thresholds {
+        prefork_vs_django: 80.0,
+        worker_rss_max_mib: 10.0,
+        ..shipped
+    };
+    let v = verdicts_against(&bench(), &config(&[]), &stricter);
+    let words: Vec<&str> = v.iter().map(Verdict::word).collect();
+    assert_eq!(words, ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
+    assert_eq!(v[3].threshold, "≥ 80×");
+    assert_eq!(v[5].threshold, "< 10 MiB");
 }

@@ -1,34 +1,18 @@
-//! The issue-5 parts of the markdown report: prefork `--batch 1` vs group commit against
-//! the pgbench ceiling, `--accept reuseport` vs `shared` with the workers' balance from
-//! `GET /stats`, and the acceptance verdicts.
+//! The experiment's comparisons in the report: prefork `--batch 1` vs group commit
+//! against the pgbench ceiling, `--accept reuseport` vs `shared` with the workers'
+//! balance from `GET /stats`, and the acceptance verdicts.
 
 use std::fmt::Write as _;
 
-use crate::bench::CellResult;
-use crate::cell::{Cell, Load, Route};
+use super::table::{ceiling_title, status_text, table_head, table_row};
 use crate::cli::Config;
-use crate::prefork_mode::Accept;
-use crate::report::{ceiling_title, status_text, table_head, table_row};
-use crate::sections;
-use crate::stats::{Balance, Spread};
+use crate::model::{Accept, Balance, CellResult, Load, Route, Section, Spread, System};
+use crate::plan;
 use crate::summary::Summary;
-use crate::system::System;
-use crate::verdict::{self, Verdict};
-
-/// The three sections, each when it has something to show.
-pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
-    group_commit_table(out, results, cfg);
-    accept_table(out, results, cfg);
-    verdict_lines(out, &verdict::verdicts(results, cfg));
-}
-
-/// The knobs line under the machine line.
-pub fn knobs_line(out: &mut String, cfg: &Config) {
-    let _ = writeln!(out, "prefork knobs: {}.\n", cfg.knobs.describe());
-}
+use crate::verdict::Verdict;
 
 /// prefork's direct saturation cells with reuseport, in run order, after the ceiling.
-fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config) {
+pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config) {
     let ceiling = results.iter().find(|r| r.cell.system() == System::Pgbench);
     let rows: Vec<&CellResult> = results
         .iter()
@@ -131,11 +115,8 @@ fn spread_text(s: Option<Spread>) -> String {
 }
 
 /// The accept pairs under both loads.
-fn accept_table(out: &mut String, results: &[CellResult], cfg: &Config) {
-    let planned: Vec<Cell> = sections::accept_seed_cells(cfg.quick, cfg.seed)
-        .into_iter()
-        .chain(sections::accept_saturation_cells(cfg.quick, cfg.saturation))
-        .collect();
+pub fn accept_table(out: &mut String, results: &[CellResult], cfg: &Config) {
+    let planned = plan::section_cells(cfg, Section::Accept);
     let found: Vec<&CellResult> = planned
         .iter()
         .filter_map(|c| results.iter().find(|r| r.cell.same_measurement(c)))
@@ -146,7 +127,7 @@ fn accept_table(out: &mut String, results: &[CellResult], cfg: &Config) {
     let _ = writeln!(
         out,
         "## Accept strategies: prefork evloop, {} workers, `--accept reuseport` vs `shared`\n",
-        sections::accept_workers(cfg.quick)
+        plan::accept_workers(cfg.quick)
     );
     let head = [
         "load",
@@ -192,11 +173,11 @@ fn accept_row(r: &CellResult) -> Vec<String> {
 }
 
 /// One line per acceptance point.
-fn verdict_lines(out: &mut String, verdicts: &[Verdict]) {
+pub fn verdict_lines(out: &mut String, verdicts: &[Verdict]) {
     if verdicts.iter().all(|v| v.pass.is_none()) {
         return;
     }
-    let _ = writeln!(out, "## Acceptance (issue 5), this run\n");
+    let _ = writeln!(out, "## Acceptance, this run\n");
     for v in verdicts {
         let word = match v.pass {
             Some(false) => "**FAIL**".to_string(),

@@ -7,14 +7,11 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::CellResult;
-use crate::cell::Round;
-use crate::cli::{Config, SeedLoad};
-use crate::report::{errors, spread, status_text, table_head, table_row};
-use crate::summary::{
-    is_published_load, load_label, published, Summary, PUBLISHED_LOAD, PUBLISHED_REQUESTS,
-};
-use crate::system::System;
+use super::table::{errors, spread, status_text, table_head, table_row};
+use crate::cli::Config;
+use crate::model::{CellResult, Round, SeedLoad, System};
+use crate::summary::Summary;
+use crate::targets::{self, Published};
 
 /// Appends the seed rounds' table and its notes.
 pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
@@ -24,7 +21,7 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
         "## Seed rounds: {} users × {} form POSTs ({}), a new connection per request\n",
         s.users,
         s.loops,
-        load_label(s)
+        s.label()
     );
     table_head(out, &head(s));
     for round in Round::ALL {
@@ -36,7 +33,7 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
 /// Column heads, each naming its load: ours `prefork evloop (10×100)`, the published
 /// `published Express (PM2) (10×1000)`.
 fn head(load: SeedLoad) -> Vec<String> {
-    let (ours, theirs) = (load_label(load), load_label(PUBLISHED_LOAD));
+    let (ours, theirs) = (load.label(), published().load().label());
     let mut head = vec!["round".to_string()];
     head.extend(
         System::ALL
@@ -60,8 +57,8 @@ fn row(results: &[CellResult], round: Round, load: SeedLoad) -> Vec<String> {
         });
         row.push(found.map_or("—".into(), |r| seed_text(r, load)));
     }
-    let p = published(round);
-    let full = is_published_load(load);
+    let p = published().row(round);
+    let full = published().is_published_load(load);
     row.push(published_text(p.and_then(|p| p.express_s), full));
     row.push(published_text(p.and_then(|p| p.django_s), full));
     row
@@ -74,14 +71,14 @@ fn note(load: SeedLoad) -> String {
          client: 10 Python threads, `requests` without a session); rates marked ≈ are \
          10,000 ÷ time (round 1's Express rate is printed there as 227 req/s).",
     );
-    if !is_published_load(load) {
+    if !published().is_published_load(load) {
         let _ = write!(
             note,
             " This run's load is {} ({} requests), not the published {}: its times are \
              not comparable with the published ones, so only rates stand side by side.",
-            load_label(load),
+            load.label(),
             load.users * load.loops,
-            load_label(PUBLISHED_LOAD)
+            published().load().label()
         );
     }
     let _ = write!(
@@ -110,7 +107,7 @@ fn seed_text(r: &CellResult, load: SeedLoad) -> String {
         format!("{:.2} s", s.elapsed_s),
         format!("{:.0} req/s{}", s.rps, spread(&s)),
     );
-    if is_published_load(load) {
+    if published().is_published_load(load) {
         format!("{time} ({rate}){}", errors(&s))
     } else {
         format!("{rate} ({time}){}", errors(&s))
@@ -121,9 +118,14 @@ fn seed_text(r: &CellResult, load: SeedLoad) -> String {
 fn published_text(secs: Option<f64>, full: bool) -> String {
     match secs {
         None => "—".into(),
-        Some(t) if full => format!("{t:.0} s (≈{:.0} req/s)", PUBLISHED_REQUESTS / t),
-        Some(t) => format!("≈{:.0} req/s", PUBLISHED_REQUESTS / t),
+        Some(t) if full => format!("{t:.0} s (≈{:.0} req/s)", published().requests() / t),
+        Some(t) => format!("≈{:.0} req/s", published().requests() / t),
     }
+}
+
+/// The original experiment's figures (`benches/targets.toml`).
+fn published() -> &'static Published {
+    &targets::get().published
 }
 
 #[cfg(test)]

@@ -1,11 +1,40 @@
-//! A cell is one measurement: a system's run mode × a load model × a route. The seed
-//! rounds and the saturation rounds are data here; `bench.rs` runs them.
+//! A cell is one measurement: a system's run mode × a load model × a route, planned for
+//! one part of the report. Plain data; `plan.rs` lists the cells, `bench.rs` runs them.
+
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::{SaturationLoad, SeedLoad};
-use crate::prefork_mode::Prefork;
-use crate::system::{Mode, System, Variant};
+use super::system::{System, Variant};
+
+/// The seed's client model: users in a closed loop, a new connection per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SeedLoad {
+    /// Concurrent users.
+    pub users: u64,
+    /// Requests per user.
+    pub loops: u64,
+    /// Requests per user of the warm-up before each measured run.
+    pub warmup_loops: u64,
+}
+
+impl SeedLoad {
+    /// `10×100`: users × requests per user.
+    pub fn label(&self) -> String {
+        format!("{}×{}", self.users, self.loops)
+    }
+}
+
+/// The saturation model: keep-alive connections as fast as the server answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SaturationLoad {
+    /// Keep-alive connections.
+    pub connections: u64,
+    /// Target length of the measured run.
+    pub duration: Duration,
+    /// Warm-up length (its rate sizes the measured run).
+    pub warmup: Duration,
+}
 
 /// Words `--only` accepts besides system names; each cell carries some of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -23,6 +52,8 @@ pub enum Tag {
     GroupCommit,
     /// The accept-strategy section: prefork `--accept reuseport` vs `shared`.
     Accept,
+    /// The HTTP ceilings: prefork `--app hello` and nginx `return 200` beside group commit.
+    Ceilings,
 }
 
 impl Tag {
@@ -35,6 +66,7 @@ impl Tag {
             "nginx" => Tag::Nginx,
             "group-commit" | "batch" => Tag::GroupCommit,
             "accept" => Tag::Accept,
+            "ceilings" | "hello" => Tag::Ceilings,
             _ => return None,
         })
     }
@@ -61,6 +93,8 @@ pub enum Section {
     GroupCommit,
     /// prefork evloop `--accept reuseport` vs `shared`, seed load and saturation load.
     Accept,
+    /// prefork `--app hello` and nginx `return 200` beside prefork's group commit.
+    Ceilings,
 }
 
 impl Section {
@@ -70,6 +104,7 @@ impl Section {
             Section::Rounds => None,
             Section::GroupCommit => Some(Tag::GroupCommit),
             Section::Accept => Some(Tag::Accept),
+            Section::Ceilings => Some(Tag::Ceilings),
         }
     }
 }
@@ -85,7 +120,7 @@ pub enum Load {
 }
 
 /// A row of the published table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Round {
     /// One process.
@@ -140,12 +175,10 @@ impl Round {
         };
         match *variant {
             Variant::Prefork(p) if p.is_plain() => by_workers(p.workers),
-            Variant::Prefork(_) => None,
             Variant::GunicornSync { workers } => by_workers(workers),
             Variant::Pm2Fork => Some(Round::One),
             Variant::Pm2Cluster { instances: 2 } => Some(Round::Two),
             Variant::Pm2Cluster { instances: -1 } => Some(Round::Three),
-            Variant::Pm2Cluster { .. } => None,
             Variant::GunicornGevent {
                 workers: 9,
                 connections: 1000,
@@ -158,8 +191,7 @@ impl Round {
                 workers: 1,
                 connections: 1000,
             } => Some(Round::Gevent1000x1),
-            Variant::GunicornGevent { .. } => None,
-            Variant::Pgbench => None,
+            _ => None,
         }
     }
 }
@@ -205,8 +237,8 @@ impl Cell {
         self.variant == other.variant && self.load == other.load && self.route == other.route
     }
 
-    /// The prefork run mode, if this is a prefork cell.
-    pub fn prefork(&self) -> Option<Prefork> {
+    /// The prefork run mode, if this is a prefork cell of the task endpoint.
+    pub fn prefork(&self) -> Option<super::system::Prefork> {
         match self.variant {
             Variant::Prefork(p) => Some(p),
             _ => None,
@@ -229,7 +261,7 @@ impl Cell {
             );
         }
         let load = match self.load {
-            Load::Seed(s) => format!("seed {}×{}", s.users, s.loops),
+            Load::Seed(s) => format!("seed {}", s.label()),
             Load::Saturation(s) => format!(
                 "saturation {} keep-alive ~{}s",
                 s.connections,
@@ -257,143 +289,69 @@ impl Cell {
     }
 }
 
-fn prefork(mode: Mode, workers: u32) -> Variant {
-    Variant::Prefork(Prefork::plain(mode, workers))
-}
-
-/// The seed rounds' run modes of `system`: the published rows (round 2 only with `quick`).
-pub fn seed_variants(system: System, quick: bool) -> Vec<Variant> {
-    if quick {
-        return vec![quick_variant(system)];
-    }
-    match system {
-        System::PreforkEvloop => [1, 2, 3, 9].map(|n| prefork(Mode::Evloop, n)).to_vec(),
-        System::PreforkThreads => [1, 2, 3, 9].map(|n| prefork(Mode::Threads, n)).to_vec(),
-        System::Express => vec![
-            Variant::Pm2Fork,
-            Variant::Pm2Cluster { instances: 2 },
-            Variant::Pm2Cluster { instances: -1 },
-        ],
-        System::Pgbench => vec![],
-        System::Django => {
-            let mut all: Vec<Variant> = [1, 2, 3, 9]
-                .map(|workers| Variant::GunicornSync { workers })
-                .to_vec();
-            for (connections, workers) in [(1000, 9), (500, 4), (1000, 1)] {
-                all.push(Variant::GunicornGevent {
-                    workers,
-                    connections,
-                });
-            }
-            all
-        }
-    }
-}
-
-/// The experiment's round 2 (two workers each): `--quick`'s one cell per system, and the
-/// saturation choice when no seed round of the system ran.
-pub fn quick_variant(system: System) -> Variant {
-    match system {
-        System::PreforkEvloop => prefork(Mode::Evloop, 2),
-        System::PreforkThreads => prefork(Mode::Threads, 2),
-        System::Express => Variant::Pm2Cluster { instances: 2 },
-        System::Django => Variant::GunicornSync { workers: 2 },
-        System::Pgbench => Variant::Pgbench,
-    }
-}
-
-/// The ceiling cell: `pgbench` with the same INSERT and the saturation load's clients.
-pub fn ceiling_cell(load: SaturationLoad) -> Cell {
-    Cell {
-        variant: Variant::Pgbench,
-        load: Load::Saturation(load),
-        route: Route::Direct,
-        section: Section::GroupCommit,
-    }
-}
-
-/// The seed cells of `system`.
-pub fn seed_cells(system: System, quick: bool, load: SeedLoad) -> Vec<Cell> {
-    seed_variants(system, quick)
-        .into_iter()
-        .map(|variant| Cell {
-            variant,
-            load: Load::Seed(load),
-            route: Route::Direct,
-            section: Section::Rounds,
-        })
-        .collect()
-}
-
-/// The saturation cells of one variant: direct, then through nginx if wanted.
-pub fn saturation_cells(variant: Variant, load: SaturationLoad, nginx: bool) -> Vec<Cell> {
-    let routes: &[Route] = if nginx {
-        &[Route::Direct, Route::Nginx]
-    } else {
-        &[Route::Direct]
-    };
-    routes
-        .iter()
-        .map(|&route| Cell {
-            variant,
-            load: Load::Saturation(load),
-            route,
-            section: Section::Rounds,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::system::{Mode, Prefork};
     use super::*;
 
-    /// The full matrix has the 18 seed cells, each on a published row.
-    #[test]
-    fn seed_matrix() {
-        let all: Vec<Variant> = System::ALL
-            .iter()
-            .flat_map(|&s| seed_variants(s, false))
-            .collect();
-        assert_eq!(all.len(), 4 + 4 + 3 + 7);
-        assert!(all.iter().all(|v| Round::of(v).is_some()));
-        let quick: Vec<Variant> = System::ALL
-            .iter()
-            .flat_map(|&s| seed_variants(s, true))
-            .collect();
-        assert_eq!(quick.len(), 4);
-        assert!(quick.iter().all(|v| Round::of(v) == Some(Round::Two)));
+    fn sat() -> SaturationLoad {
+        SaturationLoad {
+            connections: 64,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+        }
     }
 
-    /// Cells answer to their phase and route words and have distinct keys.
+    /// Cells answer to their phase, route and section words and have distinct keys.
     #[test]
     fn tags_and_keys() {
-        let load = SaturationLoad {
-            connections: 64,
-            duration: std::time::Duration::from_secs(10),
-            warmup: std::time::Duration::from_secs(2),
+        let cell = |variant, route, section| Cell {
+            variant,
+            load: Load::Saturation(sat()),
+            route,
+            section,
         };
-        let cells = saturation_cells(Variant::GunicornSync { workers: 3 }, load, true);
-        assert_eq!(cells[0].tags(), [Tag::Saturation, Tag::Direct]);
-        assert_eq!(cells[1].tags(), [Tag::Saturation, Tag::Nginx]);
-        assert_eq!(cells[1].key(), "sat-nginx-sync-3");
-        assert!(cells[1].describe().ends_with("via nginx"));
-    }
-
-    /// The pgbench ceiling is a direct saturation cell of its own `--only` word.
-    #[test]
-    fn ceiling() {
-        let load = SaturationLoad {
-            connections: 64,
-            duration: std::time::Duration::from_secs(3),
-            warmup: std::time::Duration::from_secs(1),
-        };
-        let c = ceiling_cell(load);
-        assert_eq!(c.tags(), [Tag::Saturation, Tag::Direct, Tag::GroupCommit]);
+        let sync = Variant::GunicornSync { workers: 3 };
+        let direct = cell(sync, Route::Direct, Section::Rounds);
+        let nginx = cell(sync, Route::Nginx, Section::Rounds);
+        assert_eq!(direct.tags(), [Tag::Saturation, Tag::Direct]);
+        assert_eq!(nginx.tags(), [Tag::Saturation, Tag::Nginx]);
+        assert_eq!(nginx.key(), "sat-nginx-sync-3");
+        assert!(nginx.describe().ends_with("via nginx"));
+        let ceiling = cell(Variant::Pgbench, Route::Direct, Section::GroupCommit);
         assert_eq!(
-            (c.system(), c.key()),
+            ceiling.tags(),
+            [Tag::Saturation, Tag::Direct, Tag::GroupCommit]
+        );
+        assert_eq!(
+            (ceiling.system(), ceiling.key()),
             (System::Pgbench, "sat-direct-pgbench".into())
         );
-        assert!(c.describe().contains("64 clients"));
+        assert!(ceiling.describe().contains("64 clients"));
+        assert!(!direct.same_measurement(&nginx));
+        let grouped = Variant::Prefork(Prefork::plain(Mode::Evloop, 2));
+        assert!(
+            cell(grouped, Route::Direct, Section::Ceilings).same_measurement(&cell(
+                grouped,
+                Route::Direct,
+                Section::GroupCommit
+            ))
+        );
+    }
+
+    /// Published rows: plain prefork, PM2 and Gunicorn run modes; nothing else.
+    #[test]
+    fn rounds() {
+        assert_eq!(
+            Round::of(&Variant::Pm2Cluster { instances: -1 }),
+            Some(Round::Three)
+        );
+        let shared = Prefork {
+            accept: super::super::system::Accept::Shared,
+            ..Prefork::plain(Mode::Evloop, 2)
+        };
+        assert_eq!(Round::of(&Variant::Prefork(shared)), None);
+        assert_eq!(Round::of(&Variant::NginxReturn), None);
         assert_eq!(System::parse_group("pgbench"), Some(vec![System::Pgbench]));
         assert!(!System::ALL.contains(&System::Pgbench));
     }

@@ -1,0 +1,463 @@
+//! The bench's matrix as data: one [`Spec`] per cell — which run mode, which load model,
+//! which route, which part of the report, in which runs (`--quick` or full) — in run
+//! order. A measurement two parts of the report share (same run mode, load and route)
+//! runs once, under the first.
+//!
+//! Two stages: every cell of a fixed run mode first, then each system's saturation
+//! cells at its best seed-round mode, which only the first stage's results tell.
+
+use crate::cli::Config;
+use crate::model::{
+    Accept, Cell, CellResult, Load, Mode, Prefork, Route, Section, Status, System, Variant,
+    DEFAULT_BATCH,
+};
+use crate::summary::Summary;
+use Mode::{Evloop, Threads};
+use Runs::{Always, Full, Quick};
+
+/// In which benches a spec is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runs {
+    /// Full and `--quick`.
+    Always,
+    /// Only without `--quick`.
+    Full,
+    /// Only with `--quick`.
+    Quick,
+}
+
+/// The run mode a spec measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// This one.
+    Fixed(Variant),
+    /// The system's published-round seed cell with the highest rate (second stage).
+    BestSeed(System),
+}
+
+/// The client model of a spec; its numbers come from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// Connection per request, `--users` × `--loops`.
+    Seed,
+    /// `--connections` keep-alive connections for about `--duration`.
+    Saturation,
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The report section it is planned for.
+    pub section: Section,
+    /// The run mode.
+    pub pick: Pick,
+    /// The client model.
+    pub model: Model,
+    /// Direct or through nginx.
+    pub route: Route,
+    /// Full bench, `--quick`, or both.
+    pub runs: Runs,
+}
+
+const fn spec(section: Section, variant: Variant, model: Model, runs: Runs) -> Spec {
+    Spec {
+        section,
+        pick: Pick::Fixed(variant),
+        model,
+        route: Route::Direct,
+        runs,
+    }
+}
+
+/// prefork at `workers` × `threads` with `batch` and `accept`.
+const fn pf(mode: Mode, workers: u32, threads: Option<u32>, batch: u32, accept: Accept) -> Variant {
+    Variant::Prefork(Prefork {
+        mode,
+        workers,
+        threads,
+        batch,
+        accept,
+    })
+}
+
+/// A published round's prefork run mode.
+const fn plain(mode: Mode, workers: u32) -> Variant {
+    Variant::Prefork(Prefork::plain(mode, workers))
+}
+
+const fn seed(variant: Variant, runs: Runs) -> Spec {
+    spec(Section::Rounds, variant, Model::Seed, runs)
+}
+
+const fn best(system: System, route: Route) -> Spec {
+    Spec {
+        section: Section::Rounds,
+        pick: Pick::BestSeed(system),
+        model: Model::Saturation,
+        route,
+        runs: Runs::Always,
+    }
+}
+
+/// Workers of the accept comparison: more than the 2 cores, so an uneven spread shows
+/// (`--quick`: 2, which the other sections measure already for reuseport).
+pub fn accept_workers(quick: bool) -> u32 {
+    if quick {
+        2
+    } else {
+        4
+    }
+}
+
+/// The whole matrix, in run order.
+///
+/// - The published seed rounds (`--quick`: round 2, two workers each).
+/// - The accept comparison under the seed load.
+/// - The pgbench ceiling, then prefork `--batch 1` vs group commit at the saturation
+///   load. Evloop: one worker (the biggest batches) and one per core. Threads: the
+///   default request threads (2 × CPUs) per worker, and 32 per worker — 64 PostgreSQL
+///   connections, one per client as pgbench has, which is what one commit per request
+///   needs to share WAL flushes. `--quick` keeps the best guess for each batch.
+/// - The accept comparison under the saturation load.
+/// - The HTTP ceilings beside group commit at one worker per core.
+/// - Each system's saturation at its best seed-round mode, direct and through nginx.
+pub const MATRIX: &[Spec] = &[
+    seed(plain(Evloop, 1), Full),
+    seed(plain(Evloop, 2), Always),
+    seed(plain(Evloop, 3), Full),
+    seed(plain(Evloop, 9), Full),
+    seed(plain(Threads, 1), Full),
+    seed(plain(Threads, 2), Always),
+    seed(plain(Threads, 3), Full),
+    seed(plain(Threads, 9), Full),
+    seed(Variant::Pm2Fork, Full),
+    seed(Variant::Pm2Cluster { instances: 2 }, Always),
+    seed(Variant::Pm2Cluster { instances: -1 }, Full),
+    seed(Variant::GunicornSync { workers: 1 }, Full),
+    seed(Variant::GunicornSync { workers: 2 }, Always),
+    seed(Variant::GunicornSync { workers: 3 }, Full),
+    seed(Variant::GunicornSync { workers: 9 }, Full),
+    seed(gevent(1000, 9), Full),
+    seed(gevent(500, 4), Full),
+    seed(gevent(1000, 1), Full),
+    spec(Section::Accept, plain(Evloop, 4), Model::Seed, Full),
+    spec(Section::Accept, shared(4), Model::Seed, Full),
+    spec(Section::Accept, plain(Evloop, 2), Model::Seed, Quick),
+    spec(Section::Accept, shared(2), Model::Seed, Quick),
+    group(Variant::Pgbench, Always),
+    group(pf(Evloop, 2, None, 1, Accept::Reuseport), Full),
+    group(plain(Evloop, 2), Full),
+    group(pf(Evloop, 1, None, 1, Accept::Reuseport), Full),
+    group(plain(Evloop, 1), Full),
+    group(pf(Threads, 2, None, 1, Accept::Reuseport), Full),
+    group(plain(Threads, 2), Full),
+    group(pf(Threads, 2, Some(32), 1, Accept::Reuseport), Always),
+    group(
+        pf(Threads, 2, Some(32), DEFAULT_BATCH, Accept::Reuseport),
+        Full,
+    ),
+    group(plain(Evloop, 2), Quick),
+    spec(Section::Accept, plain(Evloop, 4), Model::Saturation, Full),
+    spec(Section::Accept, shared(4), Model::Saturation, Full),
+    spec(Section::Accept, plain(Evloop, 2), Model::Saturation, Quick),
+    spec(Section::Accept, shared(2), Model::Saturation, Quick),
+    ceiling(hello(Evloop)),
+    ceiling(hello(Threads)),
+    ceiling(Variant::NginxReturn),
+    ceiling(plain(Evloop, 2)),
+    best(System::PreforkEvloop, Route::Direct),
+    best(System::PreforkEvloop, Route::Nginx),
+    best(System::PreforkThreads, Route::Direct),
+    best(System::PreforkThreads, Route::Nginx),
+    best(System::Express, Route::Direct),
+    best(System::Express, Route::Nginx),
+    best(System::Django, Route::Direct),
+    best(System::Django, Route::Nginx),
+];
+
+const fn gevent(connections: u32, workers: u32) -> Variant {
+    Variant::GunicornGevent {
+        workers,
+        connections,
+    }
+}
+
+const fn shared(workers: u32) -> Variant {
+    pf(Evloop, workers, None, DEFAULT_BATCH, Accept::Shared)
+}
+
+const fn group(variant: Variant, runs: Runs) -> Spec {
+    spec(Section::GroupCommit, variant, Model::Saturation, runs)
+}
+
+/// prefork `--app hello`, one worker per core of the 2-core machine.
+const fn hello(mode: Mode) -> Variant {
+    Variant::Hello { mode, workers: 2 }
+}
+
+const fn ceiling(variant: Variant) -> Spec {
+    spec(Section::Ceilings, variant, Model::Saturation, Always)
+}
+
+impl Spec {
+    /// Whether the configuration plans this spec (`--quick`, `--no-nginx`).
+    fn wanted(&self, cfg: &Config) -> bool {
+        let runs = match self.runs {
+            Always => true,
+            Full => !cfg.quick,
+            Quick => cfg.quick,
+        };
+        let nginx = self.route == Route::Nginx || self.pick == Pick::Fixed(Variant::NginxReturn);
+        runs && (cfg.nginx || !nginx)
+    }
+
+    /// The cell, its run mode chosen by `best` for a [`Pick::BestSeed`].
+    fn cell(&self, cfg: &Config, best: &dyn Fn(System) -> Variant) -> Cell {
+        let variant = match self.pick {
+            Pick::Fixed(v) => v,
+            Pick::BestSeed(system) => best(system),
+        };
+        Cell {
+            variant,
+            load: match self.model {
+                Model::Seed => Load::Seed(cfg.seed),
+                Model::Saturation => Load::Saturation(cfg.saturation),
+            },
+            route: self.route,
+            section: self.section,
+        }
+    }
+}
+
+/// The cells of fixed run modes, as the configuration wants them.
+pub fn first_stage(cfg: &Config) -> Vec<Cell> {
+    MATRIX
+        .iter()
+        .filter(|s| matches!(s.pick, Pick::Fixed(_)) && s.wanted(cfg))
+        .map(|s| s.cell(cfg, &quick_variant))
+        .collect()
+}
+
+/// Each system's saturation cells at its best seed mode (`best`).
+pub fn second_stage(cfg: &Config, best: &dyn Fn(System) -> Variant) -> Vec<Cell> {
+    MATRIX
+        .iter()
+        .filter(|s| matches!(s.pick, Pick::BestSeed(_)) && s.wanted(cfg))
+        .map(|s| s.cell(cfg, best))
+        .collect()
+}
+
+/// The fixed cells planned for `section` (selected by `--only` or not).
+pub fn section_cells(cfg: &Config, section: Section) -> Vec<Cell> {
+    first_stage(cfg)
+        .into_iter()
+        .filter(|c| c.section == section)
+        .collect()
+}
+
+/// The cells of `cells` that `--only` selects, each measurement once.
+pub fn planned(cfg: &Config, cells: Vec<Cell>) -> Vec<Cell> {
+    let mut out: Vec<Cell> = Vec::new();
+    for c in cells {
+        if cfg.filter.selects(c.system(), &c.tags()) && !out.iter().any(|o| o.same_measurement(&c))
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The experiment's round 2 (two workers each): the saturation choice when no seed
+/// round of the system ran.
+pub fn quick_variant(system: System) -> Variant {
+    match system {
+        System::PreforkEvloop => plain(Evloop, 2),
+        System::PreforkThreads => plain(Threads, 2),
+        System::Express => Variant::Pm2Cluster { instances: 2 },
+        System::Django => Variant::GunicornSync { workers: 2 },
+        System::Pgbench => Variant::Pgbench,
+        System::Nginx => Variant::NginxReturn,
+    }
+}
+
+/// The system's published-round seed cell with the highest median rate, or round 2's
+/// run mode when none ran (`--only saturation`) — `--quick` runs round 2 anyway.
+pub fn best_variant(results: &[CellResult], system: System) -> Variant {
+    results
+        .iter()
+        .filter(|r| r.cell.system() == system && r.cell.is_seed() && r.status == Status::Ok)
+        .filter(|r| r.cell.section == Section::Rounds)
+        .filter_map(|r| Some((Summary::median_rps(r)?, r.cell.variant)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(|| quick_variant(system), |(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Round, Tag};
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Config {
+        let mut all = vec!["prefork-bench"];
+        all.extend(args);
+        Config::from_cli(crate::cli::Cli::parse_from(all)).unwrap()
+    }
+
+    fn plan(cfg: &Config) -> Vec<String> {
+        let cells = first_stage(cfg)
+            .into_iter()
+            .chain(second_stage(cfg, &quick_variant))
+            .collect();
+        planned(cfg, cells).iter().map(Cell::key).collect()
+    }
+
+    fn keys(cells: &[Cell]) -> Vec<String> {
+        cells.iter().map(Cell::key).collect()
+    }
+
+    /// `--quick` covers the acceptance rows, each measurement once, peers and nginx included.
+    #[test]
+    fn quick_plan() {
+        assert_eq!(
+            plan(&config(&["--quick"])),
+            [
+                "seed-evloop-2",
+                "seed-threads-2",
+                "seed-pm2-cluster-2",
+                "seed-sync-2",
+                "seed-evloop-2-shared",
+                "sat-direct-pgbench",
+                "sat-direct-threads-2-t32-b1",
+                "sat-direct-evloop-2",
+                "sat-direct-evloop-2-shared",
+                "sat-direct-hello-evloop-2",
+                "sat-direct-hello-threads-2",
+                "sat-direct-nginx-return-200",
+                "sat-nginx-evloop-2",
+                "sat-direct-threads-2",
+                "sat-nginx-threads-2",
+                "sat-direct-pm2-cluster-2",
+                "sat-nginx-pm2-cluster-2",
+                "sat-direct-sync-2",
+                "sat-nginx-sync-2",
+            ]
+        );
+    }
+
+    /// The full plan: 18 published seed cells, the accept pairs, the ceiling, eight
+    /// group-commit rows, the HTTP ceilings and the per-system saturation cells, shared
+    /// cells once; `--no-nginx` drops nginx's cells.
+    #[test]
+    fn full_plan() {
+        let keys = plan(&config(&["--no-nginx"]));
+        assert_eq!(keys.len(), 18 + 2 + 1 + 8 + 2 + 2 + 2);
+        assert_eq!(
+            keys[18..21],
+            [
+                "seed-evloop-4",
+                "seed-evloop-4-shared",
+                "sat-direct-pgbench"
+            ]
+        );
+        assert!(!keys.iter().any(|k| k.contains("nginx")));
+        assert_eq!(
+            plan(&config(&["--only", "accept"])),
+            [
+                "seed-evloop-4",
+                "seed-evloop-4-shared",
+                "sat-direct-evloop-4",
+                "sat-direct-evloop-4-shared",
+            ]
+        );
+        assert_eq!(
+            plan(&config(&["--only", "ceilings"])),
+            [
+                "sat-direct-hello-evloop-2",
+                "sat-direct-hello-threads-2",
+                "sat-direct-nginx-return-200",
+                "sat-direct-evloop-2",
+            ]
+        );
+    }
+
+    /// The full matrix has the experiment's 18 seed cells, each on a published row;
+    /// `--quick` keeps round 2.
+    #[test]
+    fn seed_matrix() {
+        let seeds = |cfg: &Config| -> Vec<Variant> {
+            section_cells(cfg, Section::Rounds)
+                .iter()
+                .map(|c| c.variant)
+                .collect()
+        };
+        let all = seeds(&config(&[]));
+        assert_eq!(all.len(), 4 + 4 + 3 + 7);
+        assert!(all.iter().all(|v| Round::of(v).is_some()));
+        let quick = seeds(&config(&["--quick"]));
+        assert_eq!(quick.len(), 4);
+        assert!(quick.iter().all(|v| Round::of(v) == Some(Round::Two)));
+        assert!(System::ALL
+            .iter()
+            .all(|&s| quick.contains(&quick_variant(s))));
+    }
+
+    /// The full group-commit section tries evloop 2 and 1 and threads 2 (default and 32
+    /// threads), each at batch 1 and 256; `--quick` keeps one row of each batch.
+    #[test]
+    fn group_commit() {
+        let cells = section_cells(&config(&[]), Section::GroupCommit);
+        assert_eq!(
+            keys(&cells),
+            [
+                "sat-direct-pgbench",
+                "sat-direct-evloop-2-b1",
+                "sat-direct-evloop-2",
+                "sat-direct-evloop-1-b1",
+                "sat-direct-evloop-1",
+                "sat-direct-threads-2-b1",
+                "sat-direct-threads-2",
+                "sat-direct-threads-2-t32-b1",
+                "sat-direct-threads-2-t32",
+            ]
+        );
+        assert!(cells
+            .iter()
+            .all(|c| c.tags() == [Tag::Saturation, Tag::Direct, Tag::GroupCommit]));
+        assert_eq!(
+            keys(&section_cells(&config(&["--quick"]), Section::GroupCommit)),
+            [
+                "sat-direct-pgbench",
+                "sat-direct-threads-2-t32-b1",
+                "sat-direct-evloop-2"
+            ]
+        );
+    }
+
+    /// The accept pairs differ only in the strategy; quick's reuseport cells are the
+    /// published round 2 and the group-commit row, so they run once.
+    #[test]
+    fn accept_cells() {
+        let full = section_cells(&config(&[]), Section::Accept);
+        assert_eq!(
+            keys(&full),
+            [
+                "seed-evloop-4",
+                "seed-evloop-4-shared",
+                "sat-direct-evloop-4",
+                "sat-direct-evloop-4-shared"
+            ]
+        );
+        let [a, b] = [full[0].prefork().unwrap(), full[1].prefork().unwrap()];
+        assert_eq!((a.workers, a.batch, a.accept), (4, 256, Accept::Reuseport));
+        assert_eq!((b.workers, b.batch, b.accept), (4, 256, Accept::Shared));
+        let quick_cfg = config(&["--quick"]);
+        let quick = section_cells(&quick_cfg, Section::Accept);
+        assert_eq!(quick[3].tags(), [Tag::Saturation, Tag::Direct, Tag::Accept]);
+        let group = section_cells(&quick_cfg, Section::GroupCommit);
+        assert!(quick[2].same_measurement(&group[2]));
+        let rounds = section_cells(&quick_cfg, Section::Rounds);
+        assert!(quick[0].same_measurement(&rounds[0]));
+        assert_eq!(accept_workers(true), 2);
+    }
+}
