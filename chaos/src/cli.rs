@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
 
-use crate::faults::FaultKind;
+use crate::kind::FaultKind;
 use crate::schedule::{self, Planned, Rng};
 
 /// prefork flags chaos sets itself, refused after `--`.

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`cli`]: the command line, validated into [`cli::Settings`].
 //! - [`schedule`]: when which fault happens (seeded), and the `acceptance` preset.
+//! - [`kind`]: the kinds of fault.
 //! - [`faults`]: injecting one fault, and running a schedule against the clock.
 //! - [`server`]: the prefork process: start, readiness, workers, signals, stop.
 //! - [`pg`]: the throwaway PostgreSQL cluster: restart and stall.
@@ -19,6 +20,7 @@
 mod cli;
 mod clients;
 mod faults;
+mod kind;
 mod pg;
 mod procs;
 mod report;

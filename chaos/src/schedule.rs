@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::faults::FaultKind;
+use crate::kind::FaultKind;
 
 /// The longest gap between faults when `--every` is not given.
 const DEFAULT_EVERY: Duration = Duration::from_secs(1);

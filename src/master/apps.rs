@@ -8,7 +8,9 @@ use crate::tasks::TaskService;
 use crate::worker::App;
 use pgtmp::Cluster;
 
-use super::{database, mask_password, MasterError};
+use super::database;
+use super::error::MasterError;
+use crate::tasks::db::mask_password;
 
 /// A service ready to fork, and the private cluster the master keeps for it.
 pub(super) struct Prepared {

@@ -6,7 +6,7 @@ use pgtmp::Cluster;
 use crate::config::Config;
 use crate::tasks::db::{mask_password, Db, DbError, DbTarget};
 
-use super::MasterError;
+use super::error::MasterError;
 
 /// `--database-url` if given, else the private cluster in `--data-dir` (see
 /// [`Config::data_dir`]), started (or reused) now and kept by the master until it exits.

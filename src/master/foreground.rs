@@ -10,7 +10,10 @@
 
 use std::net::SocketAddr;
 
-use super::{log_listening, spawn, MasterError, Prepared};
+use super::announce::log_listening;
+use super::apps::Prepared;
+use super::cpu::pin_worker;
+use super::error::MasterError;
 use crate::config::Config;
 use crate::net;
 use crate::scoreboard::Scoreboard;
@@ -47,7 +50,7 @@ pub(super) fn run(
     scoreboard.occupy(cell, SLOT, std::process::id());
     crate::say!("prefork: worker {SLOT} pid {pid} started");
     if config.pin_cpus {
-        spawn::pin_worker(SLOT);
+        pin_worker(SLOT);
     }
     let spec = WorkerSpec {
         slot: SLOT,

@@ -16,15 +16,20 @@
 //! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
 //! (which listener gets new connections while the pool shrinks).
 
+mod announce;
 mod apps;
+mod backoff;
+mod cpu;
 mod database;
+mod error;
 mod foreground;
+mod group;
+mod jitter;
 mod reap;
 mod scale;
 mod spawn;
 mod steer;
 
-use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
@@ -32,67 +37,26 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pgtmp::Cluster;
 
-use crate::config::{AcceptMode, Config, Mode};
+use crate::config::{AcceptMode, Config};
 use crate::net;
 use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::service::Service;
 use crate::signals::{self, MasterSignals, SignalAction};
 use crate::worker::{App, EXIT_BOOT_FAILURE};
+use announce::{count_workers, log_listening};
 use apps::Prepared;
+use backoff::Backoff;
+use group::Group;
+use jitter::XorShift;
 
 pub use crate::tasks::db::mask_password;
+pub use error::MasterError;
 
 /// The longest the loop sleeps: how often hung workers and deadlines are checked.
 const TICK: Duration = Duration::from_secs(1);
 /// How long workers get to exit after SIGQUIT before they are killed.
 const QUIT_GRACE: Duration = Duration::from_secs(1);
-
-/// Why the master could not start or keep running.
-#[derive(Debug, thiserror::Error)]
-pub enum MasterError {
-    /// The private PostgreSQL cluster could not be provided.
-    #[error("cannot provide the default database (or pass --database-url / set DATABASE_URL)")]
-    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The start-up check of the database failed (before any worker was forked).
-    #[error("cannot use the database {url}: {error}\n  hint: {hint}")]
-    DatabaseCheck {
-        /// The URL, password masked.
-        url: String,
-        /// What to do about it.
-        hint: &'static str,
-        /// What the check found.
-        error: crate::tasks::db::DbError,
-    },
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}")]
-    Bind {
-        /// The address from `--bind`.
-        addr: SocketAddr,
-        /// What the OS said.
-        source: io::Error,
-    },
-    /// The shared scoreboard memory (heartbeats and counters) could not be mapped.
-    #[error("cannot map the shared scoreboard memory")]
-    Scoreboard(#[source] io::Error),
-    /// Workers could not switch to `--user` from this process.
-    #[error(transparent)]
-    Privileges(#[from] crate::privileges::PrivilegeError),
-    /// Signal handling could not be set up, or waiting for signals failed.
-    #[error("cannot handle signals")]
-    Signals(#[source] io::Error),
-}
-
-impl MasterError {
-    /// The process exit status for this failure: [`EXIT_BOOT_FAILURE`] when the
-    /// configuration cannot work (the database check), 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            MasterError::DatabaseCheck { .. } => EXIT_BOOT_FAILURE,
-            _ => 1,
-        }
-    }
-}
 
 /// How to stop the workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,13 +78,13 @@ struct Slot {
     /// connections have been steered away from the slot for a while.
     retire_at: Option<Instant>,
     /// Crash-loop backoff before the next respawn.
-    backoff: reap::Backoff,
+    backoff: Backoff,
 }
 
 /// One slot's `SO_REUSEPORT` socket.
 struct Listener {
     socket: TcpListener,
-    /// Its name in the [`steer::Group`] model.
+    /// Its name in the [`Group`] model.
     serial: u64,
 }
 
@@ -155,7 +119,7 @@ pub struct Master {
     /// The one listener of `--accept shared`.
     shared: Option<TcpListener>,
     /// The order of the slots' sockets in the kernel's reuseport group.
-    group: steer::Group,
+    group: Group,
     /// Whether new connections can be steered between slots (reuseport mode, and the
     /// kernel accepted the program).
     steering: bool,
@@ -163,7 +127,7 @@ pub struct Master {
     scoreboard: Scoreboard,
     /// `None` only in a freshly forked child, which has released it.
     signals: Option<MasterSignals>,
-    jitter: spawn::XorShift,
+    jitter: XorShift,
     /// A worker exited with [`EXIT_BOOT_FAILURE`]: stop everything.
     boot_failed: bool,
     /// Shutting down: exits are no longer respawned nor treated as failures.
@@ -233,7 +197,7 @@ impl Master {
         let scoreboard = Scoreboard::new(DEFAULT_CAPACITY).map_err(MasterError::Scoreboard)?;
         let Prepared { app, cluster } = prepare(&config)?;
         config.run_as = workers_account(config.run_as.take(), &app)?;
-        let mut group = steer::Group::default();
+        let mut group = Group::default();
         let (slots, shared) = make_slots(listeners, &config, &mut group);
         log_listening(addr, &config, &descriptors);
         Ok(Master {
@@ -248,7 +212,7 @@ impl Master {
             workers: Vec::new(),
             scoreboard,
             signals: Some(signals),
-            jitter: spawn::XorShift::seeded(),
+            jitter: XorShift::seeded(),
             boot_failed: false,
             stopping: false,
             config,
@@ -400,7 +364,7 @@ fn print_warnings(config: &Config) {
 fn make_slots(
     listeners: Vec<TcpListener>,
     config: &Config,
-    group: &mut steer::Group,
+    group: &mut Group,
 ) -> (Vec<Slot>, Option<TcpListener>) {
     match config.accept {
         AcceptMode::Reuseport => {
@@ -425,41 +389,7 @@ impl Slot {
             listener,
             active: true,
             retire_at: None,
-            backoff: reap::Backoff::default(),
+            backoff: Backoff::default(),
         }
-    }
-}
-
-/// The `listening on` line, shared with `foreground` (tests parse it: keep it exact),
-/// then the line about descriptors (see [`net::raise_descriptor_limit`]).
-fn log_listening(addr: SocketAddr, config: &Config, descriptors: &str) {
-    crate::say!(
-        "prefork: listening on http://{addr} ({}, mode {}, accept {})",
-        count_workers(config.workers),
-        mode_name(config.mode),
-        accept_name(config.accept)
-    );
-    crate::say!("prefork: {descriptors}");
-}
-
-/// `1 worker`, `3 workers`.
-fn count_workers(n: usize) -> String {
-    match n {
-        1 => "1 worker".to_string(),
-        n => format!("{n} workers"),
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Evloop => "evloop",
-        Mode::Threads => "threads",
-    }
-}
-
-fn accept_name(accept: AcceptMode) -> &'static str {
-    match accept {
-        AcceptMode::Reuseport => "reuseport",
-        AcceptMode::Shared => "shared",
     }
 }

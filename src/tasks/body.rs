@@ -1,9 +1,17 @@
 //! A POST body: media type, decoding, validation.
 
 use super::db::NewTask;
-use super::routes::invalid;
 use crate::http::response::Response;
 use crate::http::{form, json, TaskFields};
+
+/// 400 for a well-framed request with bad content: the stream is still in sync, so
+/// unlike a framing error the connection stays open.
+pub(super) fn invalid(message: &str) -> Response {
+    Response {
+        close: false,
+        ..Response::error(400, message)
+    }
+}
 
 /// `title` is `varchar(255)`, which PostgreSQL counts in characters, not bytes.
 pub const MAX_TITLE_CHARS: usize = 255;

@@ -11,7 +11,7 @@ use crate::http::json;
 use crate::http::request::{Method, Request};
 use crate::http::response::{encode_json_with, DateCache, HeaderValue, Response};
 
-use super::body;
+use super::body::{self, invalid};
 
 /// `Allow` for the collection.
 const ALLOW_TASKS: &str = "GET, HEAD, POST";
@@ -76,15 +76,6 @@ fn resource(path: &str) -> Option<Resource> {
 
 fn method_not_allowed(allow: &'static str) -> Response {
     Response::error(405, "method not allowed").with_header("Allow", allow)
-}
-
-/// 400 for a well-framed request with bad content: the stream is still in sync, so
-/// unlike a framing error the connection stays open.
-pub(super) fn invalid(message: &str) -> Response {
-    Response {
-        close: false,
-        ..Response::error(400, message)
-    }
 }
 
 /// `limit=N` from the query string: 1..=MAX_LIMIT, DEFAULT_LIMIT when absent.

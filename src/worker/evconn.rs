@@ -15,7 +15,8 @@ use mio::net::TcpStream;
 
 use super::conn::{Conn, Settle, CHUNK};
 use super::session::Reply;
-use super::{builtin, rules, Worker};
+use super::state::Worker;
+use super::{builtin, rules};
 use crate::config::Limits;
 use crate::http::request::Request;
 use crate::http::response::DateCache;

@@ -36,9 +36,11 @@ use slab::Slab;
 
 use super::accept::{self, Gate};
 use super::conn::{Conn, Settle, Timeouts};
+use super::error::WorkerError;
 use super::evconn::{drive, resume, App, Next};
+use super::rules;
+use super::state::{Stop, Worker};
 use super::timers::Timers;
-use super::{rules, Stop, Worker, WorkerError};
 use crate::config::Limits;
 use crate::http::response::DateCache;
 use crate::service::{Completions, Role, Service, SourceId, Sources, Ticket, WorkerInfo};

@@ -7,7 +7,7 @@ use crate::scoreboard::Counters;
 use crate::service::{Completions, Service, Ticket};
 
 use super::session::Reply;
-use super::Quota;
+use super::state::Quota;
 
 /// After each answer (now or owed): counts the request for `/stats` and against
 /// `--max-requests`; true once the quota is reached, when the worker starts draining

@@ -13,11 +13,11 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::client::{Client, Tally};
-use super::{Threads, TICK};
+use super::shared::{Threads, TICK};
 use crate::http::response::DateCache;
 use crate::worker::accept::Gate;
 use crate::worker::conn::Timeouts;
-use crate::worker::{Stop, Worker};
+use crate::worker::state::{Stop, Worker};
 
 /// The listening socket in the acceptor's poll.
 const LISTENER: Token = Token(0);

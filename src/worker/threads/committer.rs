@@ -21,8 +21,8 @@ use crossbeam_channel::{Receiver, Sender};
 use super::startup::start_threads;
 use crate::scoreboard::Counters;
 use crate::service::{Completions, Group, Role, Service, Ticket};
+use crate::worker::error::WorkerError;
 use crate::worker::rules::record_commits;
-use crate::worker::WorkerError;
 
 /// What a request thread gets back for its job.
 #[derive(Debug)]

@@ -33,28 +33,25 @@ mod acceptor;
 mod client;
 mod committer;
 mod pool;
+mod shared;
 mod startup;
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender};
 use mio::{Poll, Waker};
 
 use super::accept;
 use super::conn::Timeouts;
-use super::{Quota, Stop, StopFlags, Worker, WorkerError};
-use crate::config::{Config, Limits};
-use crate::scoreboard::{Board, Counters};
+use super::error::WorkerError;
+use super::state::{Stop, Worker};
+use crate::config::Config;
 use crate::service::Service;
-use client::{Client, Tally};
+use client::Tally;
 use committer::Inbox;
-
-/// Longest blocking wait of the acceptor (poll, channel send): how late it notices a
-/// stop request.
-const TICK: Duration = Duration::from_millis(200);
+use shared::{Shared, Threads, TICK};
 
 /// Committer threads per worker, sharing one queue: while one waits for its commit
 /// the other takes what queued meanwhile, instead of those jobs waiting a whole extra
@@ -63,44 +60,6 @@ const TICK: Duration = Duration::from_millis(200);
 /// req/s, 2 committers 10.8k/13.3k/12.8k, 4 committers 10.4k/14.8k/15.0k (medians of
 /// 3 on a busy 2-core machine; `--batch 1`: 6.6k/7.5k/7.5k).
 const COMMITTERS: usize = 2;
-
-/// What the request threads share.
-struct Shared<S: Service> {
-    /// What the worker serves.
-    service: Arc<S>,
-    /// Every worker's counters, for `GET /stats`.
-    board: Board,
-    flags: StopFlags,
-    quota: Arc<Quota>,
-    limits: Limits,
-    timeouts: Timeouts,
-    /// Connections ready for a thread: readable ones from the acceptor's poll.
-    queue: Receiver<Client>,
-    /// Connections handed back to the acceptor to wait in its poll.
-    park: Sender<Client>,
-    /// Wakes the acceptor's poll after a park.
-    waker: Arc<Waker>,
-    /// This worker's activity counters.
-    counters: Counters,
-    /// The group committers' queue, when jobs are committed in groups.
-    committer: Option<Inbox<S>>,
-}
-
-/// The worker's threads besides the acceptor.
-struct Threads {
-    requests: Vec<JoinHandle<()>>,
-    committers: Vec<JoinHandle<()>>,
-}
-
-impl Threads {
-    /// Whether a thread ended before the stop: only a panic does that.
-    fn crashed(&self) -> bool {
-        self.requests
-            .iter()
-            .chain(&self.committers)
-            .any(JoinHandle::is_finished)
-    }
-}
 
 /// Whether jobs go through the committers: batching asked for, and more than one
 /// request thread to batch from.

@@ -12,15 +12,18 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::client::Client;
 use super::committer::Submitted;
+use super::shared::Shared;
 use super::startup::start_threads;
-use super::{Client, Shared};
 use crate::http::request::Request;
 use crate::http::response::DateCache;
 use crate::service::{Call, Role, Service, Turn};
 use crate::worker::conn::{is_timeout, Conn, Settle};
+use crate::worker::error::WorkerError;
 use crate::worker::session::Reply;
-use crate::worker::{builtin, rules, Stop, Worker, WorkerError};
+use crate::worker::state::{Stop, Worker};
+use crate::worker::{builtin, rules};
 
 /// Longest wait of a request thread on an idle keep-alive connection: how late it
 /// notices a deadline, a stop request, or a connection waiting in the queue. Short,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use crate::service::{BootError, Role, Service, WorkerInfo};
-use crate::worker::WorkerError;
+use crate::worker::error::WorkerError;
 
 /// Spawns `count` threads named `{prefix}-{i}` (short: the kernel keeps 15 bytes of a
 /// thread name, what perf and top show). Thread `i` makes its service context for

@@ -1,0 +1,39 @@
+//! The master's start-up lines that say what it serves on.
+
+use std::net::SocketAddr;
+
+use crate::config::{AcceptMode, Config, Mode};
+
+/// The `listening on` line, shared with `foreground` (tests parse it: keep it exact),
+/// then the line about descriptors (see `net::raise_descriptor_limit`).
+pub(super) fn log_listening(addr: SocketAddr, config: &Config, descriptors: &str) {
+    crate::say!(
+        "prefork: listening on http://{addr} ({}, mode {}, accept {})",
+        count_workers(config.workers),
+        mode_name(config.mode),
+        accept_name(config.accept)
+    );
+    crate::say!("prefork: {descriptors}");
+}
+
+/// `1 worker`, `3 workers`.
+pub(super) fn count_workers(n: usize) -> String {
+    match n {
+        1 => "1 worker".to_string(),
+        n => format!("{n} workers"),
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Evloop => "evloop",
+        Mode::Threads => "threads",
+    }
+}
+
+fn accept_name(accept: AcceptMode) -> &'static str {
+    match accept {
+        AcceptMode::Reuseport => "reuseport",
+        AcceptMode::Shared => "shared",
+    }
+}

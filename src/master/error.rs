@@ -1,0 +1,52 @@
+//! Why the master could not start or keep running, and the exit status each means.
+
+use std::io;
+use std::net::SocketAddr;
+
+use crate::worker::EXIT_BOOT_FAILURE;
+
+/// Why the master could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    /// The private PostgreSQL cluster could not be provided.
+    #[error("cannot provide the default database (or pass --database-url / set DATABASE_URL)")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The start-up check of the database failed (before any worker was forked).
+    #[error("cannot use the database {url}: {error}\n  hint: {hint}")]
+    DatabaseCheck {
+        /// The URL, password masked.
+        url: String,
+        /// What to do about it.
+        hint: &'static str,
+        /// What the check found.
+        error: crate::tasks::db::DbError,
+    },
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address from `--bind`.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The shared scoreboard memory (heartbeats and counters) could not be mapped.
+    #[error("cannot map the shared scoreboard memory")]
+    Scoreboard(#[source] io::Error),
+    /// Workers could not switch to `--user` from this process.
+    #[error(transparent)]
+    Privileges(#[from] crate::privileges::PrivilegeError),
+    /// Signal handling could not be set up, or waiting for signals failed.
+    #[error("cannot handle signals")]
+    Signals(#[source] io::Error),
+}
+
+impl MasterError {
+    /// The process exit status for this failure: [`EXIT_BOOT_FAILURE`] when the
+    /// configuration cannot work (the database check), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            MasterError::DatabaseCheck { .. } => EXIT_BOOT_FAILURE,
+            _ => 1,
+        }
+    }
+}
