@@ -14,10 +14,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prefork::app;
-use prefork::config::Limits;
 use prefork::db::Task;
 use prefork::http::request::{self, Parsed, Progress, Request};
 use prefork::http::response::{self, DateCache, HeaderValue, Response};
+use prefork::http::Limits;
 use prefork::http::{form, json};
 
 /// The form body the seed client sends (one of its random title/description pairs).

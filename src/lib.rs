@@ -30,4 +30,5 @@ pub mod privileges;
 pub mod scoreboard;
 pub mod signals;
 pub mod sys;
+mod task_json;
 pub mod worker;
