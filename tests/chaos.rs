@@ -13,14 +13,7 @@ use nix::unistd::Pid;
 use prefork::pgtmp;
 use serde_json::Value;
 use support::db::{remove_cluster, unique_name};
-use support::member_bin::{self, Member};
-
-/// The chaos tool (depends on the prefork library for `pgtmp`).
-const CHAOS: Member = Member {
-    package: "prefork-chaos",
-    bin: "prefork-chaos",
-    sources: &["chaos/Cargo.toml", "chaos/src", "Cargo.toml", "src"],
-};
+use support::workspace_bin::{self, CHAOS};
 
 /// A run's private directories, removed even when the test panics (the cluster's
 /// data only when it passes).
@@ -51,7 +44,7 @@ impl Drop for Dirs {
 /// `prefork-chaos --report json` with `args`, on this test's directories and the
 /// debug `prefork`, 8 clients and a fixed seed.
 fn chaos(dirs: &Dirs, args: &[&str]) -> Command {
-    let mut cmd = Command::new(member_bin::binary(&CHAOS));
+    let mut cmd = Command::new(workspace_bin::path(CHAOS));
     cmd.args(["--report", "json", "--clients", "8", "--seed", "11"])
         .arg("--prefork")
         .arg(env!("CARGO_BIN_EXE_prefork"))
