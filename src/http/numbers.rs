@@ -1,5 +1,5 @@
 //! Small number helpers for the hot path: decimal output without `format!` (itoa, on the
-//! stack), and saturating decimal input (an overflowing length is simply "too large").
+//! stack), and saturating decimal/hex input (an overflowing length is simply "too large").
 
 /// Appends the decimal digits of `n` to `out`.
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
@@ -20,6 +20,17 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |n, &b| {
         let d = (b as char).to_digit(10)?;
         Some(n.saturating_mul(10).saturating_add(u64::from(d)))
+    })
+}
+
+/// Parses a non-empty run of hex digits, saturating at `u64::MAX`.
+pub(crate) fn parse_hex(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        let d = (b as char).to_digit(16)?;
+        Some(n.saturating_mul(16).saturating_add(u64::from(d)))
     })
 }
 
@@ -56,5 +67,15 @@ mod tests {
         assert_eq!(parse_decimal(b"+1"), None);
         assert_eq!(parse_decimal(b"1 "), None);
         assert_eq!(parse_decimal(b"99999999999999999999999"), Some(u64::MAX));
+    }
+
+    /// Hex input accepts both cases and saturates.
+    #[test]
+    fn parse_hex_accepts_both_cases() {
+        assert_eq!(parse_hex(b"fF"), Some(255));
+        assert_eq!(parse_hex(b"0"), Some(0));
+        assert_eq!(parse_hex(b"g"), None);
+        assert_eq!(parse_hex(b""), None);
+        assert_eq!(parse_hex(b"ffffffffffffffffffff"), Some(u64::MAX));
     }
 }
