@@ -4,18 +4,19 @@
 //!
 //! Run: `cargo bench --bench http` (add `-- --quick` for a short run).
 //!
-//! Pairs to read together: `parse/seed_post` (fresh `Request`) vs `parse/seed_post_reused`
-//! (`parse_into`, the allocation-free path); `encode/inserted_and_201_task` (today's
-//! `Response` + `encode`) vs `encode/201_task_no_format` (the same `Response` built
+//! Pairs to read together: `parse/seed_post` (fresh `Request`, what the workers call) vs
+//! `parse/seed_post_reused` (`parse_into`, the allocation-free path); `parse/seed_post`
+//! vs `parse/seed_post_chunked` (the same body in three chunks); `encode/inserted_and_201_task`
+//! (a `Response` + `encode`) vs `encode/201_task_no_format` (the same `Response` built
 //! with `HeaderValue::with_number`) vs `encode/201_task_direct` (`encode_json_with`,
 //! no `Response` at all).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use prefork::config::Limits;
 use prefork::http::request::{self, Parsed, Progress, Request};
 use prefork::http::response::{self, DateCache, HeaderValue, Response};
+use prefork::http::Limits;
 use prefork::http::{form, json};
 use prefork::tasks::db::Task;
 use prefork::tasks::routes;
@@ -57,6 +58,24 @@ fn seed_post() -> Vec<u8> {
     .into_bytes()
 }
 
+/// The seed's POST with its body in three chunks (one with an extension) and a trailer:
+/// every chunk-size line of the framing is parsed on each call.
+fn seed_post_chunked() -> Vec<u8> {
+    let (a, rest) = SEED_BODY.split_at(5);
+    let (b, c) = rest.split_at(20);
+    format!(
+        "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\
+         User-Agent: python-requests/2.31.0\r\nAccept: */*\r\n\
+         Transfer-Encoding: chunked\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\r\n\
+         {:x}\r\n{a}\r\n{:X};ext=1\r\n{b}\r\n{:x}\r\n{c}\r\n0\r\nX-Sum: 1\r\n\r\n",
+        a.len(),
+        b.len(),
+        c.len()
+    )
+    .into_bytes()
+}
+
 /// Parses one complete request, panicking otherwise (a broken fixture, not a result).
 fn parse_complete(buf: &[u8], limits: &Limits) -> request::Request {
     match request::parse(buf, limits) {
@@ -79,6 +98,11 @@ fn bench_parse(c: &mut Criterion) {
     let mut reused = Request::default();
     group.bench_function("seed_post_reused", |b| {
         b.iter(|| request::parse_into(black_box(&post), black_box(&limits), &mut reused))
+    });
+    let chunked = seed_post_chunked();
+    assert_eq!(parse_complete(&chunked, &limits).body, SEED_BODY.as_bytes());
+    group.bench_function("seed_post_chunked", |b| {
+        b.iter(|| request::parse(black_box(&chunked), black_box(&limits)))
     });
     let pipelined = HEALTH.repeat(PIPELINED).into_bytes();
     group.throughput(Throughput::Elements(PIPELINED as u64));

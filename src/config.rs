@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::http::Limits;
 use crate::privileges::{PrivilegeError, RunAs};
 
 /// The built-in service the workers serve.
@@ -292,27 +293,6 @@ pub struct Config {
     pub init_db: bool,
     /// Flags that were accepted but have no effect here, for the start-up log.
     pub warnings: Vec<String>,
-}
-
-/// Request size limits enforced while parsing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest request head (request line + headers) in bytes; over it: 431.
-    pub max_head: usize,
-    /// Most headers in one request; over it: 431.
-    pub max_headers: usize,
-    /// Largest body in bytes; over it: 413.
-    pub max_body: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_head: 8 * 1024,
-            max_headers: 64,
-            max_body: 64 * 1024,
-        }
-    }
 }
 
 /// Number of CPUs this process may run on (at least 1).

@@ -10,7 +10,7 @@ use std::process::Command;
 use pgtmp::Cluster;
 use serde_json::Value;
 use support::db::{base_dir, remove_cluster, unique_name};
-use support::member_bin::{self, BENCH_RUNNER};
+use support::workspace_bin::{self, BENCH_RUNNER};
 
 /// Removes the test's cluster and output directory, even when the test panics.
 struct Cleanup {
@@ -29,7 +29,7 @@ impl Drop for Cleanup {
 
 /// Runs the runner with `args`; returns (exit code, stdout, stderr).
 fn run_bench(args: &[&str]) -> (Option<i32>, String, String) {
-    let runner = member_bin::binary(&BENCH_RUNNER);
+    let runner = workspace_bin::path(BENCH_RUNNER);
     // loadgen must sit beside prefork, where --bin-dir points.
     let _ = support::loadgen::binary();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_prefork")).parent().unwrap();

@@ -12,20 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 use support::db::{base_dir, remove_cluster, unique_name};
-use support::member_bin::{self, Member};
-
-/// The chaos tool (depends on the `pgtmp` library, which includes `schema.sql`).
-const CHAOS: Member = Member {
-    package: "prefork-chaos",
-    bin: "prefork-chaos",
-    sources: &[
-        "chaos/Cargo.toml",
-        "chaos/src",
-        "pgtmp/Cargo.toml",
-        "pgtmp/src",
-        "schema.sql",
-    ],
-};
+use support::workspace_bin::{self, CHAOS};
 
 /// A run's private directories, removed even when the test panics (the cluster's
 /// data only when it passes).
@@ -56,7 +43,7 @@ impl Drop for Dirs {
 /// `prefork-chaos --report json` with `args`, on this test's directories and the
 /// debug `prefork`, 8 clients and a fixed seed.
 fn chaos(dirs: &Dirs, args: &[&str]) -> Command {
-    let mut cmd = Command::new(member_bin::binary(&CHAOS));
+    let mut cmd = Command::new(workspace_bin::path(CHAOS));
     cmd.args(["--report", "json", "--clients", "8", "--seed", "11"])
         .arg("--prefork")
         .arg(env!("CARGO_BIN_EXE_prefork"))

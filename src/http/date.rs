@@ -1,6 +1,9 @@
 //! The `Date` header (RFC 9110 §6.6.1): IMF-fixdate, formatted at most once per second.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use httpdate::HttpDate;
 
 /// The `Date` header value, formatted at most once per second.
 #[derive(Debug, Default)]
@@ -30,49 +33,19 @@ impl DateCache {
     }
 }
 
-/// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
-pub fn imf_fixdate(unix_secs: u64) -> [u8; 29] {
-    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let days = unix_secs / 86_400;
-    let secs_of_day = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
-    // 1970-01-01 was a Thursday.
-    out[0..3].copy_from_slice(DAYS[(days % 7) as usize]);
-    put_digits(&mut out[5..7], day);
-    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
-    put_digits(&mut out[12..16], year);
-    put_digits(&mut out[17..19], secs_of_day / 3600);
-    put_digits(&mut out[20..22], secs_of_day / 60 % 60);
-    put_digits(&mut out[23..25], secs_of_day % 60);
+/// The last second httpdate formats (9999-12-31T23:59:59Z); it panics after it.
+const LAST_SECOND: u64 = 253_402_300_799;
+
+/// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7) with
+/// httpdate, into an array (no allocation). A clock past the year 9999 gets its last
+/// second.
+fn imf_fixdate(unix_secs: u64) -> [u8; 29] {
+    let time = UNIX_EPOCH + Duration::from_secs(unix_secs.min(LAST_SECOND));
+    let mut out = [0; 29];
+    // An IMF-fixdate is always 29 bytes: the write fills the array exactly.
+    let written = (&mut out[..]).write_fmt(format_args!("{}", HttpDate::from(time)));
+    debug_assert!(written.is_ok(), "an IMF-fixdate is 29 bytes");
     out
-}
-
-/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01, by Howard
-/// Hinnant's `civil_from_days` (eras of 400 years, years starting in March).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Writes `n` as zero-padded decimal filling `out` (high digits dropped if too long).
-fn put_digits(out: &mut [u8], mut n: u64) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
 }
 
 #[cfg(test)]
@@ -92,6 +65,7 @@ mod tests {
             (1_709_164_800, "Thu, 29 Feb 2024 00:00:00 GMT"),
             (4_102_444_800, "Fri, 01 Jan 2100 00:00:00 GMT"),
             (253_402_300_799, "Fri, 31 Dec 9999 23:59:59 GMT"),
+            (u64::MAX, "Fri, 31 Dec 9999 23:59:59 GMT"),
         ] {
             assert_eq!(
                 std::str::from_utf8(&imf_fixdate(secs)).unwrap(),

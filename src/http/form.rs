@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::TaskFields;
+use super::fields::TaskFields;
 
 /// Why a form body was refused (answered with 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,10 +2,10 @@
 //!
 //! Borrowed from the read buffer; nothing is allocated until the whole request is here.
 
+use super::error::ParseError;
+use super::limits::Limits;
 use super::numbers::parse_decimal;
-use super::request::ParseError;
 use super::target::{self, valid_authority};
-use crate::config::Limits;
 
 /// How the body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,8 +9,6 @@
 
 use std::fmt;
 
-use super::numbers::Decimal;
-
 /// Bytes of a value kept in place (`/api/tasks/` and any positive `i64` fit).
 pub const INLINE_VALUE: usize = 30;
 
@@ -20,22 +18,16 @@ pub struct HeaderValue(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Static(&'static str),
     Inline { len: u8, bytes: [u8; INLINE_VALUE] },
     Owned(String),
 }
 
 impl HeaderValue {
-    /// A value that is a string constant (no copy).
-    pub const fn from_static(value: &'static str) -> HeaderValue {
-        HeaderValue(Repr::Static(value))
-    }
-
     /// `prefix` followed by `n` in decimal (e.g. `/api/tasks/` and an id), without
     /// `format!` and, when it fits in [`INLINE_VALUE`] bytes, without allocating.
     pub fn with_number(prefix: &str, n: i64) -> HeaderValue {
-        let number = Decimal::of_i64(n);
-        let digits = number.as_bytes();
+        let mut number = itoa::Buffer::new();
+        let digits = number.format(n).as_bytes();
         let len = prefix.len() + digits.len();
         if len > INLINE_VALUE {
             let mut text = String::with_capacity(len);
@@ -52,7 +44,6 @@ impl HeaderValue {
     /// The value as text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Static(s) => s,
             // Inline bytes are only ever copied from a &str or ASCII digits, and only
             // whole: they are UTF-8, so this never takes the `""` branch.
             Repr::Inline { len, bytes } => {
@@ -65,7 +56,6 @@ impl HeaderValue {
     /// The value's bytes, as they go on the wire.
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Static(s) => s.as_bytes(),
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
             Repr::Owned(s) => s.as_bytes(),
         }
@@ -145,16 +135,6 @@ impl Headers {
     pub fn iter(&self) -> impl Iterator<Item = &Header> + '_ {
         self.first.iter().chain(self.rest.iter())
     }
-
-    /// How many headers there are.
-    pub fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
-    }
-
-    /// No headers.
-    pub fn is_empty(&self) -> bool {
-        self.first.is_none()
-    }
 }
 
 impl PartialEq for Headers {
@@ -205,7 +185,6 @@ mod tests {
         let long = "x".repeat(INLINE_VALUE + 1);
         assert_eq!(HeaderValue::from(long.as_str()).as_str(), long);
         assert_eq!(HeaderValue::from(long.clone()), HeaderValue::from(&*long));
-        assert_eq!(HeaderValue::from_static("1"), HeaderValue::from("1"));
         assert_eq!(HeaderValue::from("GET, HEAD").as_bytes(), b"GET, HEAD");
         assert_eq!(HeaderValue::from(""), "");
         assert_eq!(format!("{:?}", HeaderValue::from("a\"")), r#""a\"""#);
@@ -218,8 +197,7 @@ mod tests {
         let headers: Headers = names.iter().map(|&n| (n, HeaderValue::from(n))).collect();
         let seen: Vec<_> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
         assert_eq!(seen, [("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")]);
-        assert_eq!((headers.len(), headers.is_empty()), (4, false));
-        assert!(Headers::default().is_empty());
+        assert_eq!(Headers::default().iter().count(), 0);
         let mut two = Headers::default();
         two.push(("A", "A".into()));
         assert_ne!(two, headers);

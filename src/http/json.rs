@@ -1,10 +1,12 @@
 //! JSON request bodies (serde_json) and response bodies (written by hand: the shapes
 //! are fixed and small, so escaping strings straight into the output buffer is both
 //! simpler and cheaper than building a serde value).
+//!
+//! A task's object is written from [`TaskJson`], its four fields as plain values: this
+//! module knows the JSON shape, not where tasks are stored.
 
+use super::fields::TaskFields;
 use super::numbers::push_i64;
-use super::TaskFields;
-use crate::tasks::db::Task;
 
 /// Why a JSON body was refused (answered with 400).
 #[derive(Debug, thiserror::Error)]
@@ -27,16 +29,46 @@ pub fn decode_task(body: &[u8]) -> Result<TaskFields, JsonError> {
     Ok(serde_json::from_slice(body)?)
 }
 
-/// `{"id":..,"title":..,"description":..,"created_at":..}`.
-pub fn task_body(task: &Task) -> Vec<u8> {
-    let mut out = Vec::with_capacity(task_size(task));
+/// A task as the responses show it: `{"id":..,"title":..,"description":..,"created_at":..}`,
+/// in that order, its text borrowed from wherever the task is kept. Whatever holds a task
+/// converts into it (`From<&T>`), so [`task_body`], [`tasks_body`] and [`push_task`]
+/// take that directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskJson<'a> {
+    /// `id`.
+    pub id: i64,
+    /// `title`, escaped on output.
+    pub title: &'a str,
+    /// `description`, escaped on output.
+    pub description: &'a str,
+    /// `created_at`, escaped on output.
+    pub created_at: &'a str,
+}
+
+impl<'a: 'b, 'b> From<&'b TaskJson<'a>> for TaskJson<'b> {
+    fn from(task: &'b TaskJson<'a>) -> TaskJson<'b> {
+        *task
+    }
+}
+
+/// The task's object as a new body.
+pub fn task_body<'a>(task: impl Into<TaskJson<'a>>) -> Vec<u8> {
+    let task = task.into();
+    let mut out = Vec::with_capacity(task_size(&task));
     push_task(&mut out, task);
     out
 }
 
 /// A JSON array of tasks, in the given order.
-pub fn tasks_body(tasks: &[Task]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2 + tasks.iter().map(|t| task_size(t) + 1).sum::<usize>());
+pub fn tasks_body<'a, T>(tasks: &'a [T]) -> Vec<u8>
+where
+    &'a T: Into<TaskJson<'a>>,
+{
+    let size = tasks
+        .iter()
+        .map(|t| task_size(&t.into()) + 1)
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(2 + size);
     out.push(b'[');
     for (i, task) in tasks.iter().enumerate() {
         if i > 0 {
@@ -58,24 +90,25 @@ pub fn error_body(message: &str) -> Vec<u8> {
 }
 
 /// Appends one task object to `out`.
-pub fn push_task(out: &mut Vec<u8>, task: &Task) {
+pub fn push_task<'a>(out: &mut Vec<u8>, task: impl Into<TaskJson<'a>>) {
+    let task = task.into();
     // One reservation for the common case (nothing to escape) instead of one per piece.
-    out.reserve(task_size(task));
+    out.reserve(task_size(&task));
     out.extend_from_slice(b"{\"id\":");
     push_i64(out, task.id);
     out.extend_from_slice(b",\"title\":");
-    push_str(out, &task.title);
+    push_str(out, task.title);
     out.extend_from_slice(b",\"description\":");
-    push_str(out, &task.description);
+    push_str(out, task.description);
     out.extend_from_slice(b",\"created_at\":");
-    push_str(out, &task.created_at);
+    push_str(out, task.created_at);
     out.push(b'}');
 }
 
 /// The size of a task object when nothing needs escaping (an upper bound on the id's
 /// digits included), so that one allocation usually holds it: a buffer that has to grow
 /// pays a `realloc` and a copy.
-fn task_size(task: &Task) -> usize {
+fn task_size(task: &TaskJson<'_>) -> usize {
     // Keys, quotes, punctuation (51 bytes) and the longest id (20).
     const OVERHEAD: usize = 71;
     OVERHEAD + task.title.len() + task.description.len() + task.created_at.len()
@@ -158,12 +191,12 @@ fn push_unicode_escape(out: &mut Vec<u8>, b: u8) {
 mod tests {
     use super::*;
 
-    fn task(title: &str) -> Task {
-        Task {
+    fn task(title: &str) -> TaskJson<'_> {
+        TaskJson {
             id: 42,
-            title: title.into(),
-            description: "d".into(),
-            created_at: "2026-11-28T01:02:03.456789Z".into(),
+            title,
+            description: "d",
+            created_at: "2026-11-28T01:02:03.456789Z",
         }
     }
 
@@ -247,12 +280,12 @@ mod tests {
     /// (no reallocation on the common path).
     #[test]
     fn task_size_is_tight_and_sufficient() {
-        let t = Task {
+        let t = TaskJson {
             id: i64::MIN,
             ..task("title")
         };
-        assert_eq!(task_body(&t).len(), task_size(&t));
-        let body = task_body(&task("t"));
+        assert_eq!(task_body(t).len(), task_size(&t));
+        let body = task_body(task("t"));
         assert!(body.capacity() >= body.len());
     }
 
@@ -260,7 +293,7 @@ mod tests {
     #[test]
     fn encodes_task() {
         assert_eq!(
-            String::from_utf8(task_body(&task("a\"b"))).unwrap(),
+            String::from_utf8(task_body(task("a\"b"))).unwrap(),
             r#"{"id":42,"title":"a\"b","description":"d","created_at":"2026-11-28T01:02:03.456789Z"}"#
         );
     }
@@ -268,7 +301,7 @@ mod tests {
     /// Lists are arrays (empty included); errors are {"error": ...}.
     #[test]
     fn encodes_lists_and_errors() {
-        assert_eq!(tasks_body(&[]), b"[]");
+        assert_eq!(tasks_body::<TaskJson>(&[]), b"[]");
         let two: serde_json::Value =
             serde_json::from_slice(&tasks_body(&[task("x"), task("y")])).unwrap();
         assert_eq!(two[1]["title"], "y");

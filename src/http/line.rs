@@ -6,7 +6,7 @@
 //! head is treated as incomplete. That keeps every answer independent of how the bytes
 //! were split into reads.
 
-use super::request::ParseError;
+use super::error::ParseError;
 
 /// Maps an httparse error on `head` (the bytes parsed) to ours.
 pub(crate) fn httparse_error(err: httparse::Error, head: &[u8]) -> ParseError {

@@ -1,67 +1,14 @@
-//! Small number helpers for the hot path: decimal output without `format!`, and
-//! saturating decimal/hex input (an overflowing length is simply "too large").
-
-/// The decimal text of an integer, formatted on the stack.
-pub(crate) struct Decimal {
-    /// Room for `u64::MAX` (20 digits) or `i64::MIN` (sign and 19 digits).
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl Decimal {
-    /// The digits of `n`.
-    pub(crate) fn of_u64(n: u64) -> Decimal {
-        let mut buf = [0; 20];
-        let start = write_digits(&mut buf, n);
-        Decimal { buf, start }
-    }
-
-    /// The digits of `n`, with a sign if negative.
-    pub(crate) fn of_i64(n: i64) -> Decimal {
-        let mut d = Decimal::of_u64(n.unsigned_abs());
-        if n < 0 {
-            d.start -= 1;
-            d.buf[d.start] = b'-';
-        }
-        d
-    }
-
-    /// The text, ASCII.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
-/// Writes the digits of `n` at the end of `buf`; returns where they start.
-///
-/// One digit per division: a two-digits-per-division table (the `itoa` way) measured
-/// ~9 ns slower per response here (criterion `encode/201_task`), lengths and ids being
-/// short.
-fn write_digits(buf: &mut [u8; 20], mut n: u64) -> usize {
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return start;
-        }
-    }
-}
+//! Small number helpers for the hot path: decimal output without `format!` (itoa, on the
+//! stack), and saturating decimal/hex input (an overflowing length is simply "too large").
 
 /// Appends the decimal digits of `n` to `out`.
 pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
-    let mut buf = [0; 20];
-    let start = write_digits(&mut buf, n);
-    out.extend_from_slice(&buf[start..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends the decimal digits of `n`, with a sign if negative.
 pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, n.unsigned_abs());
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Parses a non-empty run of ASCII digits, saturating at `u64::MAX`; `None` if any

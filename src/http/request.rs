@@ -18,9 +18,10 @@
 use std::mem::MaybeUninit;
 
 use super::chunked;
+pub use super::error::ParseError;
 use super::head::{Framing, Head};
+use super::limits::Limits;
 use super::line::{httparse_error, request_line};
-use crate::config::Limits;
 
 /// Header slots kept on the stack; a larger `Limits::max_headers` falls back to the heap.
 const STACK_HEADERS: usize = 128;
@@ -90,49 +91,6 @@ pub enum Parsed {
         /// Head complete with `Expect: 100-continue`, body still missing.
         expects_continue: bool,
     },
-}
-
-/// A request that cannot be served; each variant has exactly one status.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    /// Syntax error in the head or chunked framing (400).
-    #[error("malformed request: {0}")]
-    Malformed(&'static str),
-    /// Head larger than `Limits::max_head` (431).
-    #[error("request header fields too large")]
-    HeadTooLarge,
-    /// More than `Limits::max_headers` headers (431).
-    #[error("too many header fields")]
-    TooManyHeaders,
-    /// A body-carrying method without Content-Length or chunked (411).
-    #[error("length required")]
-    LengthRequired,
-    /// Body larger than `Limits::max_body` (413).
-    #[error("request body too large")]
-    BodyTooLarge,
-    /// A Transfer-Encoding other than chunked (501).
-    #[error("unsupported transfer encoding")]
-    UnsupportedTransferEncoding,
-    /// Not HTTP/1.0 or HTTP/1.1 (505).
-    #[error("HTTP version not supported")]
-    UnsupportedVersion,
-    /// A method the server does not implement for any resource (501).
-    #[error("method not implemented")]
-    UnsupportedMethod,
-}
-
-impl ParseError {
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
-        match self {
-            ParseError::Malformed(_) => 400,
-            ParseError::HeadTooLarge | ParseError::TooManyHeaders => 431,
-            ParseError::LengthRequired => 411,
-            ParseError::BodyTooLarge => 413,
-            ParseError::UnsupportedTransferEncoding | ParseError::UnsupportedMethod => 501,
-            ParseError::UnsupportedVersion => 505,
-        }
-    }
 }
 
 /// Parses the request at the front of `buf` (see the module docs).

@@ -5,12 +5,12 @@
 //! knows about, so the worker picks the function by the request's method.
 //! [`encode_json_with`] appends a response whose body a closure writes in place (the
 //! 201 of a committed insert, with no `Response` built). Numbers are written with
-//! `numbers`, never `format!`; header values with [`HeaderValue`] need no allocation.
+//! itoa, never `format!`; header values with [`HeaderValue`] need no allocation.
 
-pub use super::date::{imf_fixdate, DateCache};
+pub use super::date::DateCache;
 pub use super::header::{Header, HeaderValue, Headers};
 use super::json::error_body;
-use super::numbers::{push_u64, Decimal};
+use super::numbers::push_u64;
 
 /// The interim response sent once per request that asked for it.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -140,8 +140,8 @@ fn push_json_with(
     push_head_end(out, keep_alive, headers.iter());
     let body_at = out.len();
     body(out);
-    let length = Decimal::of_u64((out.len() - body_at) as u64);
-    let digits = length.as_bytes();
+    let mut length = itoa::Buffer::new();
+    let digits = length.format(out.len() - body_at).as_bytes();
     if digits.len() == GUESS {
         out[length_at..length_at + GUESS].copy_from_slice(digits);
     } else {

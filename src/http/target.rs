@@ -11,7 +11,7 @@
 //! httparse already refused controls, spaces and DEL in the target; it lets UTF-8
 //! through, which a URI cannot hold unencoded (RFC 3986 §2), so that is refused here.
 
-use super::request::ParseError;
+use super::error::ParseError;
 
 /// The part of a request-target that routes a request, borrowed from the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! `HEAD` is routed like `GET`; the worker drops the body when it encodes the answer.
 
 use super::db::{DbError, NewTask, Task};
-use crate::http::json;
+use crate::http::json::{self, TaskJson};
 use crate::http::request::{Method, Request};
 use crate::http::response::{encode_json_with, DateCache, HeaderValue, Response};
 
@@ -135,6 +135,19 @@ pub fn db_failed(err: &DbError) -> Response {
         // The details are for the server's log, not for the client.
         DbError::Refused(_) | DbError::SchemaMissing(_) | DbError::Query(_) => {
             Response::error(500, "internal server error")
+        }
+    }
+}
+
+/// A stored task in a JSON response: its fields, borrowed (the `http` codec knows the
+/// shape, not where tasks are kept).
+impl<'a> From<&'a Task> for TaskJson<'a> {
+    fn from(task: &'a Task) -> TaskJson<'a> {
+        TaskJson {
+            id: task.id,
+            title: &task.title,
+            description: &task.description,
+            created_at: &task.created_at,
         }
     }
 }

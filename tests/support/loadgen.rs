@@ -1,7 +1,7 @@
 //! The `loadgen` binary for end-to-end runs against the real prefork.
 //!
 //! loadgen is a workspace member, not a dependency of prefork, so cargo gives this package
-//! no `CARGO_BIN_EXE_loadgen`: [`member_bin`] finds (and if needed builds) it.
+//! no `CARGO_BIN_EXE_loadgen`: [`workspace_bin`] finds it beside prefork's binary.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -12,23 +12,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::member_bin::{self, Member};
+use super::workspace_bin::{self, LOADGEN};
 
 #[path = "../../loadgen/tests/support/run.rs"]
 mod run;
 pub use run::{run_binary, Run};
 
-/// The loadgen binary (a workspace member; see `member_bin`).
-pub const LOADGEN: Member = Member {
-    package: "loadgen",
-    bin: "loadgen",
-    sources: &["loadgen/Cargo.toml", "loadgen/src", "loadgen/data"],
-};
-
-/// The path of an up-to-date loadgen binary beside prefork's, building it if needed.
+/// The loadgen binary beside prefork's (see [`workspace_bin`]).
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| member_bin::binary(&LOADGEN))
+    BINARY.get_or_init(|| workspace_bin::path(LOADGEN))
 }
 
 /// Runs loadgen with `args`; killed and failed after [`run::RUN_TIMEOUT`].

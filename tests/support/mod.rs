@@ -10,8 +10,8 @@ pub mod db;
 pub mod http;
 pub mod load;
 pub mod loadgen;
-pub mod member_bin;
 pub mod server;
+pub mod workspace_bin;
 
 use std::time::Duration;
 
