@@ -21,6 +21,17 @@ pub enum AppKind {
     Hello,
 }
 
+/// How the task service talks to PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DbMode {
+    /// A synchronous client per serving thread: each call blocks its thread (in the
+    /// event loop, the whole loop) until PostgreSQL answers.
+    Sync,
+    /// The event loop's own non-blocking connections, inserts pipelined (Node's model;
+    /// `--mode evloop` only).
+    Evented,
+}
+
 /// How a worker moves bytes and connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -97,6 +108,17 @@ pub struct Cli {
     /// that is shorter
     #[arg(long)]
     pub db_timeout: Option<f64>,
+
+    /// How the task service talks to PostgreSQL: `sync` (a blocking client per serving
+    /// thread) or `evented` (the event loop's own non-blocking, pipelined connections;
+    /// `--mode evloop` only). Default: sync
+    #[arg(long, value_enum, default_value_t = DbMode::Sync, hide_default_value = true)]
+    pub db: DbMode,
+
+    /// With `--db evented`: PostgreSQL connections per worker, each with many inserts
+    /// in flight. Default: 4
+    #[arg(long, default_value_t = 4, value_name = "K", hide_default_value = true)]
+    pub db_conns: usize,
 
     /// Largest accepted request body in bytes; larger ones get 413. Default: 65536
     #[arg(long, default_value_t = 64 * 1024, hide_default_value = true)]
@@ -186,6 +208,12 @@ pub enum ConfigError {
     /// Bad `--batch`.
     #[error("--batch must be from 1 to {MAX_BATCH} rows, got {0}")]
     Batch(usize),
+    /// `--db evented` outside the event loop.
+    #[error("--db evented needs --mode evloop (the event loop drives its connections); use --db sync with --mode threads")]
+    EventedNeedsEvloop,
+    /// Bad `--db-conns`.
+    #[error("--db-conns must be from 1 to 64, got {0}")]
+    DbConns(usize),
     /// Bad `--max-body`.
     #[error("--max-body must be at least 1 byte")]
     MaxBody,
@@ -266,6 +294,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The longest one database call may wait (`--db-timeout`).
     pub db_timeout: Duration,
+    /// How the task service talks to PostgreSQL (`--db`).
+    pub db: DbMode,
+    /// `--db evented`: connections per worker (`--db-conns`).
+    pub db_conns: usize,
     /// Request size limits.
     pub limits: Limits,
     /// Time allowed to send one whole request; then 408.
@@ -322,6 +354,12 @@ impl Config {
         if cli.max_connections == Some(0) {
             return Err(ConfigError::MaxConnections);
         }
+        if cli.db == DbMode::Evented && cli.mode != Mode::Evloop {
+            return Err(ConfigError::EventedNeedsEvloop);
+        }
+        if !(1..=64).contains(&cli.db_conns) {
+            return Err(ConfigError::DbConns(cli.db_conns));
+        }
         if cli.no_fork && workers != 1 {
             return Err(ConfigError::NoForkWorkers(workers));
         }
@@ -368,6 +406,8 @@ impl Config {
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or_else(pgtmp::default_dir),
             db_timeout,
+            db: cli.db,
+            db_conns: cli.db_conns,
             limits: Limits {
                 max_body: cli.max_body,
                 ..Limits::default()

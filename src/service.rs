@@ -66,6 +66,8 @@ pub struct Turn {
 pub struct Ticket {
     pub(crate) slot: usize,
     pub(crate) serial: u64,
+    /// Which of the connection's owed answers it is.
+    pub(crate) seq: u64,
 }
 
 /// Deferred jobs handed to [`Service::commit`], each with its ticket, in the order the
@@ -197,6 +199,25 @@ pub trait Service: Send + Sync + 'static {
         &self,
         _cx: &mut Self::Context,
         _source: SourceId,
+        _done: &mut Completions<Self::Done>,
+    ) {
+    }
+
+    /// Whether [`Service::commit`] may leave jobs to complete later, in
+    /// [`Service::ready`] or [`Service::tick`] (a service with its own sources). Such a
+    /// service runs only in the event loop, and the loop never commits a job on the
+    /// spot for it: every job goes through a group, even with `--batch 1`.
+    fn defers_completion(&self) -> bool {
+        false
+    }
+
+    /// Event loop only, once per loop iteration (at least once a second): deadlines,
+    /// reconnections; whatever jobs it settles go to `done`.
+    fn tick(
+        &self,
+        _cx: &mut Self::Context,
+        _sources: &Sources<'_>,
+        _now: std::time::Instant,
         _done: &mut Completions<Self::Done>,
     ) {
     }

@@ -2,9 +2,9 @@
 //! `--app` names, with what it needs from the master (the task service's database,
 //! resolved and checked now; the private cluster, kept until the master exits).
 
-use crate::config::{AppKind, Config};
+use crate::config::{AppKind, Config, DbMode};
 use crate::hello::Hello;
-use crate::tasks::TaskService;
+use crate::tasks::{EventedTaskService, TaskService};
 use crate::worker::App;
 use pgtmp::Cluster;
 
@@ -35,7 +35,13 @@ pub(super) fn prepare(config: &Config) -> Result<Prepared, MasterError> {
             let (target, cluster) = database::resolve(config)?;
             crate::say!("prefork: using database {}", mask_password(&target.url));
             database::check(&target)?;
-            let app = App::new(TaskService::new(target));
+            let app = match config.db {
+                DbMode::Sync => App::new(TaskService::new(target)),
+                DbMode::Evented => App::new(
+                    EventedTaskService::new(target.clone(), config.db_conns)
+                        .map_err(|error| database::refused(&target, error))?,
+                ),
+            };
             Ok(Prepared { app, cluster })
         }
     }

@@ -35,6 +35,15 @@ pub(super) fn check(target: &DbTarget) -> Result<(), MasterError> {
     Db::open(target).map(drop).map_err(refused)
 }
 
+/// The start-up error for a database the workers could not use.
+pub(super) fn refused(target: &DbTarget, error: DbError) -> MasterError {
+    MasterError::DatabaseCheck {
+        url: mask_password(&target.url),
+        hint: hint(&error),
+        error,
+    }
+}
+
 /// `--init-db`: applies `schema.sql` to the configured database (the private cluster
 /// gets it when it is prepared) and says so.
 pub(super) fn init(config: &Config) -> Result<(), MasterError> {

@@ -31,11 +31,11 @@ mod error;
 pub(crate) mod test_pg;
 
 pub use conninfo::{mask_password, socket_dirs};
-pub use error::DbError;
 use error::{classify, connect_error, describe};
+pub use error::{from_sqlstate, DbError};
 
 /// The columns every statement returns, `created_at` already formatted as RFC 3339 UTC.
-const COLUMNS: &str = "id, title, description, \
+pub(crate) const COLUMNS: &str = "id, title, description, \
      to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 /// How long a connection attempt may take unless the URL says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

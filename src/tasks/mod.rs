@@ -10,9 +10,12 @@
 //! - [`routes`]: paths, methods, validation and the status of each outcome (no I/O).
 //! - `body`: form-urlencoded and JSON bodies into a validated [`NewTask`].
 //! - [`db`]: the PostgreSQL client with per-call deadlines and reconnect backoff.
+//! - `evented`: [`EventedTaskService`], the same API over the event loop's own
+//!   non-blocking, pipelined connections (`--db evented`).
 
 mod body;
 pub mod db;
+mod evented;
 pub mod routes;
 
 use std::path::PathBuf;
@@ -26,6 +29,7 @@ use db::{Db, DbError, DbTarget, NewTask, Task};
 use routes::Action;
 
 pub use body::{validate, MAX_TITLE_CHARS};
+pub use evented::EventedTaskService;
 pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The task service: which database to use (plain data, copied into every worker).

@@ -45,6 +45,17 @@ pub(super) struct App<S: Service> {
     pub cap: usize,
     /// Completed jobs not yet handed to their connections.
     pub done: Completions<S::Done>,
+    /// The service completes jobs later ([`Service::defers_completion`]): every job
+    /// goes through the group, even with `--batch 1`.
+    pub deferred_completion: bool,
+    /// Jobs handed to the service and not completed yet.
+    pub in_flight: usize,
+    /// Most jobs in flight (and queued) per worker: past it the loop stops taking
+    /// requests from clients until answers come back (backpressure).
+    pub max_in_flight: usize,
+    /// The drive under way hit [`App::max_in_flight`] with nothing owed on its
+    /// connection: the loop must drive it again once jobs complete.
+    pub starved: bool,
 }
 
 impl<S: Service> App<S> {
@@ -67,12 +78,16 @@ impl<S: Service> App<S> {
                 // Only this connection's own jobs fill the group within one drive (the loop
                 // commits a full group after every drive): wait for their commit.
                 return Reply::Retry;
+            } else if self.in_flight + self.group.len() >= self.max_in_flight {
+                // Backpressure: the request stays in the connection's buffer.
+                self.starved = true;
+                return Reply::Retry;
             } else {
                 match service.call(cx, req, Turn { owed }) {
                     Call::Respond(resp) => Reply::Now(resp),
                     Call::Wait if owed => return Reply::Retry,
                     Call::Wait => Reply::Now(rules::nothing_to_wait_for()),
-                    Call::Defer(job) if self.cap > 1 => {
+                    Call::Defer(job) if self.cap > 1 || self.deferred_completion => {
                         self.group.push((owner, job));
                         Reply::Later { close: false }
                     }
@@ -106,6 +121,9 @@ pub(super) enum Next {
         /// The last read reached `WouldBlock`.
         drained: bool,
     },
+    /// Stopped by the worker's cap on jobs in flight with nothing owed: drive it again
+    /// when jobs complete.
+    Starved,
 }
 
 /// Rounds of read, answer every complete request, write, until the socket has nothing
@@ -118,6 +136,7 @@ pub(super) fn drive<S: Service>(
     limits: &Limits,
     now: Instant,
 ) -> io::Result<Next> {
+    app.starved = false;
     for _ in 0..ROUNDS {
         let drained = read_burst(c, now)?;
         let service = Arc::clone(&app.service);
@@ -125,11 +144,17 @@ pub(super) fn drive<S: Service>(
             limits,
             date,
             now,
-            |req, owed| app.reply(req, owed, owner),
+            |req, owed, seq| app.reply(req, owed, Ticket { seq, ..owner }),
             |done, keep_alive, date, out| service.encode(done, keep_alive, date, out),
         );
         if c.session.owed() > 0 {
             return Ok(Next::Held { drained });
+        }
+        if app.starved {
+            if let Settle::Close = c.flush_and_settle(app.draining, now)? {
+                return Ok(Next::Close);
+            }
+            return Ok(Next::Starved);
         }
         let flushed = match c.flush_and_settle(app.draining, now)? {
             Settle::Close => return Ok(Next::Close),

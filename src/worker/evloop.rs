@@ -63,6 +63,10 @@ const READ_WRITE: Interest = Interest::READABLE.add(Interest::WRITABLE);
 const MAX_TICK: Duration = Duration::from_secs(1);
 /// Readiness events taken per `poll`.
 const EVENTS: usize = 1024;
+/// Most jobs one worker has in flight (handed to a service that completes them later)
+/// or queued: past it the loop stops taking requests until answers come back, so a
+/// flood of clients cannot grow the worker's memory without bound.
+const MAX_IN_FLIGHT: usize = 4096;
 
 /// One connection in the slab.
 struct Entry {
@@ -99,6 +103,8 @@ struct EvLoop<S: Service> {
     /// Connections owed answers by the pending group commit, and whether their socket
     /// was drained, see [`Next::Held`].
     held: Vec<(Ticket, bool)>,
+    /// Connections stopped by the cap on jobs in flight, see [`Next::Starved`].
+    starved: Vec<Ticket>,
 }
 
 /// What the loop does after an iteration's housekeeping.
@@ -147,6 +153,7 @@ impl<S: Service> EvLoop<S> {
             }
             ev.resume_deferred();
             ev.commit();
+            ev.service_tick(Instant::now());
             if let Flow::Exit = ev.housekeeping(Instant::now()) {
                 return Ok(());
             }
@@ -175,6 +182,7 @@ impl<S: Service> EvLoop<S> {
         service.register(&mut cx, &sources)?;
         let config = &worker.config;
         let cap = config.batch.max(1);
+        let deferred_completion = service.defers_completion();
         Ok(EvLoop {
             gate: Gate::new(accept::cap_for(config)),
             limits: config.limits,
@@ -192,11 +200,16 @@ impl<S: Service> EvLoop<S> {
                 group: Vec::with_capacity(cap),
                 cap,
                 done: Completions::default(),
+                deferred_completion,
+                in_flight: 0,
+                max_in_flight: MAX_IN_FLIGHT,
+                starved: false,
             },
             date: DateCache::default(),
             drain_deadline: None,
             deferred: Vec::new(),
             held: Vec::new(),
+            starved: Vec::new(),
         })
     }
 
@@ -272,6 +285,7 @@ impl<S: Service> EvLoop<S> {
         let owner = Ticket {
             slot: key,
             serial: entry.serial,
+            seq: 0,
         };
         let next = drive(
             &mut entry.conn,
@@ -288,6 +302,10 @@ impl<S: Service> EvLoop<S> {
                     self.held.push((owner, drained));
                 }
             }
+            Ok(Next::Starved) => {
+                self.starved.push(owner);
+                self.settle(key, Ok(Next::Wait));
+            }
             next => self.settle(key, next),
         }
         if self.app.is_full() {
@@ -300,6 +318,25 @@ impl<S: Service> EvLoop<S> {
     fn on_service_ready(&mut self, source: SourceId) {
         let app = &mut self.app;
         app.service.ready(&mut app.cx, source, &mut app.done);
+        self.settle_completions();
+    }
+
+    /// The service's periodic turn (deadlines, reconnections), then what it settled.
+    fn service_tick(&mut self, now: Instant) {
+        let sources = Sources {
+            registry: self.poll.registry(),
+            first_token: FIRST_SERVICE,
+            capacity: SERVICE_SOURCES,
+        };
+        let app = &mut self.app;
+        app.service.tick(&mut app.cx, &sources, now, &mut app.done);
+        self.settle_completions();
+    }
+
+    /// Delivers jobs the service completed outside a commit and drives their
+    /// connections on; connections stopped by the in-flight cap go again once there is
+    /// room.
+    fn settle_completions(&mut self) {
         let now = Instant::now();
         for owner in self.deliver() {
             if live(&mut self.conns, owner).is_some_and(|e| !e.held) {
@@ -313,6 +350,10 @@ impl<S: Service> EvLoop<S> {
                 self.settle(owner.slot, next);
             }
         }
+        if !self.starved.is_empty() && self.app.in_flight < self.app.max_in_flight {
+            let again = self.starved.drain(..).map(|t| (t.slot, t.serial));
+            self.deferred.extend(again);
+        }
     }
 
     /// Hands every completed job's answer to its connection (in completion order,
@@ -322,15 +363,17 @@ impl<S: Service> EvLoop<S> {
         rules::record_commits(&app.worker.counters, &mut app.done);
         let mut served = Vec::new();
         for (owner, done) in app.done.take_done() {
+            app.in_flight = app.in_flight.saturating_sub(1);
             // Closed meanwhile (its job is done, but nobody was told: not acknowledged).
             let Some(entry) = live(&mut self.conns, owner) else {
                 continue;
             };
             let (service, date) = (&app.service, &mut self.date);
-            entry.conn.session.fill_with(|keep_alive, out| {
+            entry.conn.session.fill_seq(owner.seq, |keep_alive, out| {
                 service.encode(&done, keep_alive, date, out);
             });
-            if served.last() != Some(&owner) {
+            let same = |t: &Ticket| (t.slot, t.serial) == (owner.slot, owner.serial);
+            if !served.iter().any(same) {
                 served.push(owner);
             }
         }
@@ -342,6 +385,7 @@ impl<S: Service> EvLoop<S> {
     fn commit(&mut self) {
         if !self.app.group.is_empty() {
             let app = &mut self.app;
+            app.in_flight += app.group.len();
             app.service
                 .commit(&mut app.cx, &mut app.group, &mut app.done);
             app.group.clear();

@@ -1,10 +1,11 @@
 //! A connection's output: encoded responses in request order, with holes for answers
 //! that are not known yet (deferred jobs waiting for their group commit).
 //!
-//! A hole is a position in the buffer reserved for one response. Nothing from the first
-//! hole on is handed to the socket ([`Output::pending`] stops there), so a response that
-//! arrives late still goes out before the pipelined answers encoded after it. Holes are
-//! filled oldest first, which is the order the requests came in.
+//! A hole is a position in the buffer reserved for one response, named by a sequence
+//! number. Nothing from the first hole on is handed to the socket ([`Output::pending`]
+//! stops there), so a response that arrives late still goes out before the pipelined
+//! answers encoded after it, and answers that arrive out of order (jobs completed by
+//! different database connections) still go out in request order.
 
 use std::collections::VecDeque;
 
@@ -32,6 +33,8 @@ pub(super) fn strip_body(buf: &mut Vec<u8>, from: usize) {
 /// A reserved place for one response.
 #[derive(Debug)]
 struct Hole {
+    /// Its name, from [`Output::reserve`].
+    seq: u64,
     /// Offset in the buffer where the response goes.
     at: usize,
     /// Whether the response keeps the connection open (decided when it was reserved).
@@ -47,6 +50,8 @@ pub(super) struct Output {
     /// `buf[..written]` has gone to the socket.
     written: usize,
     holes: VecDeque<Hole>,
+    /// The name of the next hole.
+    next_seq: u64,
 }
 
 impl Output {
@@ -56,13 +61,23 @@ impl Output {
     }
 
     /// Reserves the place of a response that will be filled in later (`head`: it
-    /// answers a `HEAD` request, so its body is dropped when it is filled).
-    pub(super) fn reserve(&mut self, keep_alive: bool, head: bool) {
+    /// answers a `HEAD` request, so its body is dropped when it is filled); returns its
+    /// name, [`Output::next_seq`] before the call.
+    pub(super) fn reserve(&mut self, keep_alive: bool, head: bool) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.holes.push_back(Hole {
+            seq,
             at: self.buf.len(),
             keep_alive,
             head,
         });
+        seq
+    }
+
+    /// The name the next reserved hole gets.
+    pub(super) fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     /// Responses reserved and not filled in yet.
@@ -73,9 +88,19 @@ impl Output {
     /// Fills the oldest hole: `encode(keep_alive, out)` appends the response to `out`.
     /// Returns false (and does nothing) when there is no hole.
     pub(super) fn fill(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
-        let Some(hole) = self.holes.pop_front() else {
+        match self.holes.front() {
+            Some(hole) => self.fill_seq(hole.seq, encode),
+            None => false,
+        }
+    }
+
+    /// Fills the hole named `seq`, wherever it is among the holes. Returns false (and
+    /// does nothing) when there is no such hole.
+    pub(super) fn fill_seq(&mut self, seq: u64, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
+        let Some(index) = self.holes.iter().position(|h| h.seq == seq) else {
             return false;
         };
+        let hole = self.holes.remove(index).expect("found above");
         let len = if hole.at == self.buf.len() {
             // Nothing was encoded behind it: append in place, no copy.
             let before = self.buf.len();
@@ -94,8 +119,9 @@ impl Output {
             self.buf.splice(hole.at..hole.at, response);
             len
         };
-        // Later holes sit at or after this one (several may share its position).
-        for later in &mut self.holes {
+        // Later holes sit at or after this one (several may share its position);
+        // earlier ones sit before it.
+        for later in self.holes.iter_mut().skip(index) {
             later.at += len;
         }
         true
@@ -143,9 +169,9 @@ mod tests {
     fn hole_holds_back_later_output_until_filled() {
         let mut out = Output::default();
         put(&mut out, b"A");
-        out.reserve(true, false);
+        let _ = out.reserve(true, false);
         put(&mut out, b"C");
-        out.reserve(false, false);
+        let _ = out.reserve(false, false);
         assert_eq!(out.pending(), b"A");
         assert!(!out.wrote(1));
         assert_eq!(out.pending(), b"");
@@ -162,8 +188,8 @@ mod tests {
     #[test]
     fn adjacent_holes_keep_their_order() {
         let mut out = Output::default();
-        out.reserve(true, false);
-        out.reserve(true, false);
+        let _ = out.reserve(true, false);
+        let _ = out.reserve(true, false);
         put(&mut out, b"C");
         out.fill(|_, o| o.extend_from_slice(b"A"));
         out.fill(|_, o| o.extend_from_slice(b"B"));
@@ -175,7 +201,7 @@ mod tests {
     fn hole_after_written_output_survives_reset() {
         let mut out = Output::default();
         put(&mut out, b"AB");
-        out.reserve(true, false);
+        let _ = out.reserve(true, false);
         assert!(!out.wrote(2), "a hole is still owed");
         assert!(!out.is_empty());
         out.fill(|_, o| o.extend_from_slice(b"C"));
@@ -200,16 +226,33 @@ mod tests {
     #[test]
     fn head_holes_drop_the_body() {
         let mut out = Output::default();
-        out.reserve(true, true);
-        out.reserve(true, true);
+        let _ = out.reserve(true, true);
+        let _ = out.reserve(true, true);
         put(&mut out, b"C");
         out.fill(|_, o| o.extend_from_slice(b"H1\r\nA: 1\r\n\r\nbody"));
         out.fill(|_, o| o.extend_from_slice(b"H2\r\n\r\nbody"));
         assert_eq!(out.pending(), b"H1\r\nA: 1\r\n\r\nH2\r\n\r\nC");
         let mut tail = Output::default();
-        tail.reserve(true, true);
+        let _ = tail.reserve(true, true);
         tail.fill(|_, o| o.extend_from_slice(b"H\r\n\r\nbody"));
         assert_eq!(tail.pending(), b"H\r\n\r\n");
+    }
+
+    /// Answers filled out of order (the later request's first) still go out in
+    /// request order, and only once the earlier one is there.
+    #[test]
+    fn holes_filled_out_of_order_keep_request_order() {
+        let mut out = Output::default();
+        let a = out.reserve(true, false);
+        put(&mut out, b"|");
+        let b = out.reserve(true, false);
+        let c = out.reserve(true, false);
+        assert!(out.fill_seq(c, |_, o| o.extend_from_slice(b"C")));
+        assert!(out.fill_seq(b, |_, o| o.extend_from_slice(b"B")));
+        assert_eq!(out.pending(), b"", "A is still owed");
+        assert!(out.fill_seq(a, |_, o| o.extend_from_slice(b"A")));
+        assert_eq!(out.pending(), b"A|BC");
+        assert!(!out.fill_seq(a, |_, _| unreachable!()), "filled once");
     }
 
     /// Partial writes resume where they stopped.

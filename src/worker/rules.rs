@@ -32,7 +32,11 @@ pub(crate) fn commit_one<S: Service>(
     job: S::Job,
     counters: &Counters,
 ) -> Option<S::Done> {
-    let ticket = Ticket { slot: 0, serial: 0 };
+    let ticket = Ticket {
+        slot: 0,
+        serial: 0,
+        seq: 0,
+    };
     let mut group = vec![(ticket, job)];
     let mut done = Completions::default();
     service.commit(cx, &mut group, &mut done);

@@ -151,13 +151,20 @@ impl Session {
         F: FnMut(&Request) -> Response,
     {
         let never = |done: &Never, _: bool, _: &mut DateCache, _: &mut Vec<u8>| match *done {};
-        self.process_replies(limits, date, now, |req, _| Reply::Now(handler(req)), never)
+        self.process_replies(
+            limits,
+            date,
+            now,
+            |req, _, _| Reply::Now(handler(req)),
+            never,
+        )
     }
 
-    /// [`Session::process`] for handlers that may answer later: `handler(request, owed)`
-    /// is told whether answers are still owed on this connection; a [`Reply::Done`] is
-    /// encoded in place by `encode_done(done, keep_alive, date, out)`. Returns how many
-    /// requests were consumed (answered now or later).
+    /// [`Session::process`] for handlers that may answer later: `handler(request, owed,
+    /// hole)` is told whether answers are still owed on this connection, and the name
+    /// of the hole a [`Reply::Later`] would get (to fill with [`Session::fill_seq`]); a
+    /// [`Reply::Done`] is encoded in place by `encode_done(done, keep_alive, date, out)`.
+    /// Returns how many requests were consumed (answered now or later).
     pub fn process_replies<D, F, E>(
         &mut self,
         limits: &Limits,
@@ -167,7 +174,7 @@ impl Session {
         mut encode_done: E,
     ) -> usize
     where
-        F: FnMut(&Request, bool) -> Reply<D>,
+        F: FnMut(&Request, bool, u64) -> Reply<D>,
         E: FnMut(&D, bool, &mut DateCache, &mut Vec<u8>),
     {
         let mut start = 0;
@@ -175,7 +182,7 @@ impl Session {
         while !self.closing && start < self.rbuf.len() {
             match parse(&self.rbuf[start..], limits) {
                 Ok(Progress::Complete { request, consumed }) => {
-                    match handler(&request, self.out.holes() > 0) {
+                    match handler(&request, self.out.holes() > 0, self.out.next_seq()) {
                         Reply::Now(resp) => self.respond(&request, &resp, date),
                         Reply::Done { done, close } => {
                             let keep_alive = request.keep_alive && !close;
@@ -238,7 +245,7 @@ impl Session {
     /// Reserves the place of a response that [`Session::fill`] provides later.
     fn reserve(&mut self, req: &Request, close: bool) {
         let keep_alive = req.keep_alive && !close;
-        self.out.reserve(keep_alive, req.method == Method::Head);
+        let _ = self.out.reserve(keep_alive, req.method == Method::Head);
         self.answered(keep_alive);
     }
 
@@ -261,6 +268,12 @@ impl Session {
     /// (`encode(keep_alive, out)`), for responses encoded without building a `Response`.
     pub fn fill_with(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
         self.out.fill(encode)
+    }
+
+    /// Puts the answer owed in hole `seq` (the name the handler was given) in its place,
+    /// whatever order answers arrive in; false when there is no such hole.
+    pub fn fill_seq(&mut self, seq: u64, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
+        self.out.fill_seq(seq, encode)
     }
 
     /// Answers still owed ([`Reply::Later`] not filled in yet).

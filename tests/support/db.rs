@@ -42,6 +42,30 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("start PostgreSQL: {e}"));
     }
 
+    /// The postmaster and every process it started (backends, background workers),
+    /// for freezing the whole server with SIGSTOP.
+    pub fn processes(&self) -> Vec<i32> {
+        let postmaster = postmaster_pid(&self.dir).expect("a running postmaster");
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`: comm may hold spaces, so read after its `)`.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(postmaster) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     /// A new client connection (the tests' own, not prefork's).
     pub fn client(&self) -> Client {
         Client::connect(&self.url(), NoTls)

@@ -75,3 +75,19 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// Classifies a server error by its SQLSTATE (`code`) and message, for clients that
+/// speak the protocol themselves (the evented connection): a missing table, a refusal
+/// (at start-up), an outage, or a plain query error.
+pub fn from_sqlstate(code: &str, message: &str, at_startup: bool) -> DbError {
+    let text = format!("{message} (SQLSTATE {code})");
+    if code == "42P01" {
+        DbError::SchemaMissing(text)
+    } else if at_startup && is_refusal_code(code) {
+        DbError::Refused(text)
+    } else if is_unavailable_code(code) {
+        DbError::Unavailable(text)
+    } else {
+        DbError::Query(text)
+    }
+}

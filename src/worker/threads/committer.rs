@@ -146,6 +146,7 @@ impl<S: Service> Batch<S> {
         let ticket = Ticket {
             slot: self.replies.len(),
             serial: 0,
+            seq: 0,
         };
         self.group.push((ticket, job.job));
         self.replies.push(job.reply);

@@ -103,7 +103,7 @@ fn serve<S: Service>(
             &sh.limits,
             date,
             now,
-            |req, _| respond(req, cx, sh),
+            |req, _, _| respond(req, cx, sh),
             |done, keep_alive, date, out| service.encode(done, keep_alive, date, out),
         );
         if !flush_fully(&mut client.conn, sh, now) {

@@ -1,0 +1,349 @@
+//! `--db evented`: the task service with the event loop's own database connections —
+//! Node's model. Each worker keeps `--db-conns K` non-blocking PostgreSQL connections
+//! registered in its `mio::Poll` ([`wire`]); an insert is a deferred job, written to
+//! the least busy connection without waiting (a group of them is one unit: one
+//! implicit transaction), and its answer is delivered when the connection's
+//! `ReadyForQuery` for that unit arrives, so the loop keeps serving while commits are
+//! in flight. Failure semantics are the synchronous service's: a 201 only after the
+//! commit; a connection lost, or silent past `--db-timeout`, answers 503 for what it
+//! had in flight and reconnects with backoff; a failing group is retried row by row.
+//!
+//! Reads (`GET /api/tasks…`) go through a synchronous [`Db`] connection made on first
+//! use: they are not the experiment's workload.
+
+mod wire;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use mio::Interest;
+
+use super::db::{self, Db, DbError, DbTarget, NewTask, Task};
+use super::routes::{self, Action};
+use crate::http::request::Request;
+use crate::http::response::{encode, DateCache};
+use crate::service::{
+    BootError, Call, Completions, Group, HealthMember, Role, Service, SourceId, Sources, Ticket,
+    Turn, WorkerInfo,
+};
+use wire::{Finished, PgConn};
+
+/// The first wait after a failed connection attempt; doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest a (blocking) connection attempt may take inside the loop.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The evented task service: which database, how many connections per worker.
+#[derive(Clone, Debug)]
+pub struct EventedTaskService {
+    target: DbTarget,
+    config: tokio_postgres::Config,
+    conns: usize,
+}
+
+impl EventedTaskService {
+    /// A service storing tasks in `target` over `conns` connections per worker; `Err`
+    /// if the URL does not parse.
+    pub fn new(target: DbTarget, conns: usize) -> Result<EventedTaskService, DbError> {
+        let config = tokio_postgres::Config::from_str(&target.url)
+            .map_err(|e| DbError::Refused(format!("invalid database URL: {e}")))?;
+        Ok(EventedTaskService {
+            target,
+            config,
+            conns: conns.max(1),
+        })
+    }
+
+    fn connect_timeout(&self) -> Duration {
+        self.target.deadline.min(CONNECT_TIMEOUT)
+    }
+}
+
+/// One of the worker's connections: up, or down until its next attempt.
+struct Slot {
+    conn: Option<PgConn>,
+    retry_at: Instant,
+    delay: Duration,
+}
+
+/// A worker's connections, and the synchronous one for reads.
+pub struct EventedContext {
+    slots: Vec<Slot>,
+    reads: Option<Db>,
+}
+
+impl Service for EventedTaskService {
+    type Context = EventedContext;
+    type Job = NewTask;
+    type Done = Result<Task, DbError>;
+
+    /// Opens the `K` connections (an outage is not a boot failure: they are retried
+    /// from the loop; a refusal or a missing table is).
+    fn context(&self, info: WorkerInfo) -> Result<EventedContext, BootError> {
+        if info.role != Role::EventLoop {
+            return Err(BootError(
+                "--db evented needs --mode evloop (the event loop drives its connections)".into(),
+            ));
+        }
+        let mut slots = Vec::with_capacity(self.conns);
+        let now = Instant::now();
+        for _ in 0..self.conns {
+            let conn = match wire::connect(&self.config, self.connect_timeout()) {
+                Ok(conn) => Some(conn),
+                Err(e @ (DbError::Refused(_) | DbError::SchemaMissing(_))) => {
+                    return Err(BootError(e.to_string()))
+                }
+                Err(e) => {
+                    crate::say!(
+                        "prefork: worker {}: database unavailable at boot ({e}); answering 503 until it is back",
+                        info.slot
+                    );
+                    None
+                }
+            };
+            slots.push(Slot {
+                conn,
+                retry_at: now,
+                delay: FIRST_BACKOFF,
+            });
+        }
+        Ok(EventedContext { slots, reads: None })
+    }
+
+    fn call(&self, cx: &mut EventedContext, req: &Request, turn: Turn) -> Call<NewTask> {
+        let failed = |e: DbError| routes::db_failed(&e);
+        match routes::route(req) {
+            Action::Respond(resp) => Call::Respond(resp),
+            Action::Insert(task) => Call::Defer(task),
+            Action::Get(_) | Action::List(_) if turn.owed => Call::Wait,
+            Action::Get(id) => match cx.reads(&self.target) {
+                Ok(db) => Call::Respond(
+                    db.get(id)
+                        .map_or_else(failed, |t| routes::found(t.as_ref())),
+                ),
+                Err(e) => Call::Respond(failed(e)),
+            },
+            Action::List(n) => match cx.reads(&self.target) {
+                Ok(db) => Call::Respond(db.list(n).map_or_else(failed, |ts| routes::listed(&ts))),
+                Err(e) => Call::Respond(failed(e)),
+            },
+        }
+    }
+
+    /// Writes the group as one unit to the connection with the fewest units in flight;
+    /// its rows complete when that unit's answer arrives ([`Service::ready`]).
+    fn commit(
+        &self,
+        cx: &mut EventedContext,
+        jobs: &mut Group<NewTask>,
+        done: &mut Completions<Self::Done>,
+    ) {
+        let (tickets, tasks): (Vec<Ticket>, Vec<NewTask>) = jobs.drain(..).unzip();
+        cx.submit(tickets, tasks, done);
+    }
+
+    fn encode(&self, done: &Self::Done, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
+        match done {
+            Ok(task) => routes::encode_inserted(task, keep_alive, date, out),
+            Err(err) => {
+                let resp = routes::db_failed(err);
+                encode(&resp, keep_alive && !resp.close, date, out);
+            }
+        }
+    }
+
+    /// `"database":"up"` while at least one connection is.
+    fn health(&self, cx: &mut EventedContext) -> Vec<HealthMember> {
+        let up = cx.slots.iter().any(|s| s.conn.is_some());
+        vec![("database", if up { "up" } else { "down" })]
+    }
+
+    fn reaches(&self) -> Vec<PathBuf> {
+        db::socket_dirs(&self.target.url)
+    }
+
+    fn register(&self, cx: &mut EventedContext, sources: &Sources<'_>) -> std::io::Result<()> {
+        if cx.slots.len() > sources.capacity() {
+            return Err(std::io::Error::other(format!(
+                "--db-conns {} is more than the {} the event loop can poll",
+                cx.slots.len(),
+                sources.capacity()
+            )));
+        }
+        for (i, slot) in cx.slots.iter_mut().enumerate() {
+            if let Some(conn) = &mut slot.conn {
+                sources.register(
+                    &mut conn.socket,
+                    SourceId(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ready(&self, cx: &mut EventedContext, source: SourceId, done: &mut Completions<Self::Done>) {
+        let Some(slot) = cx.slots.get_mut(source.0) else {
+            return;
+        };
+        let Some(conn) = &mut slot.conn else {
+            return;
+        };
+        let mut finished = Vec::new();
+        let outcome = conn.read_ready(&mut finished);
+        for unit in finished {
+            cx.settle(source.0, unit, done);
+        }
+        if let Err(e) = outcome {
+            cx.break_slot(source.0, &e, None, done);
+        }
+    }
+
+    fn defers_completion(&self) -> bool {
+        true
+    }
+
+    /// Deadlines of the units in flight, and reconnections that are due.
+    fn tick(
+        &self,
+        cx: &mut EventedContext,
+        sources: &Sources<'_>,
+        now: Instant,
+        done: &mut Completions<Self::Done>,
+    ) {
+        let deadline = self.target.deadline;
+        for i in 0..cx.slots.len() {
+            let slot = &mut cx.slots[i];
+            match &slot.conn {
+                Some(conn) if conn.oldest().is_some_and(|at| now >= at + deadline) => {
+                    let why = DbError::Unavailable(format!(
+                        "no answer within {} ms",
+                        deadline.as_millis()
+                    ));
+                    cx.break_slot(i, &why, Some(sources), done);
+                }
+                Some(_) => {}
+                None if now >= slot.retry_at => {
+                    match wire::connect(&self.config, self.connect_timeout()) {
+                        Ok(mut conn) => {
+                            let interest = Interest::READABLE | Interest::WRITABLE;
+                            if sources
+                                .register(&mut conn.socket, SourceId(i), interest)
+                                .is_ok()
+                            {
+                                slot.conn = Some(conn);
+                                slot.delay = FIRST_BACKOFF;
+                            }
+                        }
+                        Err(_) => {
+                            slot.retry_at = now + slot.delay;
+                            slot.delay = (slot.delay * 2).min(MAX_BACKOFF);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+impl EventedContext {
+    /// The synchronous connection for reads, made on first use.
+    fn reads(&mut self, target: &DbTarget) -> Result<&mut Db, DbError> {
+        if self.reads.is_none() {
+            self.reads = Some(Db::connect(target)?);
+        }
+        Ok(self.reads.as_mut().expect("just made"))
+    }
+
+    /// Writes one unit to the least busy live connection; with none, or if the write
+    /// fails, its jobs are answered 503 at once.
+    fn submit(
+        &mut self,
+        tickets: Vec<Ticket>,
+        tasks: Vec<NewTask>,
+        done: &mut Completions<Result<Task, DbError>>,
+    ) {
+        let least_busy = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.conn.as_ref().map(|c| (c.in_flight(), i)))
+            .min();
+        let Some((_, i)) = least_busy else {
+            let why = DbError::Unavailable("not connected to the database; reconnecting".into());
+            return tickets
+                .into_iter()
+                .for_each(|t| done.complete(t, Err(why.clone())));
+        };
+        let conn = self.slots[i].conn.as_mut().expect("a live slot");
+        if let Err((unit, e)) = conn.submit(tickets, tasks) {
+            unit.tickets
+                .into_iter()
+                .for_each(|t| done.complete(t, Err(e.clone())));
+            self.break_slot(i, &e, None, done);
+        }
+    }
+
+    /// A unit's answer: every row committed, or each row retried alone after a group
+    /// that failed on its content, or the error for each.
+    fn settle(
+        &mut self,
+        slot: usize,
+        finished: Finished,
+        done: &mut Completions<Result<Task, DbError>>,
+    ) {
+        let Finished { unit, result } = finished;
+        match result {
+            Ok(rows) => {
+                done.committed(rows.len() as u64);
+                for (ticket, row) in unit.tickets.into_iter().zip(rows) {
+                    done.complete(ticket, Ok(row));
+                }
+            }
+            Err(DbError::Query(_)) if unit.tasks.len() > 1 => {
+                // One bad row must not fail the others: each alone, its own commit.
+                for (ticket, task) in unit.tickets.into_iter().zip(unit.tasks) {
+                    self.submit(vec![ticket], vec![task], done);
+                }
+            }
+            Err(e) => {
+                let _ = slot;
+                unit.tickets
+                    .into_iter()
+                    .for_each(|t| done.complete(t, Err(e.clone())));
+            }
+        }
+    }
+
+    /// Drops a broken (or stalled) connection: what it had in flight is answered 503 —
+    /// its outcome is unknown, so never a 201 — and it is reconnected after a backoff.
+    fn break_slot(
+        &mut self,
+        i: usize,
+        why: &DbError,
+        sources: Option<&Sources<'_>>,
+        done: &mut Completions<Result<Task, DbError>>,
+    ) {
+        let slot = &mut self.slots[i];
+        let Some(mut conn) = slot.conn.take() else {
+            return;
+        };
+        let lost = DbError::Unavailable(format!(
+            "connection lost with the request in flight ({why})"
+        ));
+        for unit in conn.take_units() {
+            unit.tickets
+                .into_iter()
+                .for_each(|t| done.complete(t, Err(lost.clone())));
+        }
+        if let Some(sources) = sources {
+            let _ = sources.deregister(&mut conn.socket);
+        }
+        slot.retry_at = Instant::now() + slot.delay;
+        slot.delay = (slot.delay * 2).min(MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,547 @@
+//! One PostgreSQL connection that speaks the protocol itself, for the event loop: a
+//! blocking start-up (connect, authenticate, prepare), then a non-blocking socket on
+//! which inserts are pipelined — each unit of work is `Bind`/`Execute` per row and one
+//! `Sync`, so a unit is one implicit transaction, committed when its `ReadyForQuery`
+//! arrives — and answers are matched to units in order (FIFO).
+//!
+//! Messages are encoded and decoded with the `postgres-protocol` crate (the one
+//! `tokio-postgres` is built on), authentication included (cleartext, MD5,
+//! SCRAM-SHA-256); nothing of the wire format is written by hand here.
+
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::ToSocketAddrs;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
+use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
+use postgres_protocol::message::{backend, frontend};
+use postgres_protocol::IsNull;
+use tokio_postgres::config::Host;
+use tokio_postgres::Config;
+
+use super::super::db::{from_sqlstate, DbError, NewTask, Task, COLUMNS};
+use crate::service::Ticket;
+
+/// The prepared insert's name on every connection.
+const INSERT: &str = "i";
+/// `text`, the type of both parameters.
+const TEXT_OID: u32 = 25;
+/// Bytes asked of the kernel per `read`.
+const CHUNK: usize = 64 * 1024;
+
+/// The socket of a connection: TCP or a Unix socket (the private cluster's).
+#[derive(Debug)]
+pub(crate) enum Socket {
+    /// `host=name` or an address.
+    Tcp(mio::net::TcpStream),
+    /// `host=/dir`: the server's socket in that directory.
+    Unix(mio::net::UnixStream),
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            Socket::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            Socket::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl mio::event::Source for Socket {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.register(registry, token, interests),
+            Socket::Unix(s) => s.register(registry, token, interests),
+        }
+    }
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.reregister(registry, token, interests),
+            Socket::Unix(s) => s.reregister(registry, token, interests),
+        }
+    }
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.deregister(registry),
+            Socket::Unix(s) => s.deregister(registry),
+        }
+    }
+}
+
+/// A blocking stream during start-up.
+enum Blocking {
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl Blocking {
+    fn stream(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Blocking::Tcp(s) => s,
+            Blocking::Unix(s) => s,
+        }
+    }
+
+    fn set_timeouts(&self, timeout: Duration) -> io::Result<()> {
+        match self {
+            Blocking::Tcp(s) => {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))?;
+                s.set_nodelay(true)
+            }
+            Blocking::Unix(s) => {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))
+            }
+        }
+    }
+
+    fn into_socket(self) -> io::Result<Socket> {
+        Ok(match self {
+            Blocking::Tcp(s) => {
+                s.set_nonblocking(true)?;
+                Socket::Tcp(mio::net::TcpStream::from_std(s))
+            }
+            Blocking::Unix(s) => {
+                s.set_nonblocking(true)?;
+                Socket::Unix(mio::net::UnixStream::from_std(s))
+            }
+        })
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// One unit of work in flight: its rows, committed together at its `Sync`.
+#[derive(Debug)]
+pub(crate) struct Unit {
+    /// Whose answers these are, in row order.
+    pub tickets: Vec<Ticket>,
+    /// The rows, kept to retry them one by one if the group fails.
+    pub tasks: Vec<NewTask>,
+    /// When it was written (for the per-job deadline).
+    pub sent: Instant,
+}
+
+/// A unit whose `ReadyForQuery` arrived: every row committed, or why not.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    /// The unit.
+    pub unit: Unit,
+    /// The stored rows in order, or the error that rolled the unit back.
+    pub result: Result<Vec<Task>, DbError>,
+}
+
+/// A started connection with its pipeline.
+#[derive(Debug)]
+pub(crate) struct PgConn {
+    /// The non-blocking socket.
+    pub socket: Socket,
+    out: BytesMut,
+    input: BytesMut,
+    units: VecDeque<Unit>,
+    /// Rows and the first error of the unit at the front, as they arrive.
+    rows: Vec<Task>,
+    error: Option<DbError>,
+}
+
+/// Connects, authenticates and prepares the insert, blocking for at most `timeout` per
+/// step; the socket is non-blocking afterwards.
+pub(crate) fn connect(config: &Config, timeout: Duration) -> Result<PgConn, DbError> {
+    let mut stream = open(config, timeout)?;
+    stream
+        .set_timeouts(timeout)
+        .map_err(|e| unavailable("cannot set socket timeouts", &e))?;
+    let mut input = BytesMut::with_capacity(CHUNK);
+    startup(config, stream.stream(), &mut input)?;
+    prepare(stream.stream(), &mut input)?;
+    let socket = stream
+        .into_socket()
+        .map_err(|e| unavailable("cannot make the socket non-blocking", &e))?;
+    Ok(PgConn {
+        socket,
+        out: BytesMut::with_capacity(CHUNK),
+        input,
+        units: VecDeque::new(),
+        rows: Vec::new(),
+        error: None,
+    })
+}
+
+fn unavailable(what: &str, e: &io::Error) -> DbError {
+    DbError::Unavailable(format!("{what}: {e}"))
+}
+
+/// The first host of the configuration that accepts a connection.
+fn open(config: &Config, timeout: Duration) -> Result<Blocking, DbError> {
+    let ports = config.get_ports();
+    let mut last = DbError::Unavailable("no host in the database URL".into());
+    for (i, host) in config.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let attempt = match host {
+            Host::Unix(dir) => {
+                let path = dir.join(format!(".s.PGSQL.{port}"));
+                std::os::unix::net::UnixStream::connect(&path)
+                    .map(Blocking::Unix)
+                    .map_err(|e| unavailable(&format!("cannot connect to {}", path.display()), &e))
+            }
+            Host::Tcp(name) => tcp(name, port, timeout).map(Blocking::Tcp),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn tcp(name: &str, port: u16, timeout: Duration) -> Result<std::net::TcpStream, DbError> {
+    let addrs = (name, port)
+        .to_socket_addrs()
+        .map_err(|e| unavailable(&format!("cannot resolve {name}"), &e))?;
+    let mut last = DbError::Unavailable(format!("{name} has no address"));
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = unavailable(&format!("cannot connect to {addr}"), &e),
+        }
+    }
+    Err(last)
+}
+
+/// Reads until one whole backend message is buffered, and parses it.
+fn next_message(
+    stream: &mut dyn ReadWrite,
+    input: &mut BytesMut,
+) -> Result<backend::Message, DbError> {
+    loop {
+        match backend::Message::parse(input) {
+            Ok(Some(message)) => return Ok(message),
+            Ok(None) => {}
+            Err(e) => return Err(unavailable("malformed message from the server", &e)),
+        }
+        let mut chunk = [0u8; 8192];
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(DbError::Unavailable(
+                    "the server closed the connection".into(),
+                ))
+            }
+            Ok(n) => input.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(unavailable("no answer from the server", &e)),
+        }
+    }
+}
+
+fn send(stream: &mut dyn ReadWrite, buf: &mut BytesMut) -> Result<(), DbError> {
+    stream
+        .write_all(buf)
+        .map_err(|e| unavailable("cannot write to the server", &e))?;
+    buf.clear();
+    Ok(())
+}
+
+fn encode_error(e: &io::Error) -> DbError {
+    DbError::Query(format!("cannot encode a message: {e}"))
+}
+
+/// The server's error as a [`DbError`] (`at_startup`: a refusal is configuration).
+fn server_error(body: &backend::ErrorResponseBody, at_startup: bool) -> DbError {
+    let (mut code, mut message) = (String::new(), String::new());
+    let mut fields = body.fields();
+    while let Ok(Some(field)) = fields.next() {
+        match field.type_() {
+            b'C' => code = String::from_utf8_lossy(field.value_bytes()).into_owned(),
+            b'M' => message = String::from_utf8_lossy(field.value_bytes()).into_owned(),
+            _ => {}
+        }
+    }
+    from_sqlstate(&code, &message, at_startup)
+}
+
+/// The start-up message and authentication, up to the first `ReadyForQuery`.
+fn startup(
+    config: &Config,
+    stream: &mut dyn ReadWrite,
+    input: &mut BytesMut,
+) -> Result<(), DbError> {
+    let user = config.get_user().unwrap_or("postgres");
+    let dbname = config.get_dbname().unwrap_or(user);
+    let password = config.get_password().unwrap_or_default();
+    let mut buf = BytesMut::new();
+    let params = [
+        ("user", user),
+        ("database", dbname),
+        ("client_encoding", "UTF8"),
+        ("application_name", "prefork-evented"),
+    ];
+    frontend::startup_message(params.iter().copied(), &mut buf).map_err(|e| encode_error(&e))?;
+    send(stream, &mut buf)?;
+    let mut scram: Option<ScramSha256> = None;
+    loop {
+        match next_message(stream, input)? {
+            backend::Message::AuthenticationOk => {}
+            backend::Message::AuthenticationCleartextPassword => {
+                frontend::password_message(password, &mut buf).map_err(|e| encode_error(&e))?;
+                send(stream, &mut buf)?;
+            }
+            backend::Message::AuthenticationMd5Password(body) => {
+                let hash = postgres_protocol::authentication::md5_hash(
+                    user.as_bytes(),
+                    password,
+                    body.salt(),
+                );
+                frontend::password_message(hash.as_bytes(), &mut buf)
+                    .map_err(|e| encode_error(&e))?;
+                send(stream, &mut buf)?;
+            }
+            backend::Message::AuthenticationSasl(body) => {
+                let mut mechanisms = body.mechanisms();
+                let mut offered = false;
+                while let Ok(Some(mechanism)) = mechanisms.next() {
+                    offered |= mechanism == SCRAM_SHA_256;
+                }
+                if !offered {
+                    return Err(DbError::Refused(
+                        "the server offers no SASL mechanism this client supports".into(),
+                    ));
+                }
+                let state = ScramSha256::new(password, ChannelBinding::unsupported());
+                frontend::sasl_initial_response(SCRAM_SHA_256, state.message(), &mut buf)
+                    .map_err(|e| encode_error(&e))?;
+                send(stream, &mut buf)?;
+                scram = Some(state);
+            }
+            backend::Message::AuthenticationSaslContinue(body) => {
+                let state = scram.as_mut().ok_or_else(|| protocol("SASL continue"))?;
+                state
+                    .update(body.data())
+                    .map_err(|e| DbError::Refused(format!("SCRAM authentication failed: {e}")))?;
+                frontend::sasl_response(state.message(), &mut buf).map_err(|e| encode_error(&e))?;
+                send(stream, &mut buf)?;
+            }
+            backend::Message::AuthenticationSaslFinal(body) => {
+                let state = scram.as_mut().ok_or_else(|| protocol("SASL final"))?;
+                state
+                    .finish(body.data())
+                    .map_err(|e| DbError::Refused(format!("SCRAM authentication failed: {e}")))?;
+            }
+            backend::Message::ErrorResponse(body) => return Err(server_error(&body, true)),
+            backend::Message::ReadyForQuery(_) => return Ok(()),
+            // ParameterStatus, BackendKeyData, NoticeResponse: nothing to do.
+            _ => {}
+        }
+    }
+}
+
+fn protocol(what: &str) -> DbError {
+    DbError::Unavailable(format!("unexpected {what} message from the server"))
+}
+
+/// Prepares the insert; a missing table shows here.
+fn prepare(stream: &mut dyn ReadWrite, input: &mut BytesMut) -> Result<(), DbError> {
+    let mut buf = BytesMut::new();
+    let sql = format!("INSERT INTO task (title, description) VALUES ($1, $2) RETURNING {COLUMNS}");
+    frontend::parse(INSERT, &sql, [TEXT_OID, TEXT_OID], &mut buf).map_err(|e| encode_error(&e))?;
+    frontend::sync(&mut buf);
+    send(stream, &mut buf)?;
+    let mut failed = None;
+    loop {
+        match next_message(stream, input)? {
+            backend::Message::ErrorResponse(body) => failed = Some(server_error(&body, true)),
+            backend::Message::ReadyForQuery(_) => return failed.map_or(Ok(()), Err),
+            _ => {}
+        }
+    }
+}
+
+impl PgConn {
+    /// Units written and not answered yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.units.len()
+    }
+
+    /// When the oldest unit in flight was written.
+    pub(crate) fn oldest(&self) -> Option<Instant> {
+        self.units.front().map(|u| u.sent)
+    }
+
+    /// Queues `tasks` as one unit (one implicit transaction: `Bind`/`Execute` per row,
+    /// one `Sync`) and writes what the socket takes.
+    pub(crate) fn submit(
+        &mut self,
+        tickets: Vec<Ticket>,
+        tasks: Vec<NewTask>,
+    ) -> Result<(), (Unit, DbError)> {
+        let unit = Unit {
+            tickets,
+            tasks,
+            sent: Instant::now(),
+        };
+        for task in &unit.tasks {
+            let values = [task.title.as_bytes(), task.description.as_bytes()];
+            let bound = frontend::bind(
+                "",
+                INSERT,
+                [0i16, 0],
+                values,
+                |value, out| {
+                    out.extend_from_slice(value);
+                    Ok(IsNull::No)
+                },
+                [0i16],
+                &mut self.out,
+            );
+            if bound.is_err() {
+                return Err((unit, DbError::Query("cannot encode the insert".into())));
+            }
+            if let Err(e) = frontend::execute("", 0, &mut self.out) {
+                return Err((unit, encode_error(&e)));
+            }
+        }
+        frontend::sync(&mut self.out);
+        self.units.push_back(unit);
+        self.flush().map_err(|e| {
+            let unit = self.units.pop_back().expect("just pushed");
+            (unit, e)
+        })
+    }
+
+    /// Writes buffered messages until done or the socket is full; an error means the
+    /// connection is broken.
+    pub(crate) fn flush(&mut self) -> Result<(), DbError> {
+        while !self.out.is_empty() {
+            match self.socket.write(&self.out) {
+                Ok(0) => return Err(DbError::Unavailable("the server stopped reading".into())),
+                Ok(n) => {
+                    let _ = self.out.split_to(n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(unavailable("cannot write to the server", &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what arrived and appends the units it finished to `finished`, in order; an
+    /// error means the connection is broken (its units still in flight are lost: see
+    /// [`PgConn::take_units`]).
+    pub(crate) fn read_ready(&mut self, finished: &mut Vec<Finished>) -> Result<(), DbError> {
+        loop {
+            let mut chunk = [0u8; CHUNK];
+            match self.socket.read(&mut chunk) {
+                Ok(0) => {
+                    self.parse(finished)?;
+                    return Err(DbError::Unavailable(
+                        "the server closed the connection".into(),
+                    ));
+                }
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(unavailable("cannot read from the server", &e)),
+            }
+        }
+        self.parse(finished)?;
+        self.flush()
+    }
+
+    /// Parses every whole message buffered.
+    fn parse(&mut self, finished: &mut Vec<Finished>) -> Result<(), DbError> {
+        loop {
+            let message = match backend::Message::parse(&mut self.input) {
+                Ok(Some(message)) => message,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(unavailable("malformed message from the server", &e)),
+            };
+            match message {
+                backend::Message::DataRow(body) => match task_of(&body) {
+                    Ok(task) => self.rows.push(task),
+                    Err(e) => {
+                        self.error.get_or_insert(e);
+                    }
+                },
+                backend::Message::ErrorResponse(body) => {
+                    let err = server_error(&body, false);
+                    self.error.get_or_insert(err);
+                }
+                backend::Message::ReadyForQuery(_) => {
+                    let unit = self
+                        .units
+                        .pop_front()
+                        .ok_or_else(|| protocol("ReadyForQuery"))?;
+                    let rows = std::mem::take(&mut self.rows);
+                    let result = match self.error.take() {
+                        Some(err) => Err(err),
+                        None if rows.len() == unit.tasks.len() => Ok(rows),
+                        None => Err(DbError::Query(
+                            "the server returned fewer rows than inserted".into(),
+                        )),
+                    };
+                    finished.push(Finished { unit, result });
+                }
+                // BindComplete, CommandComplete, NoticeResponse, ParameterStatus.
+                _ => {}
+            }
+        }
+    }
+
+    /// The units still in flight (on a broken connection: each answered 503).
+    pub(crate) fn take_units(&mut self) -> Vec<Unit> {
+        self.rows.clear();
+        self.error = None;
+        self.units.drain(..).collect()
+    }
+}
+
+/// A `RETURNING` row (text format) as a [`Task`].
+fn task_of(body: &backend::DataRowBody) -> Result<Task, DbError> {
+    let buf = body.buffer();
+    let mut ranges = body.ranges();
+    let mut column = || -> Result<&str, DbError> {
+        let range = ranges
+            .next()
+            .ok()
+            .flatten()
+            .flatten()
+            .ok_or_else(|| DbError::Query("a returned column is missing or NULL".into()))?;
+        std::str::from_utf8(&buf[range])
+            .map_err(|_| DbError::Query("a returned column is not UTF-8".into()))
+    };
+    let id = column()?
+        .parse()
+        .map_err(|_| DbError::Query("the returned id is not an integer".into()))?;
+    Ok(Task {
+        id,
+        title: column()?.to_owned(),
+        description: column()?.to_owned(),
+        created_at: column()?.to_owned(),
+    })
+}
