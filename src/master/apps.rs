@@ -38,7 +38,7 @@ pub(super) fn prepare(config: &Config) -> Result<Prepared, MasterError> {
             let app = match config.db {
                 DbMode::Sync => App::new(TaskService::new(target)),
                 DbMode::Evented => App::new(
-                    EventedTaskService::new(target.clone(), config.db_conns)
+                    EventedTaskService::new(target.clone(), config.db_conns, config.batch)
                         .map_err(|error| database::refused(&target, error))?,
                 ),
             };

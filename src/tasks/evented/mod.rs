@@ -1,10 +1,12 @@
 //! `--db evented`: the task service with the event loop's own database connections —
 //! Node's model. Each worker keeps `--db-conns K` non-blocking PostgreSQL connections
-//! registered in its `mio::Poll` ([`wire`]); an insert is a deferred job, written to
-//! the least busy connection without waiting (a group of them is one unit: one
-//! implicit transaction), and its answer is delivered when the connection's
-//! `ReadyForQuery` for that unit arrives, so the loop keeps serving while commits are
-//! in flight. Failure semantics are the synchronous service's: a 201 only after the
+//! registered in its `mio::Poll` ([`wire`]); an insert is a deferred job and its
+//! answer is delivered when the connection's `ReadyForQuery` for its unit arrives, so
+//! the loop keeps serving while commits are in flight. With `--batch 1` every insert is
+//! its own unit (its own transaction), pipelined on the least busy connection at once.
+//! With group commit, each connection has at most one unit in flight: inserts queue in
+//! the worker while the connections commit, and a connection that answers takes
+//! everything queued (up to `--batch`) as its next unit (one implicit transaction). Failure semantics are the synchronous service's: a 201 only after the
 //! commit; a connection lost, or silent past `--db-timeout`, answers 503 for what it
 //! had in flight and reconnects with backoff; a failing group is retried row by row.
 //!
@@ -42,18 +44,25 @@ pub struct EventedTaskService {
     target: DbTarget,
     config: tokio_postgres::Config,
     conns: usize,
+    /// Most rows in one unit (`--batch`); 1: every insert its own transaction.
+    group_cap: usize,
 }
 
 impl EventedTaskService {
-    /// A service storing tasks in `target` over `conns` connections per worker; `Err`
-    /// if the URL does not parse.
-    pub fn new(target: DbTarget, conns: usize) -> Result<EventedTaskService, DbError> {
+    /// A service storing tasks in `target` over `conns` connections per worker, at
+    /// most `group_cap` rows per transaction; `Err` if the URL does not parse.
+    pub fn new(
+        target: DbTarget,
+        conns: usize,
+        group_cap: usize,
+    ) -> Result<EventedTaskService, DbError> {
         let config = tokio_postgres::Config::from_str(&target.url)
             .map_err(|e| DbError::Refused(format!("invalid database URL: {e}")))?;
         Ok(EventedTaskService {
             target,
             config,
             conns: conns.max(1),
+            group_cap: group_cap.max(1),
         })
     }
 
@@ -73,6 +82,10 @@ struct Slot {
 pub struct EventedContext {
     slots: Vec<Slot>,
     reads: Option<Db>,
+    /// Group commit: inserts waiting for a connection with nothing in flight.
+    queued: Vec<(Ticket, NewTask)>,
+    /// Most rows per unit.
+    group_cap: usize,
 }
 
 impl Service for EventedTaskService {
@@ -110,7 +123,12 @@ impl Service for EventedTaskService {
                 delay: FIRST_BACKOFF,
             });
         }
-        Ok(EventedContext { slots, reads: None })
+        Ok(EventedContext {
+            slots,
+            reads: None,
+            queued: Vec::new(),
+            group_cap: self.group_cap,
+        })
     }
 
     fn call(&self, cx: &mut EventedContext, req: &Request, turn: Turn) -> Call<NewTask> {
@@ -133,16 +151,23 @@ impl Service for EventedTaskService {
         }
     }
 
-    /// Writes the group as one unit to the connection with the fewest units in flight;
-    /// its rows complete when that unit's answer arrives ([`Service::ready`]).
+    /// `--batch 1`: each insert as its own unit on the least busy connection. Group
+    /// commit: queued, and handed to every connection with nothing in flight; rows
+    /// complete when their unit's answer arrives ([`Service::ready`]).
     fn commit(
         &self,
         cx: &mut EventedContext,
         jobs: &mut Group<NewTask>,
         done: &mut Completions<Self::Done>,
     ) {
-        let (tickets, tasks): (Vec<Ticket>, Vec<NewTask>) = jobs.drain(..).unzip();
-        cx.submit(tickets, tasks, done);
+        if cx.group_cap == 1 {
+            for (ticket, task) in jobs.drain(..) {
+                cx.submit(vec![ticket], vec![task], done);
+            }
+        } else {
+            cx.queued.append(jobs);
+            cx.dispatch(done);
+        }
     }
 
     fn encode(&self, done: &Self::Done, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
@@ -200,6 +225,7 @@ impl Service for EventedTaskService {
         if let Err(e) = outcome {
             cx.break_slot(source.0, &e, None, done);
         }
+        cx.dispatch(done);
     }
 
     fn defers_completion(&self) -> bool {
@@ -247,6 +273,7 @@ impl Service for EventedTaskService {
                 None => {}
             }
         }
+        cx.dispatch(done);
     }
 }
 
@@ -257,6 +284,36 @@ impl EventedContext {
             self.reads = Some(Db::connect(target)?);
         }
         Ok(self.reads.as_mut().expect("just made"))
+    }
+
+    /// Group commit: every connection with nothing in flight takes what is queued (up
+    /// to the group cap) as one unit. With no connection at all, the queue is answered
+    /// 503 at once rather than kept waiting for a reconnection.
+    fn dispatch(&mut self, done: &mut Completions<Result<Task, DbError>>) {
+        if self.queued.is_empty() {
+            return;
+        }
+        if self.slots.iter().all(|s| s.conn.is_none()) {
+            let why = DbError::Unavailable("not connected to the database; reconnecting".into());
+            for (ticket, _) in self.queued.drain(..) {
+                done.complete(ticket, Err(why.clone()));
+            }
+            return;
+        }
+        for i in 0..self.slots.len() {
+            if self.queued.is_empty() {
+                return;
+            }
+            let idle = self.slots[i]
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.in_flight() == 0);
+            if idle {
+                let take = self.queued.len().min(self.group_cap);
+                let (tickets, tasks) = self.queued.drain(..take).unzip();
+                self.submit_to(i, tickets, tasks, done);
+            }
+        }
     }
 
     /// Writes one unit to the least busy live connection; with none, or if the write
@@ -279,6 +336,18 @@ impl EventedContext {
                 .into_iter()
                 .for_each(|t| done.complete(t, Err(why.clone())));
         };
+        self.submit_to(i, tickets, tasks, done);
+    }
+
+    /// Writes one unit to connection `i` (which is up); if the write fails, its jobs
+    /// are answered 503 and the connection is dropped.
+    fn submit_to(
+        &mut self,
+        i: usize,
+        tickets: Vec<Ticket>,
+        tasks: Vec<NewTask>,
+        done: &mut Completions<Result<Task, DbError>>,
+    ) {
         let conn = self.slots[i].conn.as_mut().expect("a live slot");
         if let Err((unit, e)) = conn.submit(tickets, tasks) {
             unit.tickets

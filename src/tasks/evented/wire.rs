@@ -1,8 +1,9 @@
 //! One PostgreSQL connection that speaks the protocol itself, for the event loop: a
 //! blocking start-up (connect, authenticate, prepare), then a non-blocking socket on
-//! which inserts are pipelined — each unit of work is `Bind`/`Execute` per row and one
-//! `Sync`, so a unit is one implicit transaction, committed when its `ReadyForQuery`
-//! arrives — and answers are matched to units in order (FIFO).
+//! which inserts are pipelined — each unit of work is one `Bind`/`Execute` (one row, or
+//! a group as two arrays) and one `Sync`, so a unit is one implicit transaction,
+//! committed when its `ReadyForQuery` arrives — and answers are matched to units in
+//! order (FIFO).
 //!
 //! Messages are encoded and decoded with the `postgres-protocol` crate (the one
 //! `tokio-postgres` is built on), authentication included (cleartext, MD5,
@@ -17,6 +18,7 @@ use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256, SCRAM_SHA_256};
 use postgres_protocol::message::{backend, frontend};
+use postgres_protocol::types::{array_to_sql, ArrayDimension};
 use postgres_protocol::IsNull;
 use tokio_postgres::config::Host;
 use tokio_postgres::Config;
@@ -24,10 +26,15 @@ use tokio_postgres::Config;
 use super::super::db::{from_sqlstate, DbError, NewTask, Task, COLUMNS};
 use crate::service::Ticket;
 
-/// The prepared insert's name on every connection.
+/// The prepared one-row insert's name on every connection.
 const INSERT: &str = "i";
-/// `text`, the type of both parameters.
+/// The prepared many-row insert's name: two `text[]` parameters, one statement for a
+/// whole group (the synchronous client's statement too).
+const INSERT_GROUP: &str = "g";
+/// `text`, the type of the one-row insert's parameters.
 const TEXT_OID: u32 = 25;
+/// `text[]`, the type of the group insert's parameters.
+const TEXT_ARRAY_OID: u32 = 1009;
 /// Bytes asked of the kernel per `read`.
 const CHUNK: usize = 64 * 1024;
 
@@ -369,6 +376,19 @@ fn prepare(stream: &mut dyn ReadWrite, input: &mut BytesMut) -> Result<(), DbErr
     let mut buf = BytesMut::new();
     let sql = format!("INSERT INTO task (title, description) VALUES ($1, $2) RETURNING {COLUMNS}");
     frontend::parse(INSERT, &sql, [TEXT_OID, TEXT_OID], &mut buf).map_err(|e| encode_error(&e))?;
+    // ORDER BY n makes the ids (and the returned rows) follow the input order.
+    let group = format!(
+        "INSERT INTO task (title, description) \
+         SELECT t, d FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(t, d, n) \
+         ORDER BY n RETURNING {COLUMNS}"
+    );
+    frontend::parse(
+        INSERT_GROUP,
+        &group,
+        [TEXT_ARRAY_OID, TEXT_ARRAY_OID],
+        &mut buf,
+    )
+    .map_err(|e| encode_error(&e))?;
     frontend::sync(&mut buf);
     send(stream, &mut buf)?;
     let mut failed = None;
@@ -392,8 +412,9 @@ impl PgConn {
         self.units.front().map(|u| u.sent)
     }
 
-    /// Queues `tasks` as one unit (one implicit transaction: `Bind`/`Execute` per row,
-    /// one `Sync`) and writes what the socket takes.
+    /// Queues `tasks` as one unit — one implicit transaction: `Bind`/`Execute` of the
+    /// one-row insert, or of the group insert with the rows as two arrays, then `Sync` —
+    /// and writes what the socket takes.
     pub(crate) fn submit(
         &mut self,
         tickets: Vec<Ticket>,
@@ -404,26 +425,54 @@ impl PgConn {
             tasks,
             sent: Instant::now(),
         };
-        for task in &unit.tasks {
-            let values = [task.title.as_bytes(), task.description.as_bytes()];
-            let bound = frontend::bind(
+        let bound = match unit.tasks.as_slice() {
+            [task] => frontend::bind(
                 "",
                 INSERT,
                 [0i16, 0],
-                values,
+                [task.title.as_bytes(), task.description.as_bytes()],
                 |value, out| {
                     out.extend_from_slice(value);
                     Ok(IsNull::No)
                 },
                 [0i16],
                 &mut self.out,
-            );
-            if bound.is_err() {
-                return Err((unit, DbError::Query("cannot encode the insert".into())));
-            }
-            if let Err(e) = frontend::execute("", 0, &mut self.out) {
-                return Err((unit, encode_error(&e)));
-            }
+            ),
+            tasks => frontend::bind(
+                "",
+                INSERT_GROUP,
+                [1i16, 1],
+                [true, false],
+                |titles, out| {
+                    let column = tasks
+                        .iter()
+                        .map(|t| if titles { &t.title } else { &t.description });
+                    let len = i32::try_from(tasks.len()).map_err(|_| "group too large")?;
+                    let dimension = ArrayDimension {
+                        len,
+                        lower_bound: 1,
+                    };
+                    array_to_sql(
+                        [dimension],
+                        TEXT_OID,
+                        column,
+                        |text, out| {
+                            out.extend_from_slice(text.as_bytes());
+                            Ok(IsNull::No)
+                        },
+                        out,
+                    )?;
+                    Ok(IsNull::No)
+                },
+                [0i16],
+                &mut self.out,
+            ),
+        };
+        if bound.is_err() {
+            return Err((unit, DbError::Query("cannot encode the insert".into())));
+        }
+        if let Err(e) = frontend::execute("", 0, &mut self.out) {
+            return Err((unit, encode_error(&e)));
         }
         frontend::sync(&mut self.out);
         self.units.push_back(unit);
