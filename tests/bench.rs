@@ -138,6 +138,51 @@ fn two_cell_bench() {
     assert_eq!(count, "20");
 }
 
+/// `--only axum` selects the axum peer's cells (its seed round and its pool size at
+/// saturation) and `--no-peers` skips them with the reason, in the table and the JSON;
+/// nothing is started besides PostgreSQL.
+#[test]
+fn no_peers_skips_axum() {
+    let pg_dir = base_dir().join(unique_name("bench"));
+    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
+    let _cleanup = Cleanup {
+        pg_dir: pg_dir.clone(),
+        out: out.clone(),
+    };
+    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
+    let args = [
+        "--quick",
+        "--no-nginx",
+        "--no-peers",
+        "--only",
+        "axum",
+        "--pg-dir",
+        &pg,
+        "--out",
+        &dir,
+    ];
+    let (code, stdout, stderr) = run_bench(&args);
+    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("| 1: one process | — | — | — | — | skipped: --no-peers |"),
+        "{stdout}"
+    );
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    let cells = json["cells"].as_array().expect("cells");
+    let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["seed-axum-pool16", "sat-direct-axum-pool16"]);
+    for cell in cells {
+        assert_eq!(
+            (&cell["status"], &cell["note"], &cell["system"]),
+            (&"skipped".into(), &"--no-peers".into(), &"axum".into()),
+            "{cell:#}"
+        );
+    }
+}
+
 /// A bad `--only` word is a usage error (exit 2) before anything starts.
 #[test]
 fn rejects_unknown_system() {

@@ -14,8 +14,8 @@ use crate::model::{Knobs, SaturationLoad, SeedLoad, System, Tag};
 #[command(
     name = "prefork-bench",
     version,
-    about = "The experiment's rounds on this machine: prefork vs Express/PM2 vs Django/Gunicorn, \
-             direct and through nginx, with loadgen and a private PostgreSQL"
+    about = "The experiment's rounds on this machine: prefork vs Express/PM2 vs Django/Gunicorn \
+             vs axum, direct and through nginx, with loadgen and a private PostgreSQL"
 )]
 pub struct Cli {
     /// Smoke run (about a minute): the experiment's round 2 only (2 workers per system),
@@ -24,14 +24,14 @@ pub struct Cli {
     pub quick: bool,
 
     /// Run only these systems and/or phases (comma-separated): prefork, prefork-evloop,
-    /// prefork-threads, express, django, pgbench (the ceiling row); seed, saturation, direct,
-    /// nginx, group-commit (pgbench and prefork --batch 1 vs group commit), accept
+    /// prefork-threads, express, django, axum, pgbench (the ceiling row); seed, saturation, direct,
+    /// nginx, group-commit (pgbench, prefork --batch 1 vs group commit, axum's pool sizes), accept
     /// (--accept reuseport vs shared), ceilings (prefork --app hello and nginx's
     /// return 200 beside group commit). Default: everything
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 
-    /// Leave out Express and Django (their rows say so). Default: off
+    /// Leave out the reference peers, Express, Django and axum (their rows say so). Default: off
     #[arg(long)]
     pub no_peers: bool,
 
@@ -90,7 +90,7 @@ pub struct Cli {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// An `--only` word that names no system and no phase.
-    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept, ceilings)")]
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, axum, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept, ceilings)")]
     UnknownOnly(String),
     /// A count that must be at least one.
     #[error("{0} must be at least 1")]
@@ -156,7 +156,7 @@ pub struct Config {
     pub quick: bool,
     /// `--only`.
     pub filter: Filter,
-    /// Express and Django take part (no `--no-peers`).
+    /// The reference peers (Express, Django, axum) take part (no `--no-peers`).
     pub peers: bool,
     /// The rounds through nginx take part (no `--no-nginx`).
     pub nginx: bool,

@@ -85,6 +85,7 @@ pub fn launch(variant: &Variant, port: u16, env: &Env) -> Option<Launch> {
             let extra = ["--worker-class", "gevent", "--worker-connections", &c];
             gunicorn_cmd(&extra, workers, port, env)
         }
+        Variant::Axum { pool } => axum(pool, port, env),
     })
 }
 
@@ -108,6 +109,7 @@ pub fn unavailable(variant: &Variant, env: &Env) -> Option<String> {
             Some(_) => missing(&pm2_runtime(env.root), "run peers/install express"),
         },
         System::Django => missing(&gunicorn(env.root), "run peers/install django"),
+        System::Axum => missing(&axum_peer(env.root), "run peers/install axum"),
         System::Nginx => find_nginx()
             .is_none()
             .then(|| "nginx not found on PATH or in /usr/sbin (bin/setup installs it)".into()),
@@ -211,6 +213,29 @@ fn gunicorn_cmd(extra: &[&str], workers: u32, port: u16, env: &Env) -> Launch {
     }
 }
 
+/// The axum peer's release binary (peers/install builds it there).
+fn axum_peer(root: &Path) -> PathBuf {
+    root.join("target/peers/axum/release/axum-peer")
+}
+
+/// `axum-peer` with `POOL_SIZE=pool`, reading prefork's connection string.
+fn axum(pool: u32, port: u16, env: &Env) -> Launch {
+    let vars = [
+        ("PORT", port.to_string()),
+        ("HOST", "127.0.0.1".to_string()),
+        ("DATABASE_URL", env.db_url.to_string()),
+        ("POOL_SIZE", pool.to_string()),
+    ];
+    Launch {
+        program: axum_peer(env.root),
+        args: vec![],
+        env: vars.map(|(k, v)| (k.to_string(), v)).to_vec(),
+        // tokio's runtime reads it: the bench runs the default, one worker per CPU.
+        unset: vec!["TOKIO_WORKER_THREADS"],
+        cwd: env.root.to_path_buf(),
+    }
+}
+
 /// The first executable `name` in `$PATH`.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -283,6 +308,11 @@ mod tests {
         assert!(g
             .display()
             .contains("-b 127.0.0.1:20003 --workers 9 --no-control-socket"));
+        let a = run(Variant::Axum { pool: 8 }, 20005);
+        assert!(a.display().ends_with("target/peers/axum/release/axum-peer"));
+        assert!(a.env.contains(&("POOL_SIZE".into(), "8".into())));
+        assert!(a.env.contains(&("DATABASE_URL".into(), "host=/x".into())));
+        assert!(a.env.contains(&("PORT".into(), "20005".into())));
         assert!(launch(&Variant::Pgbench, 1, &e).is_none());
         assert!(launch(&Variant::NginxReturn, 1, &e).is_none());
     }

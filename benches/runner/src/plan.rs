@@ -4,12 +4,14 @@
 //! runs once, under the first.
 //!
 //! Two stages: every cell of a fixed run mode first, then each system's saturation
-//! cells at its best seed-round mode, which only the first stage's results tell.
+//! cells at its best run mode, which only the first stage's results tell: the best
+//! seed-round mode, or for the axum peer (one process, whose knob is its pool size) its
+//! best pool size at the saturation load.
 
 use crate::cli::Config;
 use crate::model::{
     Accept, Cell, CellResult, Load, Mode, Prefork, Route, Section, Status, System, Variant,
-    DEFAULT_BATCH,
+    AXUM_POOL, DEFAULT_BATCH,
 };
 use crate::summary::Summary;
 use Mode::{Evloop, Threads};
@@ -31,8 +33,8 @@ pub enum Runs {
 pub enum Pick {
     /// This one.
     Fixed(Variant),
-    /// The system's published-round seed cell with the highest rate (second stage).
-    BestSeed(System),
+    /// The system's best run mode, as [`best_variant`] picks it (second stage).
+    Best(System),
 }
 
 /// The client model of a spec; its numbers come from the configuration.
@@ -92,7 +94,7 @@ const fn seed(variant: Variant, runs: Runs) -> Spec {
 const fn best(system: System, route: Route) -> Spec {
     Spec {
         section: Section::Rounds,
-        pick: Pick::BestSeed(system),
+        pick: Pick::Best(system),
         model: Model::Saturation,
         route,
         runs: Runs::Always,
@@ -120,7 +122,9 @@ pub fn accept_workers(quick: bool) -> u32 {
 ///   needs to share WAL flushes. `--quick` keeps the best guess for each batch.
 /// - The accept comparison under the saturation load.
 /// - The HTTP ceilings beside group commit at one worker per core.
-/// - Each system's saturation at its best seed-round mode, direct and through nginx.
+/// - The axum peer (one INSERT, one commit per request) beside them, at pool sizes 8, 16
+///   (its default, the seed rounds' and `--quick`'s) and 32.
+/// - Each system's saturation at its best run mode, direct and through nginx.
 pub const MATRIX: &[Spec] = &[
     seed(plain(Evloop, 1), Full),
     seed(plain(Evloop, 2), Always),
@@ -140,6 +144,7 @@ pub const MATRIX: &[Spec] = &[
     seed(gevent(1000, 9), Full),
     seed(gevent(500, 4), Full),
     seed(gevent(1000, 1), Full),
+    seed(axum(AXUM_POOL), Always),
     spec(Section::Accept, plain(Evloop, 4), Model::Seed, Full),
     spec(Section::Accept, shared(4), Model::Seed, Full),
     spec(Section::Accept, plain(Evloop, 2), Model::Seed, Quick),
@@ -157,6 +162,9 @@ pub const MATRIX: &[Spec] = &[
         Full,
     ),
     group(plain(Evloop, 2), Quick),
+    group(axum(8), Full),
+    group(axum(AXUM_POOL), Always),
+    group(axum(32), Full),
     spec(Section::Accept, plain(Evloop, 4), Model::Saturation, Full),
     spec(Section::Accept, shared(4), Model::Saturation, Full),
     spec(Section::Accept, plain(Evloop, 2), Model::Saturation, Quick),
@@ -173,7 +181,13 @@ pub const MATRIX: &[Spec] = &[
     best(System::Express, Route::Nginx),
     best(System::Django, Route::Direct),
     best(System::Django, Route::Nginx),
+    best(System::Axum, Route::Direct),
+    best(System::Axum, Route::Nginx),
 ];
+
+const fn axum(pool: u32) -> Variant {
+    Variant::Axum { pool }
+}
 
 const fn gevent(connections: u32, workers: u32) -> Variant {
     Variant::GunicornGevent {
@@ -211,11 +225,11 @@ impl Spec {
         runs && (cfg.nginx || !nginx)
     }
 
-    /// The cell, its run mode chosen by `best` for a [`Pick::BestSeed`].
+    /// The cell, its run mode chosen by `best` for a [`Pick::Best`].
     fn cell(&self, cfg: &Config, best: &dyn Fn(System) -> Variant) -> Cell {
         let variant = match self.pick {
             Pick::Fixed(v) => v,
-            Pick::BestSeed(system) => best(system),
+            Pick::Best(system) => best(system),
         };
         Cell {
             variant,
@@ -238,11 +252,11 @@ pub fn first_stage(cfg: &Config) -> Vec<Cell> {
         .collect()
 }
 
-/// Each system's saturation cells at its best seed mode (`best`).
+/// Each system's saturation cells at its best run mode (`best`).
 pub fn second_stage(cfg: &Config, best: &dyn Fn(System) -> Variant) -> Vec<Cell> {
     MATRIX
         .iter()
-        .filter(|s| matches!(s.pick, Pick::BestSeed(_)) && s.wanted(cfg))
+        .filter(|s| matches!(s.pick, Pick::Best(_)) && s.wanted(cfg))
         .map(|s| s.cell(cfg, best))
         .collect()
 }
@@ -267,10 +281,11 @@ pub fn planned(cfg: &Config, cells: Vec<Cell>) -> Vec<Cell> {
     out
 }
 
-/// The experiment's round 2 (two workers each): the saturation choice when no seed
-/// round of the system ran.
+/// The experiment's round 2 (two workers each; the axum peer at its default pool): the
+/// saturation choice when none of the cells that pick the system's best mode ran.
 pub fn quick_variant(system: System) -> Variant {
     match system {
+        System::Axum => axum(AXUM_POOL),
         System::PreforkEvloop => plain(Evloop, 2),
         System::PreforkThreads => plain(Threads, 2),
         System::Express => Variant::Pm2Cluster { instances: 2 },
@@ -280,16 +295,29 @@ pub fn quick_variant(system: System) -> Variant {
     }
 }
 
-/// The system's published-round seed cell with the highest median rate, or round 2's
-/// run mode when none ran (`--only saturation`) — `--quick` runs round 2 anyway.
+/// The system's best run mode: its published-round seed cell with the highest median
+/// rate, or for the axum peer its direct saturation cell (pool sizes, in the group-commit
+/// section) with the highest median rate — its one process leaves no worker count to
+/// vary, and 10 seed users cannot tell pool sizes apart. Round 2's run mode (axum's
+/// default pool) when none of those ran (`--only saturation`); `--quick` runs it anyway.
 pub fn best_variant(results: &[CellResult], system: System) -> Variant {
     results
         .iter()
-        .filter(|r| r.cell.system() == system && r.cell.is_seed() && r.status == Status::Ok)
-        .filter(|r| r.cell.section == Section::Rounds)
+        .filter(|r| r.cell.system() == system && r.status == Status::Ok)
+        .filter(|r| picks_best(&r.cell))
         .filter_map(|r| Some((Summary::median_rps(r)?, r.cell.variant)))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map_or_else(|| quick_variant(system), |(_, v)| v)
+}
+
+/// Whether `cell` is one of those its system's best run mode is chosen from.
+fn picks_best(cell: &Cell) -> bool {
+    match cell.system() {
+        System::Axum => {
+            !cell.is_seed() && cell.route == Route::Direct && cell.section == Section::GroupCommit
+        }
+        _ => cell.is_seed() && cell.section == Section::Rounds,
+    }
 }
 
 #[cfg(test)]
@@ -326,10 +354,12 @@ mod tests {
                 "seed-threads-2",
                 "seed-pm2-cluster-2",
                 "seed-sync-2",
+                "seed-axum-pool16",
                 "seed-evloop-2-shared",
                 "sat-direct-pgbench",
                 "sat-direct-threads-2-t32-b1",
                 "sat-direct-evloop-2",
+                "sat-direct-axum-pool16",
                 "sat-direct-evloop-2-shared",
                 "sat-direct-hello-evloop-2",
                 "sat-direct-hello-threads-2",
@@ -341,19 +371,25 @@ mod tests {
                 "sat-nginx-pm2-cluster-2",
                 "sat-direct-sync-2",
                 "sat-nginx-sync-2",
+                "sat-nginx-axum-pool16",
             ]
+        );
+        assert_eq!(
+            plan(&config(&["--quick", "--no-nginx", "--only", "axum"])),
+            ["seed-axum-pool16", "sat-direct-axum-pool16"]
         );
     }
 
-    /// The full plan: 18 published seed cells, the accept pairs, the ceiling, eight
-    /// group-commit rows, the HTTP ceilings and the per-system saturation cells, shared
-    /// cells once; `--no-nginx` drops nginx's cells.
+    /// The full plan: 18 published seed cells and axum's, the accept pairs, the ceiling,
+    /// eight prefork group-commit rows and axum's three pool sizes, the HTTP ceilings and
+    /// the per-system saturation cells, shared cells once; `--no-nginx` drops nginx's
+    /// cells.
     #[test]
     fn full_plan() {
         let keys = plan(&config(&["--no-nginx"]));
-        assert_eq!(keys.len(), 18 + 2 + 1 + 8 + 2 + 2 + 2);
+        assert_eq!(keys.len(), 19 + 2 + 1 + 8 + 3 + 2 + 2 + 2);
         assert_eq!(
-            keys[18..21],
+            keys[19..22],
             [
                 "seed-evloop-4",
                 "seed-evloop-4-shared",
@@ -381,8 +417,8 @@ mod tests {
         );
     }
 
-    /// The full matrix has the experiment's 18 seed cells, each on a published row;
-    /// `--quick` keeps round 2.
+    /// The full matrix has the experiment's 18 seed cells and axum's, each on a published
+    /// row; `--quick` keeps round 2, and axum's one process (round 1).
     #[test]
     fn seed_matrix() {
         let seeds = |cfg: &Config| -> Vec<Variant> {
@@ -392,18 +428,23 @@ mod tests {
                 .collect()
         };
         let all = seeds(&config(&[]));
-        assert_eq!(all.len(), 4 + 4 + 3 + 7);
+        assert_eq!(all.len(), 4 + 4 + 3 + 7 + 1);
         assert!(all.iter().all(|v| Round::of(v).is_some()));
         let quick = seeds(&config(&["--quick"]));
-        assert_eq!(quick.len(), 4);
-        assert!(quick.iter().all(|v| Round::of(v) == Some(Round::Two)));
+        assert_eq!(quick.len(), 5);
+        assert!(quick.iter().all(|v| Round::of(v)
+            == Some(match v.system() {
+                System::Axum => Round::One,
+                _ => Round::Two,
+            })));
         assert!(System::ALL
             .iter()
             .all(|&s| quick.contains(&quick_variant(s))));
     }
 
     /// The full group-commit section tries evloop 2 and 1 and threads 2 (default and 32
-    /// threads), each at batch 1 and 256; `--quick` keeps one row of each batch.
+    /// threads), each at batch 1 and 256, and axum at pools 8, 16 and 32; `--quick` keeps
+    /// one row of each batch and axum's default pool.
     #[test]
     fn group_commit() {
         let cells = section_cells(&config(&[]), Section::GroupCommit);
@@ -419,6 +460,9 @@ mod tests {
                 "sat-direct-threads-2",
                 "sat-direct-threads-2-t32-b1",
                 "sat-direct-threads-2-t32",
+                "sat-direct-axum-pool8",
+                "sat-direct-axum-pool16",
+                "sat-direct-axum-pool32",
             ]
         );
         assert!(cells
@@ -429,7 +473,8 @@ mod tests {
             [
                 "sat-direct-pgbench",
                 "sat-direct-threads-2-t32-b1",
-                "sat-direct-evloop-2"
+                "sat-direct-evloop-2",
+                "sat-direct-axum-pool16"
             ]
         );
     }
@@ -459,5 +504,34 @@ mod tests {
         let rounds = section_cells(&quick_cfg, Section::Rounds);
         assert!(quick[0].same_measurement(&rounds[0]));
         assert_eq!(accept_workers(true), 2);
+    }
+
+    /// The axum peer's best mode is its fastest pool size at the saturation load, whatever
+    /// its seed cell did; its default pool when none ran.
+    #[test]
+    fn axum_best_pool() {
+        let cfg = config(&["--no-nginx"]);
+        let results: Vec<CellResult> = first_stage(&cfg)
+            .into_iter()
+            .filter(|c| c.system() == System::Axum)
+            .map(|cell| {
+                let rps = match cell.variant {
+                    _ if cell.is_seed() => 5000.0,
+                    Variant::Axum { pool: 32 } => 900.0,
+                    _ => 500.0,
+                };
+                CellResult {
+                    cell,
+                    status: Status::Ok,
+                    note: None,
+                    runs: vec![crate::model::RunRecord::sample(rps, 1.0, 1, 1)],
+                }
+            })
+            .collect();
+        assert_eq!(results.len(), 4);
+        assert_eq!(best_variant(&results, System::Axum), axum(32));
+        assert_eq!(best_variant(&[], System::Axum), axum(AXUM_POOL));
+        let second = second_stage(&cfg, &|s| best_variant(&results, s));
+        assert!(keys(&second).contains(&"sat-direct-axum-pool32".to_string()));
     }
 }

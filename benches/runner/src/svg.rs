@@ -47,6 +47,7 @@ fn color(system: System) -> &'static str {
         System::PreforkThreads => "#0891b2",
         System::Express => "#16a34a",
         System::Django => "#c2410c",
+        System::Axum => "#9333ea",
         System::Pgbench | System::Nginx => CEILING,
     }
 }

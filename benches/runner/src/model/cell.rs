@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::system::{System, Variant};
+use super::system::{System, Variant, AXUM_POOL};
 
 /// The seed's client model: users in a closed loop, a new connection per request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -177,6 +177,8 @@ impl Round {
             Variant::Prefork(p) if p.is_plain() => by_workers(p.workers),
             Variant::GunicornSync { workers } => by_workers(workers),
             Variant::Pm2Fork => Some(Round::One),
+            // One process, like PM2's fork mode; its pool size is tuned at saturation.
+            Variant::Axum { pool: AXUM_POOL } => Some(Round::One),
             Variant::Pm2Cluster { instances: 2 } => Some(Round::Two),
             Variant::Pm2Cluster { instances: -1 } => Some(Round::Three),
             Variant::GunicornGevent {
@@ -352,6 +354,8 @@ mod tests {
         };
         assert_eq!(Round::of(&Variant::Prefork(shared)), None);
         assert_eq!(Round::of(&Variant::NginxReturn), None);
+        assert_eq!(Round::of(&Variant::Axum { pool: 16 }), Some(Round::One));
+        assert_eq!(Round::of(&Variant::Axum { pool: 8 }), None);
         assert_eq!(System::parse_group("pgbench"), Some(vec![System::Pgbench]));
         assert!(!System::ALL.contains(&System::Pgbench));
     }

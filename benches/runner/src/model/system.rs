@@ -15,6 +15,8 @@ pub enum System {
     Express,
     /// Django + DRF under Gunicorn.
     Django,
+    /// axum + tokio-postgres + deadpool-postgres: one process, a multi-thread runtime.
+    Axum,
     /// PostgreSQL's `pgbench` running the same INSERT: the ceiling row of the saturation
     /// rounds (a client, not a server; not in [`System::ALL`], which are the servers).
     Pgbench,
@@ -25,11 +27,12 @@ pub enum System {
 
 impl System {
     /// Every server of the published table, in column order.
-    pub const ALL: [System; 4] = [
+    pub const ALL: [System; 5] = [
         System::PreforkEvloop,
         System::PreforkThreads,
         System::Express,
         System::Django,
+        System::Axum,
     ];
 
     /// The column title.
@@ -39,6 +42,7 @@ impl System {
             System::PreforkThreads => "prefork threads",
             System::Express => "Express (PM2)",
             System::Django => "Django/DRF (Gunicorn)",
+            System::Axum => "axum (tokio-postgres)",
             System::Pgbench => "pgbench",
             System::Nginx => "nginx",
         }
@@ -46,7 +50,7 @@ impl System {
 
     /// Whether this is one of the reference peers (left out by `--no-peers`).
     pub fn is_peer(self) -> bool {
-        matches!(self, System::Express | System::Django)
+        matches!(self, System::Express | System::Django | System::Axum)
     }
 
     /// The systems an `--only` word names (`prefork` names both modes).
@@ -57,6 +61,7 @@ impl System {
             "prefork-threads" | "threads" => vec![System::PreforkThreads],
             "express" | "pm2" | "node" => vec![System::Express],
             "django" | "gunicorn" | "python" => vec![System::Django],
+            "axum" | "tokio" | "rust" => vec![System::Axum],
             "pgbench" | "ceiling" => vec![System::Pgbench],
             _ => return None,
         })
@@ -90,6 +95,10 @@ impl Mode {
         }
     }
 }
+
+/// The axum peer's `POOL_SIZE` (PostgreSQL connections) in the seed rounds: its own
+/// default. The saturation load tries a few sizes around it and keeps the best.
+pub const AXUM_POOL: u32 = 16;
 
 /// prefork's `--batch` when the bench does not vary it (the server's default).
 pub const DEFAULT_BATCH: u32 = 256;
@@ -255,6 +264,12 @@ pub enum Variant {
         /// Greenlets per worker.
         connections: u32,
     },
+    /// The axum peer with `POOL_SIZE=pool`: one process, tokio's multi-thread runtime
+    /// with its default worker count (one per CPU), one INSERT (one commit) per request.
+    Axum {
+        /// PostgreSQL connections in its deadpool-postgres pool.
+        pool: u32,
+    },
     /// `pgbench -M prepared -j 2` with the saturation load's client count (the ceiling).
     Pgbench,
 }
@@ -268,6 +283,7 @@ impl Variant {
             Variant::NginxReturn => System::Nginx,
             Variant::Pm2Fork | Variant::Pm2Cluster { .. } => System::Express,
             Variant::GunicornSync { .. } | Variant::GunicornGevent { .. } => System::Django,
+            Variant::Axum { .. } => System::Axum,
             Variant::Pgbench => System::Pgbench,
         }
     }
@@ -278,7 +294,8 @@ impl Variant {
         !matches!(self, Variant::Hello { .. } | Variant::NginxReturn)
     }
 
-    /// A short human label: `2 workers`, `cluster -i -1`, `gevent 1000×9`.
+    /// A short human label: `2 workers`, `cluster -i -1`, `gevent 1000×9`, `1 process,
+    /// pool 16`.
     pub fn label(&self) -> String {
         match *self {
             Variant::Prefork(p) => p.label(),
@@ -291,11 +308,13 @@ impl Variant {
                 workers,
                 connections,
             } => format!("gevent {connections}×{workers}"),
+            Variant::Axum { pool } => format!("1 process, pool {pool}"),
             Variant::Pgbench => "-M prepared -j 2".into(),
         }
     }
 
-    /// A file-name-safe key: `evloop-2`, `pm2-cluster-cpus-1`, `gevent-1000x9`.
+    /// A file-name-safe key: `evloop-2`, `pm2-cluster-cpus-1`, `gevent-1000x9`,
+    /// `axum-pool16`.
     pub fn key(&self) -> String {
         match *self {
             Variant::Prefork(p) => p.key(),
@@ -311,6 +330,7 @@ impl Variant {
                 workers,
                 connections,
             } => format!("gevent-{connections}x{workers}"),
+            Variant::Axum { pool } => format!("axum-pool{pool}"),
             Variant::Pgbench => "pgbench".into(),
         }
     }
@@ -356,6 +376,18 @@ mod tests {
             )
         );
         assert!(!Variant::NginxReturn.inserts() && p.inserts());
+        let a = Variant::Axum { pool: 32 };
+        assert_eq!(
+            (a.label(), a.key(), a.system(), a.inserts()),
+            (
+                "1 process, pool 32".into(),
+                "axum-pool32".into(),
+                System::Axum,
+                true
+            )
+        );
+        assert!(System::Axum.is_peer());
+        assert_eq!(System::parse_group("axum"), Some(vec![System::Axum]));
     }
 
     /// The published rounds keep their labels and keys; variations name themselves.

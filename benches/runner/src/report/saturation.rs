@@ -1,5 +1,5 @@
-//! The saturation rounds' table: each system at its best seed-round mode, direct and
-//! through nginx, with the pgbench ceiling below.
+//! The saturation rounds' table: each system at its best run mode (`plan::best_variant`),
+//! direct and through nginx, with the pgbench ceiling below.
 
 use std::fmt::Write as _;
 
@@ -14,7 +14,7 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
     let s = cfg.saturation;
     let _ = writeln!(
         out,
-        "## Saturation: {} keep-alive connections, about {} s per run, each system at its best seed-round mode\n",
+        "## Saturation: {} keep-alive connections, about {} s per run, each system at its best seed-round mode (axum: its best pool size)\n",
         s.connections,
         s.duration.as_secs_f64()
     );

@@ -11,16 +11,18 @@ use crate::plan;
 use crate::summary::Summary;
 use crate::verdict::Verdict;
 
-/// prefork's direct saturation cells with reuseport, in run order, after the ceiling.
+/// prefork's direct saturation cells with reuseport and the axum peer's pool sizes, in
+/// run order, after the ceiling.
 pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config) {
     let ceiling = results.iter().find(|r| r.cell.system() == System::Pgbench);
     let rows: Vec<&CellResult> = results
         .iter()
         .filter(|r| !r.cell.is_seed() && r.cell.route == Route::Direct)
         .filter(|r| {
-            r.cell
-                .prefork()
-                .is_some_and(|p| p.accept == Accept::Reuseport)
+            r.cell.system() == System::Axum
+                || r.cell
+                    .prefork()
+                    .is_some_and(|p| p.accept == Accept::Reuseport)
         })
         .collect();
     if ceiling.is_none() && rows.is_empty() {
@@ -52,14 +54,16 @@ pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config
         "\n`× pgbench`: the row's rate ÷ the ceiling's tps (same INSERT, same client count, \
          no HTTP). Mean batch: rows per commit during the measured run, from `GET /stats`. \
          Threads mode runs its default request threads (2 × CPUs) per worker unless the \
-         run mode says `× T threads`.\n"
+         run mode says `× T threads`. The axum peer commits each INSERT by itself (one \
+         commit per request, like `--batch 1`) on a deadpool-postgres pool of that many \
+         connections; its best pool size is its saturation row.\n"
     );
 }
 
 fn group_commit_row(r: &CellResult, ceiling: Option<f64>, cfg: &Config) -> Vec<String> {
-    let title = match r.cell.prefork() {
-        Some(_) => r.cell.system().title().to_string(),
-        None => ceiling_title(cfg.saturation.connections),
+    let title = match r.cell.system() {
+        System::Pgbench => ceiling_title(cfg.saturation.connections),
+        system => system.title().to_string(),
     };
     let mut row = vec![title, r.cell.variant.label()];
     let (Some(s), Some(last)) = (Summary::of(r), r.runs.last()) else {
@@ -83,7 +87,10 @@ fn group_commit_row(r: &CellResult, ceiling: Option<f64>, cfg: &Config) -> Vec<S
             },
             last.rows
         ),
-        balance_text(r, |b| format!("{:.1}", b.mean_batch)),
+        match r.cell.system() {
+            System::Axum => "1 (autocommit)".into(),
+            _ => balance_text(r, |b| format!("{:.1}", b.mean_batch)),
+        },
         s.worker_peak_rss_mib
             .map_or("—".into(), |m| format!("{m:.1}")),
     ]);
