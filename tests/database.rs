@@ -104,7 +104,7 @@ fn startup_check_names_each_problem() {
         assert_ne!(url, db.url(), "the test rewrites {from}");
         url
     };
-    require_password(&db, "pw", "right");
+    db.require_password("pw", "right");
     let cases = [
         (
             with("port=5432", "port=notaport"),
@@ -178,19 +178,6 @@ fn init_db_creates_the_table() {
         "d",
     );
     db.assert_row(id, "after init", "d");
-}
-
-/// Makes the cluster ask `user` for `password` (scram) on its socket: a role with
-/// that password and a first pg_hba.conf line for it, then a reload.
-fn require_password(db: &TestDb, user: &str, password: &str) {
-    let mut client = db.client();
-    client
-        .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD '{password}'"))
-        .unwrap();
-    let hba: String = client.query_one("SHOW hba_file", &[]).unwrap().get(0);
-    let rules = std::fs::read_to_string(&hba).unwrap();
-    std::fs::write(&hba, format!("local all {user} scram-sha-256\n{rules}")).unwrap();
-    client.batch_execute("SELECT pg_reload_conf()").unwrap();
 }
 
 /// POSTs `title` (description "d") until it gets 201, tolerating 503 for up to 30 s

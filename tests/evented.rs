@@ -143,6 +143,36 @@ fn stalled_database_503_within_the_deadline() {
     db.assert_row(id, "after", "d");
 }
 
+/// A role that must authenticate with SCRAM-SHA-256: the evented connections log in
+/// (the protocol's SASL exchange) and store rows.
+#[test]
+fn scram_authentication() {
+    let db = TestDb::fresh();
+    db.require_password("ev", "s3cret");
+    db.client()
+        .batch_execute(
+            "GRANT INSERT, SELECT ON task TO ev; GRANT USAGE ON SEQUENCE task_id_seq TO ev",
+        )
+        .unwrap();
+    let url = db.url().replace("user=postgres", "user=ev password=s3cret");
+    assert_ne!(url, db.url(), "the test rewrites the user");
+    let server = Server::start(
+        &[
+            "--mode",
+            "evloop",
+            "--db",
+            "evented",
+            "--workers",
+            "1",
+            "--batch",
+            "1",
+        ],
+        &url,
+    );
+    let id = assert_created(&post_form(server.port, "scram", "d"), "scram", "d");
+    db.assert_row(id, "scram", "d");
+}
+
 /// `--db evented` is the event loop's: with `--mode threads` prefork refuses to start,
 /// with exit 2 and the fix.
 #[test]

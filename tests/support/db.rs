@@ -66,6 +66,19 @@ impl TestDb {
         pids
     }
 
+    /// Makes the cluster ask `user` for `password` (scram) on its socket: a role with
+    /// that password and a first pg_hba.conf line for it, then a reload.
+    pub fn require_password(&self, user: &str, password: &str) {
+        let mut client = self.client();
+        client
+            .batch_execute(&format!("CREATE ROLE {user} LOGIN PASSWORD '{password}'"))
+            .unwrap();
+        let hba: String = client.query_one("SHOW hba_file", &[]).unwrap().get(0);
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(&hba, format!("local all {user} scram-sha-256\n{rules}")).unwrap();
+        client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    }
+
     /// A new client connection (the tests' own, not prefork's).
     pub fn client(&self) -> Client {
         Client::connect(&self.url(), NoTls)
