@@ -124,16 +124,11 @@ fn stalled_database_503_within_the_deadline() {
         ],
     );
     assert_created(&post_form(server.port, "before", "d"), "before", "d");
-    let frozen = db.processes();
-    for &pid in &frozen {
-        support::signal_pid(pid, Signal::SIGSTOP);
-    }
+    let frozen = Frozen::freeze(&db);
     let started = Instant::now();
     let resp = post_form(server.port, "stalled", "d");
     let waited = started.elapsed();
-    for &pid in &frozen {
-        support::signal_pid(pid, Signal::SIGCONT);
-    }
+    drop(frozen);
     assert_error(&resp, 503);
     assert!(
         waited < Duration::from_secs(5),
@@ -183,6 +178,28 @@ fn evented_needs_the_event_loop() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--mode evloop"), "{stderr}");
+}
+
+/// PostgreSQL's processes stopped (SIGSTOP) until dropped (SIGCONT), even when the
+/// test fails midway: a frozen cluster would outlive it.
+struct Frozen(Vec<i32>);
+
+impl Frozen {
+    fn freeze(db: &TestDb) -> Frozen {
+        let pids = db.processes();
+        for &pid in &pids {
+            support::signal_pid(pid, Signal::SIGSTOP);
+        }
+        Frozen(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            support::signal_pid(pid, Signal::SIGCONT);
+        }
+    }
 }
 
 /// POSTs `title` until it gets 201, tolerating 503 for up to 30 s; returns the row's id.

@@ -64,6 +64,12 @@ impl<S: Service> App<S> {
         self.group.len() >= self.cap
     }
 
+    /// The worker's cap on jobs in flight is reached: no connection is read until
+    /// answers come back.
+    pub(super) fn is_saturated(&self) -> bool {
+        self.in_flight + self.group.len() >= self.max_in_flight
+    }
+
     /// Answers one request of `owner`'s connection: the worker's own paths, then the
     /// service; a deferred job is queued for the group commit (answered later), or with
     /// `--batch 1` committed at once. `owed`: the connection waits for earlier answers.

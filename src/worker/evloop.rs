@@ -287,6 +287,13 @@ impl<S: Service> EvLoop<S> {
             serial: entry.serial,
             seq: 0,
         };
+        if self.app.is_saturated() && !self.app.draining {
+            // Backpressure: leave its bytes in the kernel until answers come back.
+            if !self.starved.contains(&owner) {
+                self.starved.push(owner);
+            }
+            return;
+        }
         let next = drive(
             &mut entry.conn,
             owner,
