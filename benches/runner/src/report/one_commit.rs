@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 
 use super::table::{status_text, table_head, table_row};
 use crate::cli::Config;
-use crate::model::CellResult;
+use crate::model::{CellResult, Section};
 use crate::picks::{best_saturation, best_seed, Best, Kind};
 
 /// Appends the table and its note, when pgbench or any of its rows ran.
 pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
     let sat = |k: Kind| best_saturation(results, |r| k.one_commit(r));
-    let seed = |k: Kind| best_seed(results, |r| k.has(r));
+    let seed = |k: Kind| best_seed(results, |r| k.has(r) && r.cell.section == Section::Rounds);
     let (sat_ceiling, seed_ceiling) = (sat(Kind::Pgbench), seed(Kind::Pgbench));
     let rows: Vec<(Kind, Option<Best>, Option<Best>)> = Kind::SERVERS
         .iter()
@@ -64,7 +64,7 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
          {c} keep-alive: prefork at `--batch 1` (evented: its best `--db-conns`; threads: \
          its best thread count), axum at its best pool size, Express and Django at their \
          best seed-round mode; `× pgbench` = the row's rate ÷ pgbench's tps with {c} \
-         clients. Seed load: each kind's fastest seed cell, a new connection per request; \
+         clients. Seed load: each kind's fastest seed-round cell, a new connection per request; \
          prefork's seed cells run its default `--batch`, which under {} users commits at \
          most that many rows together; pgbench's row is `-c {} -t {}` (the same \
          transactions over kept connections, no HTTP), timed from start to exit; `× \
@@ -140,7 +140,11 @@ mod tests {
                 variant,
                 load,
                 route: Route::Direct,
-                section: Section::GroupCommit,
+                section: if seed {
+                    Section::Rounds
+                } else {
+                    Section::GroupCommit
+                },
             },
             status: Status::Ok,
             note: None,
@@ -179,6 +183,19 @@ mod tests {
                 8_000.0,
                 1.25,
             ),
+            // Faster, but the accept comparison's cell, not a seed round.
+            CellResult {
+                cell: Cell {
+                    section: Section::Accept,
+                    ..result(Variant::Prefork(Prefork::evented(4, 4)), true, 0.0, 0.0).cell
+                },
+                ..result(
+                    Variant::Prefork(Prefork::evented(4, 4)),
+                    true,
+                    20_000.0,
+                    0.5,
+                )
+            },
             result(Variant::Axum { pool: 32 }, false, 7_000.0, 10.0),
         ];
         let cfg =
