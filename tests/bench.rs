@@ -164,7 +164,7 @@ fn no_peers_skips_axum() {
     let (code, stdout, stderr) = run_bench(&args);
     assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
     assert!(
-        stdout.contains("| 1: one process | — | — | — | — | skipped: --no-peers |"),
+        stdout.contains("| 1: one process | — | — | — | — | — | skipped: --no-peers |"),
         "{stdout}"
     );
     let json: Value = serde_json::from_str(
@@ -181,6 +181,104 @@ fn no_peers_skips_axum() {
             "{cell:#}"
         );
     }
+}
+
+/// `--quick`'s evented cells and pgbench at the seed load, short runs: prefork evloop
+/// `--db evented` starts with its connections, every cell's rows equal its 201s, the
+/// seed-load pgbench runs clients × transactions, and the one-commit table and the
+/// evented verdicts read them.
+#[test]
+fn evented_and_pgbench_seed() {
+    let pg_dir = base_dir().join(unique_name("bench"));
+    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
+    let _cleanup = Cleanup {
+        pg_dir: pg_dir.clone(),
+        out: out.clone(),
+    };
+    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
+    let args = [
+        "--quick",
+        "--no-nginx",
+        "--only",
+        "evloop,pgbench,group-commit",
+        "--users",
+        "2",
+        "--loops",
+        "10",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "200ms",
+        "--pg-dir",
+        &pg,
+        "--out",
+        &dir,
+    ];
+    let (code, stdout, stderr) = run_bench(&args);
+    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    let cells = json["cells"].as_array().expect("cells");
+    let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "sat-direct-pgbench",
+            "sat-direct-evloop-2-ev16-b1",
+            "sat-direct-evloop-2-ev4",
+            "sat-direct-evloop-2",
+        ]
+    );
+    for cell in cells {
+        assert_eq!(cell["status"], "ok", "{cell:#}");
+        let run = &cell["runs"][0];
+        assert_eq!(num(run, "created"), num(run, "rows"), "{run:#}");
+        assert!(num(run, "rows") > 0.0, "{run:#}");
+    }
+    let command = cells[1]["runs"][0]["command"].as_str().unwrap();
+    assert!(
+        command.contains("--batch 1 --accept reuseport --db evented --db-conns 16"),
+        "{command}"
+    );
+    assert!(
+        stdout.contains("| prefork evloop, --db evented | 2 workers, evented ×16, batch 1 |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("prefork evloop --db evented group commit vs --db sync group commit"));
+
+    // pgbench at the seed load: 2 clients × 10 transactions, timed, rows checked.
+    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
+    let args = [
+        "--quick",
+        "--only",
+        "pgbench,seed",
+        "--users",
+        "2",
+        "--loops",
+        "10",
+        "--pg-dir",
+        &pg,
+        "--out",
+        &dir,
+    ];
+    let (code, stdout, stderr) = run_bench(&args);
+    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("pgbench at this load (`pgbench -M prepared -c 2 -t 10`"),
+        "{stdout}"
+    );
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json is JSON");
+    let cell = &json["cells"][0];
+    assert_eq!(cell["key"], "seed-pgbench");
+    assert_eq!(cell["status"], "ok", "{cell:#}");
+    let run = &cell["runs"][0];
+    assert_eq!((num(run, "created"), num(run, "rows")), (20.0, 20.0));
+    assert!(num(cell, "summary.elapsed_s") > 0.0);
 }
 
 /// A bad `--only` word is a usage error (exit 2) before anything starts.

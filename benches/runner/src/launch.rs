@@ -102,6 +102,11 @@ pub fn unavailable(variant: &Variant, env: &Env) -> Option<String> {
                 Variant::Hello { .. } if !has_flag(&env.prefork(), "--app") => {
                     Some("this prefork has no `--app hello` (rebuild it: bin/setup)".into())
                 }
+                Variant::Prefork(p)
+                    if p.db.is_evented() && !has_flag(&env.prefork(), "--db-conns") =>
+                {
+                    Some("this prefork has no `--db evented` (rebuild it: bin/setup)".into())
+                }
                 _ => None,
             }),
         System::Express => match find_on_path("node") {
@@ -152,12 +157,14 @@ fn prefork_cmd(mode: Mode, workers: u32, port: u16, env: &Env, flags: Vec<String
     }
 }
 
-/// `prefork … --batch B --accept A [--threads T] [knobs] --database-url …`.
+/// `prefork … --batch B --accept A [--threads T] [--db evented --db-conns K] [knobs]
+/// --database-url …`.
 fn prefork(p: &Prefork, port: u16, env: &Env) -> Launch {
     let mut flags = strings(&["--batch", &p.batch.to_string(), "--accept", p.accept.name()]);
     if let Some(t) = p.threads {
         flags.extend(["--threads".to_string(), t.to_string()]);
     }
+    flags.extend(p.db.args());
     let mut launch = prefork_cmd(p.mode, p.workers, port, env, flags);
     launch
         .args
@@ -287,6 +294,13 @@ mod tests {
         assert!(run(Variant::Prefork(t), 1)
             .display()
             .contains("--mode threads --batch 1 --accept shared --threads 32 --pin-cpus"));
+        let ev = Prefork {
+            batch: 1,
+            ..Prefork::evented(2, 8)
+        };
+        assert!(run(Variant::Prefork(ev), 1).display().contains(
+            "--mode evloop --batch 1 --accept reuseport --db evented --db-conns 8 --pin-cpus"
+        ));
         let h = run(
             Variant::Hello {
                 mode: Mode::Threads,

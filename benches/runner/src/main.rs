@@ -11,7 +11,7 @@
 //! - [`nginx`]: nginx from the top-level `nginx.conf`, in front of a backend or alone.
 //! - [`net`]: free ports below the ephemeral range, the readiness probe.
 //! - [`procs`]: process trees from `/proc`: peak RSS, CPU time.
-//! - [`pgbench`]: the ceiling row: PostgreSQL's `pgbench` running the same INSERT.
+//! - [`pgbench`]: the ceiling rows: PostgreSQL's `pgbench` running the same INSERT.
 //! - [`db`]: truncate the table, count its rows.
 //! - [`stats`]: prefork's `GET /stats` per-worker counters, their difference and spread.
 //! - [`loadgen`]: run `loadgen --report json`, read its report.
@@ -19,6 +19,7 @@
 //! - [`run`]: one run of one cell, ending with the rows-versus-201s check.
 //! - [`bench`]: the runbook over all cells.
 //! - [`summary`]: a cell's runs condensed (medians, spread, peaks).
+//! - [`picks`]: the cells that stand for a kind of run mode (fastest, shortest).
 //! - [`verdict`]: the acceptance points, pass or fail.
 //! - [`report`], [`results_json`], [`svg`]: markdown, results.json, the chart.
 //! - [`machine`]: the machine and date the numbers belong to.
@@ -36,6 +37,7 @@ mod model;
 mod net;
 mod nginx;
 mod pgbench;
+mod picks;
 mod plan;
 mod procs;
 mod report;

@@ -1,13 +1,15 @@
-//! The ceiling row: PostgreSQL's own `pgbench` running the statement prefork runs
-//! (`INSERT … RETURNING`, prepared, one per transaction) with the saturation load's
-//! client count, against the same private cluster — what the database does with no
-//! HTTP in between. Like a server cell it warms up, truncates, measures, and checks that
-//! the table holds exactly one row per transaction pgbench counted.
+//! The ceiling rows: PostgreSQL's own `pgbench` running the statement prefork runs
+//! (`INSERT … RETURNING`, prepared, one per transaction) against the same private
+//! cluster — what the database does with no HTTP in between. At the saturation load it
+//! runs the load's client count for its duration (`-T`); at the seed load, users ×
+//! loops as clients × transactions (`-c 10 -t 1000`), timed from start to exit. Like a
+//! server cell it warms up, truncates, measures, and checks that the table holds
+//! exactly one row per transaction pgbench counted.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::ctx::Ctx;
 use crate::db::DbError;
@@ -101,33 +103,61 @@ pub fn parse(out: &str) -> Result<Summary, PgbenchError> {
     })
 }
 
-/// Runs the ceiling cell once: warm-up, truncate, measured run, count check.
+/// How long one pgbench invocation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Length {
+    /// `-T S`: for S seconds.
+    Secs(u64),
+    /// `-t N`: N transactions per client.
+    Transactions(u64),
+}
+
+/// A cell's clients, measured length, warm-up length and `loops` for its record.
+fn shape(load: Load) -> (u64, Length, Option<Length>, u64) {
+    match load {
+        Load::Saturation(l) => (
+            l.connections,
+            Length::Secs(whole_secs(l.duration)),
+            Some(Length::Secs(whole_secs(l.warmup))),
+            0,
+        ),
+        Load::Seed(l) => (
+            l.users,
+            Length::Transactions(l.loops),
+            (l.warmup_loops > 0).then_some(Length::Transactions(l.warmup_loops)),
+            l.loops,
+        ),
+    }
+}
+
+/// Runs a pgbench cell once: warm-up, truncate, measured run, count check.
 pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, PgbenchError> {
-    let Load::Saturation(load) = cell.load else {
-        unreachable!("the ceiling cell is a saturation cell");
-    };
+    let (clients, length, warmup, loops) = shape(cell.load);
     let bin = find()?;
     let logs = ctx.out.join("logs");
     let script = logs.join("pgbench-insert.sql");
     std::fs::write(&script, SCRIPT).map_err(PgbenchError::Io)?;
     let log = logs.join(format!("{}-{rep}.log", cell.key()));
-    let run = |secs, prefix: Option<&Path>| Run {
+    let run = |length, prefix: Option<&Path>| Run {
         bin: &bin,
         script: &script,
         pg_dir: ctx.env.pg_dir,
-        clients: load.connections,
-        secs: whole_secs(secs),
+        clients,
+        length,
         log_prefix: prefix.map(Path::to_path_buf),
     };
     ctx.db.truncate()?;
-    let warm = run(load.warmup, None)
-        .command()
-        .output()
-        .map_err(PgbenchError::Io)?;
-    let warm = check(&warm, &log)?;
+    let warm_tps = match warmup {
+        Some(w) => {
+            let out = run(w, None).command().output().map_err(PgbenchError::Io)?;
+            check(&out, &log)?.tps
+        }
+        None => 0.0,
+    };
     ctx.db.truncate()?;
     let prefix = logs.join(format!("{}-{rep}-latency", cell.key()));
-    let child = run(load.duration, Some(&prefix))
+    let started = Instant::now();
+    let child = run(length, Some(&prefix))
         .command()
         .spawn()
         .map_err(PgbenchError::Io)?;
@@ -136,6 +166,7 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Pgb
     let sampler = Sampler::start(roots);
     let cpu_before = children_cpu_s();
     let output = child.wait_with_output().map_err(PgbenchError::Io);
+    let wall_s = started.elapsed().as_secs_f64();
     let mut usage = sampler.finish();
     // The sampler's last look at a process that has exited is before its end: its CPU
     // time comes from the kernel's account of reaped children instead.
@@ -144,10 +175,19 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Pgb
     let summary = check(&output?, &log)?;
     let rows = ctx.db.count()?;
     let latency = sampled_latency(&prefix);
+    // A timed run's rate is pgbench's tps; a counted run (the seed load) is judged by its
+    // time from start to exit, connections included, like loadgen's total test time.
+    let (elapsed_s, rps) = match length {
+        Length::Secs(_) => (
+            summary.processed as f64 / summary.tps.max(f64::MIN_POSITIVE),
+            summary.tps,
+        ),
+        Length::Transactions(_) => (wall_s, summary.processed as f64 / wall_s.max(1e-9)),
+    };
     Ok(RunRecord {
-        users: load.connections,
-        loops: 0,
-        warmup_rps: warm.tps,
+        users: clients,
+        loops,
+        warmup_rps: warm_tps,
         requests: summary.processed + summary.failed,
         created: summary.processed,
         rows,
@@ -157,8 +197,8 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Pgb
             .into_iter()
             .collect(),
         error_total: summary.failed,
-        elapsed_s: summary.processed as f64 / summary.tps.max(f64::MIN_POSITIVE),
-        rps: summary.tps,
+        elapsed_s,
+        rps,
         latency_ms: latency,
         server: client,
         postgres: usage.remove("postgres"),
@@ -204,24 +244,39 @@ struct Run<'a> {
     script: &'a Path,
     pg_dir: &'a Path,
     clients: u64,
-    secs: u64,
+    length: Length,
     log_prefix: Option<PathBuf>,
 }
 
 impl Run<'_> {
-    /// `pgbench -n -M prepared -c C -j 2 -T S -f script -h DIR -p 5432 -U postgres prefork`.
+    /// `pgbench -n -M prepared -c C -j 2 (-T S | -t N) -f script -h DIR -p 5432 -U
+    /// postgres prefork`.
     fn command(&self) -> Command {
         let mut cmd = Command::new(self.bin);
-        let (c, j, t) = (
+        let (c, j) = (
             self.clients.to_string(),
             THREADS.min(self.clients).to_string(),
-            self.secs.to_string(),
         );
-        cmd.args(["-n", "-M", "prepared", "-c", &c, "-j", &j, "-T", &t, "-f"])
-            .arg(self.script)
-            .arg("-h")
-            .arg(self.pg_dir)
-            .args(["-p", "5432", "-U", "postgres"]);
+        let (flag, n) = match self.length {
+            Length::Secs(s) => ("-T", s),
+            Length::Transactions(t) => ("-t", t),
+        };
+        cmd.args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &c,
+            "-j",
+            &j,
+            flag,
+            &n.to_string(),
+            "-f",
+        ])
+        .arg(self.script)
+        .arg("-h")
+        .arg(self.pg_dir)
+        .args(["-p", "5432", "-U", "postgres"]);
         if let Some(prefix) = &self.log_prefix {
             cmd.args(["--log", "--sampling-rate", SAMPLING])
                 .arg(format!("--log-prefix={}", prefix.display()));
@@ -326,5 +381,40 @@ initial connection time = 40.2 ms\ntps = 20411.337 (without initial connection t
         assert_eq!(whole_secs(Duration::from_millis(1500)), 2);
         assert!(count_failure(5, 6).unwrap().contains("5 rows"));
         assert_eq!(count_failure(6, 6), None);
+    }
+
+    /// The seed load runs users × loops as clients × transactions, warmed up by its
+    /// warm-up loops; the saturation load runs for whole seconds.
+    #[test]
+    fn shapes() {
+        let seed = Load::Seed(crate::model::SeedLoad {
+            users: 10,
+            loops: 1000,
+            warmup_loops: 0,
+        });
+        assert_eq!(shape(seed), (10, Length::Transactions(1000), None, 1000));
+        let sat = Load::Saturation(crate::model::SaturationLoad {
+            connections: 64,
+            duration: Duration::from_millis(2500),
+            warmup: Duration::from_secs(1),
+        });
+        assert_eq!(shape(sat), (64, Length::Secs(3), Some(Length::Secs(1)), 0));
+        let run = Run {
+            bin: Path::new("pgbench"),
+            script: Path::new("s.sql"),
+            pg_dir: Path::new("/pg"),
+            clients: 10,
+            length: Length::Transactions(1000),
+            log_prefix: None,
+        };
+        let args: Vec<String> = run
+            .command()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..10],
+            ["-n", "-M", "prepared", "-c", "10", "-j", "2", "-t", "1000", "-f"]
+        );
     }
 }

@@ -10,8 +10,8 @@
 
 use crate::cli::Config;
 use crate::model::{
-    Accept, Cell, CellResult, Load, Mode, Prefork, Route, Section, Status, System, Variant,
-    AXUM_POOL, DEFAULT_BATCH,
+    Accept, Cell, CellResult, Db, Load, Mode, Prefork, Route, Section, Status, System, Variant,
+    AXUM_POOL, DEFAULT_BATCH, EVENTED_CONNS,
 };
 use crate::summary::Summary;
 use Mode::{Evloop, Threads};
@@ -79,6 +79,15 @@ const fn pf(mode: Mode, workers: u32, threads: Option<u32>, batch: u32, accept: 
         threads,
         batch,
         accept,
+        db: Db::Sync,
+    })
+}
+
+/// prefork evloop `--db evented --db-conns conns` at `workers` with `batch`.
+const fn ev(workers: u32, conns: u32, batch: u32) -> Variant {
+    Variant::Prefork(Prefork {
+        batch,
+        ..Prefork::evented(workers, conns)
     })
 }
 
@@ -113,13 +122,18 @@ pub fn accept_workers(quick: bool) -> u32 {
 
 /// The whole matrix, in run order.
 ///
-/// - The published seed rounds (`--quick`: round 2, two workers each).
+/// - The published seed rounds (`--quick`: round 2, two workers each), prefork evloop
+///   `--db evented` (its default connections and batch) at 1 and 2 workers beside them,
+///   and pgbench at the seed load (`-c users -t loops`: the time the database takes for
+///   the same transactions with no HTTP and no connection per request).
 /// - The accept comparison under the seed load.
 /// - The pgbench ceiling, then prefork `--batch 1` vs group commit at the saturation
 ///   load. Evloop: one worker (the biggest batches) and one per core. Threads: the
 ///   default request threads (2 × CPUs) per worker, and 32 per worker — 64 PostgreSQL
 ///   connections, one per client as pgbench has, which is what one commit per request
-///   needs to share WAL flushes. `--quick` keeps the best guess for each batch.
+///   needs to share WAL flushes. Evloop `--db evented` at 2 workers: `--batch 1` with
+///   4, 8 and 16 connections per worker (the report keeps the best), and group commit at
+///   its default connections. `--quick` keeps the best guess for each batch and db.
 /// - The accept comparison under the saturation load.
 /// - The HTTP ceilings beside group commit at one worker per core.
 /// - The axum peer (one INSERT, one commit per request) beside them, at pool sizes 8, 16
@@ -134,6 +148,9 @@ pub const MATRIX: &[Spec] = &[
     seed(plain(Threads, 2), Always),
     seed(plain(Threads, 3), Full),
     seed(plain(Threads, 9), Full),
+    seed(ev(1, EVENTED_CONNS, DEFAULT_BATCH), Full),
+    seed(ev(2, EVENTED_CONNS, DEFAULT_BATCH), Full),
+    seed(Variant::Pgbench, Always),
     seed(Variant::Pm2Fork, Full),
     seed(Variant::Pm2Cluster { instances: 2 }, Always),
     seed(Variant::Pm2Cluster { instances: -1 }, Full),
@@ -161,6 +178,10 @@ pub const MATRIX: &[Spec] = &[
         pf(Threads, 2, Some(32), DEFAULT_BATCH, Accept::Reuseport),
         Full,
     ),
+    group(ev(2, 4, 1), Full),
+    group(ev(2, 8, 1), Full),
+    group(ev(2, 16, 1), Always),
+    group(ev(2, EVENTED_CONNS, DEFAULT_BATCH), Always),
     group(plain(Evloop, 2), Quick),
     group(axum(8), Full),
     group(axum(AXUM_POOL), Always),
@@ -352,12 +373,15 @@ mod tests {
             [
                 "seed-evloop-2",
                 "seed-threads-2",
+                "seed-pgbench",
                 "seed-pm2-cluster-2",
                 "seed-sync-2",
                 "seed-axum-pool16",
                 "seed-evloop-2-shared",
                 "sat-direct-pgbench",
                 "sat-direct-threads-2-t32-b1",
+                "sat-direct-evloop-2-ev16-b1",
+                "sat-direct-evloop-2-ev4",
                 "sat-direct-evloop-2",
                 "sat-direct-axum-pool16",
                 "sat-direct-evloop-2-shared",
@@ -380,16 +404,26 @@ mod tests {
         );
     }
 
-    /// The full plan: 18 published seed cells and axum's, the accept pairs, the ceiling,
-    /// eight prefork group-commit rows and axum's three pool sizes, the HTTP ceilings and
-    /// the per-system saturation cells, shared cells once; `--no-nginx` drops nginx's
-    /// cells.
+    /// The full plan: 18 published seed cells and axum's, evented's two and pgbench's,
+    /// the accept pairs, the ceiling, twelve prefork group-commit rows and axum's three
+    /// pool sizes, the HTTP ceilings and the per-system saturation cells, shared cells
+    /// once; `--no-nginx` drops nginx's cells.
     #[test]
     fn full_plan() {
         let keys = plan(&config(&["--no-nginx"]));
-        assert_eq!(keys.len(), 19 + 2 + 1 + 8 + 3 + 2 + 2 + 2);
+        assert_eq!(keys.len(), 22 + 2 + 1 + 12 + 3 + 2 + 2 + 2);
         assert_eq!(
-            keys[19..22],
+            keys[8..13],
+            [
+                "seed-evloop-1-ev4",
+                "seed-evloop-2-ev4",
+                "seed-pgbench",
+                "seed-pm2-fork",
+                "seed-pm2-cluster-2"
+            ]
+        );
+        assert_eq!(
+            keys[22..25],
             [
                 "seed-evloop-4",
                 "seed-evloop-4-shared",
@@ -417,8 +451,9 @@ mod tests {
         );
     }
 
-    /// The full matrix has the experiment's 18 seed cells and axum's, each on a published
-    /// row; `--quick` keeps round 2, and axum's one process (round 1).
+    /// The full matrix has the experiment's 18 seed cells, axum's and evented's two, each
+    /// on a published row, and pgbench's; `--quick` keeps round 2, axum's one process
+    /// (round 1) and pgbench.
     #[test]
     fn seed_matrix() {
         let seeds = |cfg: &Config| -> Vec<Variant> {
@@ -428,23 +463,27 @@ mod tests {
                 .collect()
         };
         let all = seeds(&config(&[]));
-        assert_eq!(all.len(), 4 + 4 + 3 + 7 + 1);
-        assert!(all.iter().all(|v| Round::of(v).is_some()));
+        assert_eq!(all.len(), 4 + 4 + 2 + 1 + 3 + 7 + 1);
+        assert!(all
+            .iter()
+            .all(|v| (Round::of(v).is_some()) != (*v == Variant::Pgbench)));
         let quick = seeds(&config(&["--quick"]));
-        assert_eq!(quick.len(), 5);
+        assert_eq!(quick.len(), 6);
         assert!(quick.iter().all(|v| Round::of(v)
-            == Some(match v.system() {
-                System::Axum => Round::One,
-                _ => Round::Two,
-            })));
+            == match v.system() {
+                System::Axum => Some(Round::One),
+                System::Pgbench => None,
+                _ => Some(Round::Two),
+            }));
         assert!(System::ALL
             .iter()
             .all(|&s| quick.contains(&quick_variant(s))));
     }
 
     /// The full group-commit section tries evloop 2 and 1 and threads 2 (default and 32
-    /// threads), each at batch 1 and 256, and axum at pools 8, 16 and 32; `--quick` keeps
-    /// one row of each batch and axum's default pool.
+    /// threads), each at batch 1 and 256, evented at batch 1 with 4, 8 and 16 connections
+    /// and with group commit, and axum at pools 8, 16 and 32; `--quick` keeps one row of
+    /// each batch and db and axum's default pool.
     #[test]
     fn group_commit() {
         let cells = section_cells(&config(&[]), Section::GroupCommit);
@@ -460,6 +499,10 @@ mod tests {
                 "sat-direct-threads-2",
                 "sat-direct-threads-2-t32-b1",
                 "sat-direct-threads-2-t32",
+                "sat-direct-evloop-2-ev4-b1",
+                "sat-direct-evloop-2-ev8-b1",
+                "sat-direct-evloop-2-ev16-b1",
+                "sat-direct-evloop-2-ev4",
                 "sat-direct-axum-pool8",
                 "sat-direct-axum-pool16",
                 "sat-direct-axum-pool32",
@@ -473,6 +516,8 @@ mod tests {
             [
                 "sat-direct-pgbench",
                 "sat-direct-threads-2-t32-b1",
+                "sat-direct-evloop-2-ev16-b1",
+                "sat-direct-evloop-2-ev4",
                 "sat-direct-evloop-2",
                 "sat-direct-axum-pool16"
             ]
@@ -500,7 +545,7 @@ mod tests {
         let quick = section_cells(&quick_cfg, Section::Accept);
         assert_eq!(quick[3].tags(), [Tag::Saturation, Tag::Direct, Tag::Accept]);
         let group = section_cells(&quick_cfg, Section::GroupCommit);
-        assert!(quick[2].same_measurement(&group[2]));
+        assert!(quick[2].same_measurement(&group[4]));
         let rounds = section_cells(&quick_cfg, Section::Rounds);
         assert!(quick[0].same_measurement(&rounds[0]));
         assert_eq!(accept_workers(true), 2);

@@ -36,6 +36,18 @@ pub struct Thresholds {
     pub seed_max_s: f64,
     /// Peak RSS of one prefork worker, less than this many MiB.
     pub worker_rss_max_mib: f64,
+    /// prefork evloop `--db evented --batch 1` ÷ the pgbench ceiling, at least.
+    pub evented_batch_one_vs_pgbench: f64,
+    /// prefork evloop `--db evented --batch 1` ÷ the axum peer's best, at least.
+    pub evented_batch_one_vs_axum: f64,
+    /// prefork evloop `--db evented` group commit ÷ the pgbench ceiling, at least.
+    pub evented_group_commit_vs_pgbench: f64,
+    /// prefork evloop `--db evented` group commit ÷ `--db sync` group commit, at least.
+    pub evented_group_commit_vs_sync: f64,
+    /// prefork evloop `--db evented`'s seed time ÷ pgbench's at the seed load, at most.
+    pub evented_seed_vs_pgbench_time: f64,
+    /// Peak RSS of one prefork worker in a `--db evented` cell, at most this many MiB.
+    pub evented_worker_rss_max_mib: f64,
 }
 
 /// The published rounds and their client.
@@ -115,6 +127,7 @@ mod tests {
         assert_eq!(t.published.row(Round::One).unwrap().express_s, Some(36.0));
         assert_eq!(t.published.requests(), 10_000.0);
         assert_eq!(t.thresholds.worker_rss_max_mib, 16.0);
+        assert_eq!(t.thresholds.evented_worker_rss_max_mib, 8.0);
     }
 
     /// Only the published users × loops is the published load, whatever the warm-up.

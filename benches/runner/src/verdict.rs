@@ -6,7 +6,8 @@
 use serde::Serialize;
 
 use crate::cli::Config;
-use crate::model::{CellResult, Load, Route, Status, System};
+use crate::model::{CellResult, Load, Status, System};
+use crate::picks::{best_saturation, best_seed, Best, Kind};
 use crate::summary::Summary;
 use crate::targets::{self, Thresholds};
 
@@ -47,28 +48,16 @@ impl Verdict {
     }
 }
 
-/// A measured cell and its summary.
-type Best<'a> = (&'a CellResult, Summary);
-
-/// The ok direct saturation cell with the highest median rate among those `keep` keeps.
-fn best_saturation<'a>(
-    results: &'a [CellResult],
-    keep: impl Fn(&CellResult) -> bool,
-) -> Option<Best<'a>> {
-    results
-        .iter()
-        .filter(|r| r.status == Status::Ok && !r.cell.is_seed() && r.cell.route == Route::Direct)
-        .filter(|r| keep(r))
-        .filter_map(|r| Some((r, Summary::of(r)?)))
-        .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))
-}
-
 fn is_prefork(r: &CellResult) -> bool {
     r.cell.prefork().is_some()
 }
 
-fn batch(r: &CellResult) -> Option<u32> {
-    r.cell.prefork().map(|p| p.batch)
+/// prefork `--db sync` at `--batch` b (threads or evloop).
+fn sync_batch(r: &CellResult) -> Option<u32> {
+    r.cell
+        .prefork()
+        .filter(|p| !p.db.is_evented())
+        .map(|p| p.batch)
 }
 
 /// `prefork threads 2 workers, batch 1`.
@@ -84,19 +73,24 @@ pub fn verdicts(results: &[CellResult], cfg: &Config) -> Vec<Verdict> {
 /// Every acceptance point, against `bars`.
 pub fn verdicts_against(results: &[CellResult], cfg: &Config, bars: &Thresholds) -> Vec<Verdict> {
     let ceiling = best_saturation(results, |r| r.cell.system() == System::Pgbench);
-    let batch_one = best_saturation(results, |r| batch(r) == Some(1));
-    let grouped = best_saturation(results, |r| batch(r).is_some_and(|b| b > 1));
+    let batch_one = best_saturation(results, |r| sync_batch(r) == Some(1));
+    let grouped = best_saturation(results, |r| sync_batch(r).is_some_and(|b| b > 1));
     let prefork = best_saturation(results, is_prefork);
     let express = best_saturation(results, |r| r.cell.system() == System::Express);
     let django = best_saturation(results, |r| r.cell.system() == System::Django);
     let mut out = vec![
         ratio(
-            "prefork --batch 1 vs the pgbench ceiling",
+            "prefork --db sync --batch 1 vs the pgbench ceiling",
             batch_one,
             ceiling,
             bars.batch_one_vs_pgbench,
         ),
-        group_commit(grouped, ceiling, bars.group_commit_vs_pgbench),
+        group_commit(
+            "prefork --db sync group commit vs the pgbench ceiling, rows = 201s",
+            grouped,
+            ceiling,
+            bars.group_commit_vs_pgbench,
+        ),
         ratio(
             "prefork's best vs Express/PM2's best",
             prefork,
@@ -112,7 +106,114 @@ pub fn verdicts_against(results: &[CellResult], cfg: &Config, bars: &Thresholds)
     ];
     out.push(seed_time(results, cfg, bars.seed_max_s));
     out.push(worker_rss(results, cfg, bars.worker_rss_max_mib));
+    out.extend(evented(results, ceiling, bars));
     out
+}
+
+/// The `--db evented` points: `--batch 1` (its best connection count) against the
+/// ceiling and axum's best, group commit against the ceiling and `--db sync`'s, the
+/// seed time against pgbench's at the same load, and its workers' peak RSS.
+fn evented(results: &[CellResult], ceiling: Option<Best>, bars: &Thresholds) -> Vec<Verdict> {
+    let ev = Kind::EvloopEvented;
+    let batch_one = best_saturation(results, |r| ev.one_commit(r));
+    let grouped = best_saturation(results, |r| ev.grouped(r));
+    let axum = best_saturation(results, |r| r.cell.system() == System::Axum);
+    let sync_grouped = best_saturation(results, |r| Kind::EvloopSync.grouped(r));
+    vec![
+        ratio(
+            "prefork evloop --db evented --batch 1 (best --db-conns) vs the pgbench ceiling",
+            batch_one,
+            ceiling,
+            bars.evented_batch_one_vs_pgbench,
+        ),
+        ratio(
+            "prefork evloop --db evented --batch 1 (best --db-conns) vs axum's best pool",
+            batch_one,
+            axum,
+            bars.evented_batch_one_vs_axum,
+        ),
+        group_commit(
+            "prefork evloop --db evented group commit vs the pgbench ceiling, rows = 201s",
+            grouped,
+            ceiling,
+            bars.evented_group_commit_vs_pgbench,
+        ),
+        ratio(
+            "prefork evloop --db evented group commit vs --db sync group commit",
+            grouped,
+            sync_grouped,
+            bars.evented_group_commit_vs_sync,
+        ),
+        evented_seed_time(results, bars.evented_seed_vs_pgbench_time),
+        evented_rss(results, bars.evented_worker_rss_max_mib),
+    ]
+}
+
+/// The fastest evented seed cell's time ÷ pgbench's at the same seed load, at most `max`.
+fn evented_seed_time(results: &[CellResult], max: f64) -> Verdict {
+    let point = "seed model, prefork evloop --db evented's time vs pgbench -c users -t loops";
+    let threshold = format!("≤ {max}× pgbench's time");
+    let ours = best_seed(results, |r| Kind::EvloopEvented.has(r));
+    let theirs = best_seed(results, |r| Kind::Pgbench.has(r));
+    let (Some((o, os)), Some((t, ts))) = (ours, theirs) else {
+        let missing = if ours.is_none() {
+            "no evented seed cell measured"
+        } else {
+            "no pgbench seed cell measured"
+        };
+        return Verdict::unmeasured(point, missing.into(), threshold);
+    };
+    let load = match t.cell.load {
+        Load::Seed(l) => format!("-c {} -t {}", l.users, l.loops),
+        Load::Saturation(_) => String::new(),
+    };
+    let value = os.elapsed_s / ts.elapsed_s.max(f64::MIN_POSITIVE);
+    Verdict {
+        point,
+        figure: format!(
+            "{:.2} s ({}) = {value:.2}× {:.2} s (pgbench {load})",
+            os.elapsed_s,
+            name(o),
+            ts.elapsed_s
+        ),
+        threshold,
+        value: Some(value),
+        pass: Some(value <= max),
+    }
+}
+
+/// The largest one-worker peak RSS over every evented cell (seed and saturation).
+fn evented_rss(results: &[CellResult], max_mib: f64) -> Verdict {
+    let point = "peak RSS per prefork worker, --db evented cells (seed and saturation)";
+    let threshold = format!("≤ {max_mib} MiB");
+    let evented: Vec<&CellResult> = results
+        .iter()
+        .filter(|r| r.status == Status::Ok && Kind::EvloopEvented.has(r))
+        .collect();
+    let worst = evented
+        .iter()
+        .filter_map(|r| Some((*r, Summary::of(r)?.worker_peak_rss_mib?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let Some((r, mib)) = worst else {
+        let figure = "no evented cell measured".into();
+        return Verdict::unmeasured(point, figure, threshold);
+    };
+    let load = if r.cell.is_seed() {
+        "seed"
+    } else {
+        "saturation"
+    };
+    Verdict {
+        point,
+        figure: format!(
+            "{mib:.1} MiB, the largest of {} evented cells ({}, {load})",
+            evented.len(),
+            name(r)
+        ),
+        threshold,
+        value: Some(mib),
+        pass: Some(mib <= max_mib),
+    }
 }
 
 /// `ours ÷ theirs ≥ min`.
@@ -143,13 +244,13 @@ fn ratio(point: &'static str, ours: Option<Best>, theirs: Option<Best>, min: f64
 }
 
 /// Group commit: the ratio, and rows = 201s in that cell.
-fn group_commit(grouped: Option<Best>, ceiling: Option<Best>, min: f64) -> Verdict {
-    let mut v = ratio(
-        "prefork group commit vs the pgbench ceiling, rows = 201s",
-        grouped,
-        ceiling,
-        min,
-    );
+fn group_commit(
+    point: &'static str,
+    grouped: Option<Best>,
+    ceiling: Option<Best>,
+    min: f64,
+) -> Verdict {
+    let mut v = ratio(point, grouped, ceiling, min);
     v.threshold.push_str(", rows = 201s");
     if let Some(last) = grouped.and_then(|(r, _)| r.runs.last()) {
         let same = last.rows == last.created;

@@ -174,7 +174,7 @@ impl Round {
             _ => None,
         };
         match *variant {
-            Variant::Prefork(p) if p.is_plain() => by_workers(p.workers),
+            Variant::Prefork(p) if p.is_round() => by_workers(p.workers),
             Variant::GunicornSync { workers } => by_workers(workers),
             Variant::Pm2Fork => Some(Round::One),
             // One process, like PM2's fork mode; its pool size is tuned at saturation.
@@ -254,13 +254,25 @@ impl Cell {
 
     /// `prefork evloop 2 workers, seed 10×1000` — for progress lines.
     pub fn describe(&self) -> String {
-        if let (Variant::Pgbench, Load::Saturation(s)) = (self.variant, self.load) {
-            return format!(
-                "pgbench ceiling {}, {} clients ~{}s",
-                self.variant.label(),
-                s.connections,
-                s.duration.as_secs_f64()
-            );
+        match (self.variant, self.load) {
+            (Variant::Pgbench, Load::Saturation(s)) => {
+                return format!(
+                    "pgbench ceiling {}, {} clients ~{}s",
+                    self.variant.label(),
+                    s.connections,
+                    s.duration.as_secs_f64()
+                );
+            }
+            (Variant::Pgbench, Load::Seed(s)) => {
+                return format!(
+                    "pgbench {}, seed {} ({} clients × {} transactions)",
+                    self.variant.label(),
+                    s.label(),
+                    s.users,
+                    s.loops
+                );
+            }
+            _ => {}
         }
         let load = match self.load {
             Load::Seed(s) => format!("seed {}", s.label()),

@@ -13,4 +13,6 @@ pub use self::cell::{Cell, Load, Round, Route, SaturationLoad, Section, SeedLoad
 pub use self::result::{
     Balance, CellResult, Latency, RunRecord, Spread, Status, Usage, WorkerStats,
 };
-pub use self::system::{Accept, Knobs, Mode, Prefork, System, Variant, AXUM_POOL, DEFAULT_BATCH};
+pub use self::system::{
+    Accept, Db, Knobs, Mode, Prefork, System, Variant, AXUM_POOL, DEFAULT_BATCH, EVENTED_CONNS,
+};

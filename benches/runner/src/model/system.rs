@@ -103,6 +103,43 @@ pub const AXUM_POOL: u32 = 16;
 /// prefork's `--batch` when the bench does not vary it (the server's default).
 pub const DEFAULT_BATCH: u32 = 256;
 
+/// prefork's `--db-conns` default: PostgreSQL connections per worker with `--db evented`.
+pub const EVENTED_CONNS: u32 = 4;
+
+/// How prefork's task service talks to PostgreSQL (`--db`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "db", rename_all = "lowercase")]
+pub enum Db {
+    /// `--db sync`: a blocking client per serving thread (prefork's default).
+    Sync,
+    /// `--db evented --db-conns K`: the event loop's own non-blocking, pipelined
+    /// connections, K per worker (`--mode evloop` only).
+    Evented {
+        /// `--db-conns`.
+        conns: u32,
+    },
+}
+
+impl Db {
+    /// The flags prefork takes for it (none for its default, `sync`).
+    pub fn args(self) -> Vec<String> {
+        match self {
+            Db::Sync => Vec::new(),
+            Db::Evented { conns } => vec![
+                "--db".into(),
+                "evented".into(),
+                "--db-conns".into(),
+                conns.to_string(),
+            ],
+        }
+    }
+
+    /// Whether this is `--db evented`.
+    pub fn is_evented(self) -> bool {
+        matches!(self, Db::Evented { .. })
+    }
+}
+
 /// prefork's `--accept`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -137,6 +174,8 @@ pub struct Prefork {
     pub batch: u32,
     /// `--accept`.
     pub accept: Accept,
+    /// `--db` (and `--db-conns`).
+    pub db: Db,
 }
 
 impl Prefork {
@@ -148,20 +187,43 @@ impl Prefork {
             threads: None,
             batch: DEFAULT_BATCH,
             accept: Accept::Reuseport,
+            db: Db::Sync,
         }
     }
 
-    /// Whether threads, batch and accept are the defaults (a published round's run mode).
+    /// A published round's run mode with `--db evented --db-conns conns`.
+    pub const fn evented(workers: u32, conns: u32) -> Prefork {
+        Prefork {
+            db: Db::Evented { conns },
+            ..Prefork::plain(Mode::Evloop, workers)
+        }
+    }
+
+    /// Whether threads, batch, accept and db are the defaults (a published round's run
+    /// mode).
     pub fn is_plain(&self) -> bool {
         *self == Prefork::plain(self.mode, self.workers)
     }
 
+    /// Whether this is a published round's run mode but for `--db` (a seed-round row).
+    pub fn is_round(&self) -> bool {
+        Prefork {
+            db: Db::Sync,
+            ..*self
+        }
+        .is_plain()
+    }
+
     /// `2 workers, batch 256`, `2 workers × 32 threads, batch 1`, `4 workers, batch 256,
-    /// shared accept`: the batch always shows, now that it is what the bench varies.
+    /// shared accept`, `2 workers, evented ×8, batch 1`: the batch always shows, now that
+    /// it is what the bench varies.
     pub fn label(&self) -> String {
         let mut label = workers_label(self.workers);
         if let Some(t) = self.threads {
             label.push_str(&format!(" × {t} threads"));
+        }
+        if let Db::Evented { conns } = self.db {
+            label.push_str(&format!(", evented ×{conns}"));
         }
         label.push_str(&format!(", batch {}", self.batch));
         if self.accept != Accept::Reuseport {
@@ -170,12 +232,15 @@ impl Prefork {
         label
     }
 
-    /// `evloop-2`, `threads-2-t32-b1`, `evloop-4-shared`: the published rounds keep
-    /// their keys.
+    /// `evloop-2`, `threads-2-t32-b1`, `evloop-4-shared`, `evloop-2-ev8-b1`: the
+    /// published rounds keep their keys.
     pub fn key(&self) -> String {
         let mut key = format!("{}-{}", self.mode.name(), self.workers);
         if let Some(t) = self.threads {
             key.push_str(&format!("-t{t}"));
+        }
+        if let Db::Evented { conns } = self.db {
+            key.push_str(&format!("-ev{conns}"));
         }
         if self.batch != DEFAULT_BATCH {
             key.push_str(&format!("-b{}", self.batch));
@@ -270,7 +335,8 @@ pub enum Variant {
         /// PostgreSQL connections in its deadpool-postgres pool.
         pool: u32,
     },
-    /// `pgbench -M prepared -j 2` with the saturation load's client count (the ceiling).
+    /// `pgbench -M prepared -j 2`: with the saturation load's client count for a time (the
+    /// ceiling), or with the seed load's users × loops as clients × transactions.
     Pgbench,
 }
 
@@ -427,6 +493,24 @@ mod tests {
                 "threads-2-t32-b1".into()
             )
         );
+        let evented = Prefork {
+            batch: 1,
+            ..Prefork::evented(2, 8)
+        };
+        assert!(!evented.is_plain() && !evented.is_round());
+        assert_eq!(
+            (evented.label(), evented.key()),
+            (
+                "2 workers, evented ×8, batch 1".into(),
+                "evloop-2-ev8-b1".into()
+            )
+        );
+        assert!(Prefork::evented(1, EVENTED_CONNS).is_round());
+        assert_eq!(
+            Db::Evented { conns: 4 }.args(),
+            ["--db", "evented", "--db-conns", "4"]
+        );
+        assert!(Db::Sync.args().is_empty());
     }
 
     /// Knobs become prefork flags only when set.

@@ -45,7 +45,10 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
         row.extend(saturation_cols(nginx));
         table_row(out, &row);
     }
-    if let Some(r) = results.iter().find(|r| r.cell.system() == System::Pgbench) {
+    if let Some(r) = results
+        .iter()
+        .find(|r| !r.cell.is_seed() && r.cell.system() == System::Pgbench)
+    {
         let mut row = vec![ceiling_title(s.connections), r.cell.variant.label()];
         row.extend(saturation_cols(Some(r)));
         row.extend(saturation_cols(None));

@@ -14,7 +14,9 @@ use crate::verdict::Verdict;
 /// prefork's direct saturation cells with reuseport and the axum peer's pool sizes, in
 /// run order, after the ceiling.
 pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config) {
-    let ceiling = results.iter().find(|r| r.cell.system() == System::Pgbench);
+    let ceiling = results
+        .iter()
+        .find(|r| !r.cell.is_seed() && r.cell.system() == System::Pgbench);
     let rows: Vec<&CellResult> = results
         .iter()
         .filter(|r| !r.cell.is_seed() && r.cell.route == Route::Direct)
@@ -56,7 +58,9 @@ pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config
          Threads mode runs its default request threads (2 × CPUs) per worker unless the \
          run mode says `× T threads`. The axum peer commits each INSERT by itself (one \
          commit per request, like `--batch 1`) on a deadpool-postgres pool of that many \
-         connections; its best pool size is its saturation row.\n"
+         connections; its best pool size is its saturation row. `evented ×K`: prefork \
+         evloop `--db evented --db-conns K`, the event loop's own K pipelined PostgreSQL \
+         connections per worker instead of a blocking client.\n"
     );
 }
 

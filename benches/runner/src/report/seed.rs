@@ -1,5 +1,6 @@
 //! The seed rounds' markdown table, in the published table's shape, with the published
-//! numbers beside ours.
+//! numbers beside ours, prefork evloop `--db evented` in a column of its own, and
+//! pgbench's time for the same transactions below.
 //!
 //! The published figures are total times for 10 users × 1000 requests. A run of that
 //! load shows times and rates on both sides; a scaled-down run (`--quick`: 10×100) shows
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::table::{errors, spread, status_text, table_head, table_row};
 use crate::cli::Config;
-use crate::model::{CellResult, Round, SeedLoad, System};
+use crate::model::{CellResult, Round, SeedLoad, System, Variant};
 use crate::summary::Summary;
 use crate::targets::{self, Published};
 
@@ -28,6 +29,53 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
         table_row(out, &row(results, round, s));
     }
     let _ = writeln!(out, "\n{}\n", note(s));
+    if let Some(line) = pgbench_line(results) {
+        let _ = writeln!(out, "{line}\n");
+    }
+}
+
+/// Our columns: each server, prefork evloop twice (`--db sync`, then `--db evented`).
+const COLUMNS: [(System, bool); 6] = [
+    (System::PreforkEvloop, false),
+    (System::PreforkEvloop, true),
+    (System::PreforkThreads, false),
+    (System::Express, false),
+    (System::Django, false),
+    (System::Axum, false),
+];
+
+fn column_title(system: System, evented: bool) -> String {
+    if evented {
+        format!("{} --db evented", system.title())
+    } else {
+        system.title().to_string()
+    }
+}
+
+/// Whether `r` is a `--db evented` prefork cell.
+fn is_evented(r: &CellResult) -> bool {
+    r.cell.prefork().is_some_and(|p| p.db.is_evented())
+}
+
+/// pgbench at the seed load: the same INSERT as users × loops transactions over `users`
+/// kept connections, no HTTP — the time the database itself takes.
+fn pgbench_line(results: &[CellResult]) -> Option<String> {
+    let r = results
+        .iter()
+        .find(|r| r.cell.is_seed() && r.cell.variant == Variant::Pgbench)?;
+    let (users, loops) = (r.runs.last()?.users, r.runs.last()?.loops);
+    let text = match status_text(r) {
+        Some(t) => t,
+        None => {
+            let s = Summary::of(r)?;
+            format!("{:.2} s ({:.0} transactions/s)", s.elapsed_s, s.rps)
+        }
+    };
+    Some(format!(
+        "pgbench at this load (`pgbench -M prepared -c {users} -t {loops}`, the same \
+         prepared INSERT, one per transaction, {users} connections kept, no HTTP; time from \
+         start to exit): {text}."
+    ))
 }
 
 /// Column heads, each naming its load: ours `prefork evloop (10×100)`, the published
@@ -36,9 +84,9 @@ fn head(load: SeedLoad) -> Vec<String> {
     let (ours, theirs) = (load.label(), published().load().label());
     let mut head = vec!["round".to_string()];
     head.extend(
-        System::ALL
+        COLUMNS
             .iter()
-            .map(|s| format!("{} ({ours})", s.title())),
+            .map(|&(s, ev)| format!("{} ({ours})", column_title(s, ev))),
     );
     head.extend([
         format!("published Express (PM2) ({theirs})"),
@@ -49,10 +97,11 @@ fn head(load: SeedLoad) -> Vec<String> {
 
 fn row(results: &[CellResult], round: Round, load: SeedLoad) -> Vec<String> {
     let mut row = vec![round.title().to_string()];
-    for system in System::ALL {
+    for (system, evented) in COLUMNS {
         let found = results.iter().find(|r| {
             r.cell.is_seed()
                 && r.cell.system() == system
+                && is_evented(r) == evented
                 && Round::of(&r.cell.variant) == Some(round)
         });
         row.push(found.map_or("—".into(), |r| seed_text(r, load)));
@@ -180,6 +229,10 @@ mod tests {
     fn full_table_shows_published_times() {
         let out = table(&[]);
         assert!(out.contains("| prefork evloop (10×1000) |"), "{out}");
+        assert!(
+            out.contains("| prefork evloop --db evented (10×1000) |"),
+            "{out}"
+        );
         assert!(
             out.contains("| 47 s (≈213 req/s) | 65 s (≈154 req/s) |"),
             "{out}"

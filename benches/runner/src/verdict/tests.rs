@@ -4,7 +4,9 @@ use clap::Parser;
 
 use super::*;
 use crate::cli::Cli;
-use crate::model::{Cell, Mode, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Variant};
+use crate::model::{
+    Cell, Mode, Prefork, Route, RunRecord, SaturationLoad, Section, SeedLoad, Variant,
+};
 
 fn config(args: &[&str]) -> Config {
     let mut all = vec!["prefork-bench"];
@@ -108,7 +110,13 @@ fn bench() -> Vec<CellResult> {
 fn all_points() {
     let v = verdicts(&bench(), &config(&[]));
     let words: Vec<&str> = v.iter().map(Verdict::word).collect();
-    assert_eq!(words, ["pass", "pass", "pass", "FAIL", "pass", "pass"]);
+    assert_eq!(
+        words,
+        [
+            "pass", "pass", "pass", "FAIL", "pass", "pass", "n/a", "n/a", "n/a", "n/a", "n/a",
+            "n/a"
+        ]
+    );
     assert_eq!(
         v[0].value,
         Some(0.65),
@@ -170,7 +178,79 @@ fn bars_are_data() {
     };
     let v = verdicts_against(&bench(), &config(&[]), &stricter);
     let words: Vec<&str> = v.iter().map(Verdict::word).collect();
-    assert_eq!(words, ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
+    assert_eq!(words[..6], ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
     assert_eq!(v[3].threshold, "≥ 80×");
     assert_eq!(v[5].threshold, "< 10 MiB");
+}
+
+fn evented(workers: u32, conns: u32, batch: u32) -> Variant {
+    Variant::Prefork(Prefork {
+        batch,
+        ..Prefork::evented(workers, conns)
+    })
+}
+
+/// The evented points: its best `--batch 1` connection count against pgbench and axum,
+/// its group commit against pgbench and `--db sync`'s, its seed time against pgbench's,
+/// and the largest worker of any evented cell; evented cells stay out of the sync points.
+#[test]
+fn evented_points() {
+    let mut results = vec![
+        result(Variant::Pgbench, false, run(20_000.0, 10.0, 1, 1, 0)),
+        result(Variant::Pgbench, true, run(10_000.0, 1.0, 1, 1, 0)),
+        result(
+            Variant::Axum { pool: 32 },
+            false,
+            run(15_000.0, 10.0, 1, 1, 0),
+        ),
+        result(
+            prefork(Mode::Evloop, 2, 256),
+            false,
+            run(40_000.0, 10.0, 7, 7, 0),
+        ),
+        result(evented(2, 4, 1), false, run(17_000.0, 10.0, 3, 3, 0)),
+        result(
+            evented(2, 16, 1),
+            false,
+            run(19_000.0, 10.0, 3, 3, 6 * 1024),
+        ),
+        result(
+            evented(2, 4, 256),
+            false,
+            run(60_000.0, 10.0, 9, 9, 9 * 1024),
+        ),
+        result(evented(2, 4, 256), true, run(11_000.0, 0.9, 1, 1, 7 * 1024)),
+    ];
+    let v = verdicts(&results, &config(&[]));
+    let words: Vec<&str> = v[6..].iter().map(Verdict::word).collect();
+    assert_eq!(words, ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
+    assert_eq!(v[6].value, Some(0.95), "K = 16 is the best batch-1 cell");
+    assert!(
+        v[6].figure.contains("evented ×16, batch 1"),
+        "{}",
+        v[6].figure
+    );
+    assert!((v[7].value.unwrap() - 19.0 / 15.0).abs() < 1e-9);
+    assert_eq!(v[8].value, Some(3.0));
+    assert!(v[8].figure.ends_with("9 rows = 9 201s"), "{}", v[8].figure);
+    assert_eq!(v[9].value, Some(1.5));
+    assert_eq!(v[10].value, Some(0.9));
+    assert!(
+        v[10].figure.contains("pgbench -c 10 -t 1000"),
+        "{}",
+        v[10].figure
+    );
+    assert_eq!(v[11].value, Some(9.0), "saturation cells count too");
+    assert!(v[11].threshold.contains("8 MiB"));
+    assert_eq!(
+        v[0].figure, "our side not measured",
+        "sync points skip evented cells"
+    );
+    assert_eq!(
+        v[1].value,
+        Some(2.0),
+        "sync group commit is evloop's batch 256"
+    );
+    results.retain(|r| !(r.cell.is_seed() && r.cell.system() == System::Pgbench));
+    assert_eq!(verdicts(&results, &config(&[]))[10].pass, None);
 }
