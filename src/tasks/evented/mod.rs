@@ -232,7 +232,8 @@ impl Service for EventedTaskService {
         true
     }
 
-    /// Deadlines of the units in flight, and reconnections that are due.
+    /// Writes what the iteration queued, then deadlines of the units in flight, and
+    /// reconnections that are due.
     fn tick(
         &self,
         cx: &mut EventedContext,
@@ -240,6 +241,13 @@ impl Service for EventedTaskService {
         now: Instant,
         done: &mut Completions<Self::Done>,
     ) {
+        // What this iteration queued goes out now, one write per connection.
+        for i in 0..cx.slots.len() {
+            let flushed = cx.slots[i].conn.as_mut().map(PgConn::flush);
+            if let Some(Err(e)) = flushed {
+                cx.break_slot(i, &e, Some(sources), done);
+            }
+        }
         let deadline = self.target.deadline;
         for i in 0..cx.slots.len() {
             let slot = &mut cx.slots[i];

@@ -175,6 +175,8 @@ pub(crate) struct PgConn {
     /// Rows and the first error of the unit at the front, as they arrive.
     rows: Vec<Task>,
     error: Option<DbError>,
+    /// Reused for every `read` (a fresh zeroed chunk per read cost 7 % of the loop).
+    scratch: Vec<u8>,
 }
 
 /// Connects, authenticates and prepares the insert, blocking for at most `timeout` per
@@ -197,6 +199,7 @@ pub(crate) fn connect(config: &Config, timeout: Duration) -> Result<PgConn, DbEr
         units: VecDeque::new(),
         rows: Vec::new(),
         error: None,
+        scratch: vec![0; CHUNK],
     })
 }
 
@@ -413,8 +416,9 @@ impl PgConn {
     }
 
     /// Queues `tasks` as one unit — one implicit transaction: `Bind`/`Execute` of the
-    /// one-row insert, or of the group insert with the rows as two arrays, then `Sync` —
-    /// and writes what the socket takes.
+    /// one-row insert, or of the group insert with the rows as two arrays, then `Sync`.
+    /// Nothing is written yet: [`PgConn::flush`] sends every unit queued in a loop
+    /// iteration in one write.
     pub(crate) fn submit(
         &mut self,
         tickets: Vec<Ticket>,
@@ -476,10 +480,7 @@ impl PgConn {
         }
         frontend::sync(&mut self.out);
         self.units.push_back(unit);
-        self.flush().map_err(|e| {
-            let unit = self.units.pop_back().expect("just pushed");
-            (unit, e)
-        })
+        Ok(())
     }
 
     /// Writes buffered messages until done or the socket is full; an error means the
@@ -504,15 +505,14 @@ impl PgConn {
     /// [`PgConn::take_units`]).
     pub(crate) fn read_ready(&mut self, finished: &mut Vec<Finished>) -> Result<(), DbError> {
         loop {
-            let mut chunk = [0u8; CHUNK];
-            match self.socket.read(&mut chunk) {
+            match self.socket.read(&mut self.scratch) {
                 Ok(0) => {
                     self.parse(finished)?;
                     return Err(DbError::Unavailable(
                         "the server closed the connection".into(),
                     ));
                 }
-                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.input.extend_from_slice(&self.scratch[..n]),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(unavailable("cannot read from the server", &e)),
