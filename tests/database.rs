@@ -41,7 +41,7 @@ fn database_outage_503_then_recovers(cfg: Cfg) {
     );
 
     db.start();
-    let id = post_when_back(server.port, "after");
+    let id = support::post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
     assert_eq!(
         server.worker_pids(),
@@ -85,7 +85,7 @@ fn worker_respawned_during_outage_serves_503(cfg: Cfg) {
     assert_error(&post_form(server.port, "during", "d"), 503);
 
     db.start();
-    let id = post_when_back(server.port, "after");
+    let id = support::post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
     assert!(
         server
@@ -178,20 +178,6 @@ fn init_db_creates_the_table() {
         "d",
     );
     db.assert_row(id, "after init", "d");
-}
-
-/// POSTs `title` (description "d") until it gets 201, tolerating 503 for up to 30 s
-/// after PostgreSQL came back; returns the new row's id.
-fn post_when_back(port: u16, title: &str) -> i64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let resp = post_form(port, title, "d");
-        match resp.status {
-            201 => return assert_created(&resp, title, "d"),
-            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            other => panic!("after restart: {other} {:?}", resp.text()),
-        }
-    }
 }
 
 /// A directory of this test's under `target/tmp`, with a private cluster somewhere below

@@ -100,7 +100,7 @@ fn outage_503_then_recovers() {
     }
     assert_eq!(get(server.port, "/health").json()["database"], "down");
     db.start();
-    let id = post_when_back(server.port, "after");
+    let id = support::post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
     assert_eq!(server.worker_pids(), workers, "the worker was replaced");
 }
@@ -134,7 +134,7 @@ fn stalled_database_503_within_the_deadline() {
         waited < Duration::from_secs(5),
         "answered after {waited:?}, not within the 1 s deadline (plus a tick)"
     );
-    let id = post_when_back(server.port, "after");
+    let id = support::post_when_back(server.port, "after");
     db.assert_row(id, "after", "d");
 }
 
@@ -198,19 +198,6 @@ impl Drop for Frozen {
     fn drop(&mut self) {
         for &pid in &self.0 {
             support::signal_pid(pid, Signal::SIGCONT);
-        }
-    }
-}
-
-/// POSTs `title` until it gets 201, tolerating 503 for up to 30 s; returns the row's id.
-fn post_when_back(port: u16, title: &str) -> i64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let resp = post_form(port, title, "d");
-        match resp.status {
-            201 => return assert_created(&resp, title, "d"),
-            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            other => panic!("after the outage: {other} {:?}", resp.text()),
         }
     }
 }

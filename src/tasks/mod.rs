@@ -13,6 +13,7 @@
 //! - `evented`: [`EventedTaskService`], the same API over the event loop's own
 //!   non-blocking, pipelined connections (`--db evented`).
 
+mod answer;
 mod body;
 pub mod db;
 mod evented;
@@ -21,12 +22,11 @@ pub mod routes;
 use std::path::PathBuf;
 
 use crate::http::request::Request;
-use crate::http::response::{encode, DateCache};
+use crate::http::response::DateCache;
 use crate::service::{
     BootError, Call, Completions, Group, HealthMember, Role, Service, Turn, WorkerInfo,
 };
 use db::{Db, DbError, DbTarget, NewTask, Task};
-use routes::Action;
 
 pub use body::{validate, MAX_TITLE_CHARS};
 pub use evented::EventedTaskService;
@@ -71,21 +71,7 @@ impl Service for TaskService {
     }
 
     fn call(&self, cx: &mut TaskContext, req: &Request, turn: Turn) -> Call<NewTask> {
-        let db = &mut cx.db;
-        let failed = |e: DbError| routes::db_failed(&e);
-        match routes::route(req) {
-            Action::Respond(resp) => Call::Respond(resp),
-            Action::Insert(task) => Call::Defer(task),
-            // A read waits for this connection's inserts: it must see them.
-            Action::Get(_) | Action::List(_) if turn.owed => Call::Wait,
-            Action::Get(id) => Call::Respond(
-                db.get(id)
-                    .map_or_else(failed, |t| routes::found(t.as_ref())),
-            ),
-            Action::List(n) => {
-                Call::Respond(db.list(n).map_or_else(failed, |ts| routes::listed(&ts)))
-            }
-        }
+        answer::call(req, turn, || Ok(&mut cx.db))
     }
 
     /// One row: a plain autocommit `INSERT`. More: one statement in one transaction,
@@ -113,13 +99,7 @@ impl Service for TaskService {
     }
 
     fn encode(&self, done: &Self::Done, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
-        match done {
-            Ok(task) => routes::encode_inserted(task, keep_alive, date, out),
-            Err(err) => {
-                let resp = routes::db_failed(err);
-                encode(&resp, keep_alive && !resp.close, date, out);
-            }
-        }
+        answer::encode_outcome(done, keep_alive, date, out);
     }
 
     /// `"database":"up"`, or `"down"` while it cannot be reached (no statement is sent).

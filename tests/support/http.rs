@@ -396,3 +396,17 @@ pub fn assert_json(resp: &Response) {
         resp.status
     );
 }
+
+/// POSTs `title` (description "d") until it gets 201, tolerating 503 for up to 30 s
+/// after PostgreSQL came back; returns the new row's id.
+pub fn post_when_back(port: u16, title: &str) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = post_form(port, title, "d");
+        match resp.status {
+            201 => return assert_created(&resp, title, "d"),
+            503 if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("after restart: {other} {:?}", resp.text()),
+        }
+    }
+}

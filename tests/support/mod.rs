@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use db::TestDb;
 pub use http::{
     assert_created, assert_error, exchange, form_request, get, get_request, json_request,
-    must_exchange, post_form, post_json, send_raw, Conn, Response,
+    must_exchange, post_form, post_json, post_when_back, send_raw, Conn, Response,
 };
 pub use nix::sys::signal::Signal;
 pub use server::{pid_alive, pid_gone, signal_pid, uid_of, Server, WorkerEvent};

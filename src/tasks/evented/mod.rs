@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use mio::Interest;
 
+use super::answer;
 use super::db::{self, Db, DbError, DbTarget, NewTask, Task};
-use super::routes::{self, Action};
 use crate::http::request::Request;
-use crate::http::response::{encode, DateCache};
+use crate::http::response::DateCache;
 use crate::service::{
     BootError, Call, Completions, Group, HealthMember, Role, Service, SourceId, Sources, Ticket,
     Turn, WorkerInfo,
@@ -132,23 +132,7 @@ impl Service for EventedTaskService {
     }
 
     fn call(&self, cx: &mut EventedContext, req: &Request, turn: Turn) -> Call<NewTask> {
-        let failed = |e: DbError| routes::db_failed(&e);
-        match routes::route(req) {
-            Action::Respond(resp) => Call::Respond(resp),
-            Action::Insert(task) => Call::Defer(task),
-            Action::Get(_) | Action::List(_) if turn.owed => Call::Wait,
-            Action::Get(id) => match cx.reads(&self.target) {
-                Ok(db) => Call::Respond(
-                    db.get(id)
-                        .map_or_else(failed, |t| routes::found(t.as_ref())),
-                ),
-                Err(e) => Call::Respond(failed(e)),
-            },
-            Action::List(n) => match cx.reads(&self.target) {
-                Ok(db) => Call::Respond(db.list(n).map_or_else(failed, |ts| routes::listed(&ts))),
-                Err(e) => Call::Respond(failed(e)),
-            },
-        }
+        answer::call(req, turn, || cx.reads(&self.target))
     }
 
     /// `--batch 1`: each insert as its own unit on the least busy connection. Group
@@ -171,13 +155,7 @@ impl Service for EventedTaskService {
     }
 
     fn encode(&self, done: &Self::Done, keep_alive: bool, date: &mut DateCache, out: &mut Vec<u8>) {
-        match done {
-            Ok(task) => routes::encode_inserted(task, keep_alive, date, out),
-            Err(err) => {
-                let resp = routes::db_failed(err);
-                encode(&resp, keep_alive && !resp.close, date, out);
-            }
-        }
+        answer::encode_outcome(done, keep_alive, date, out);
     }
 
     /// `"database":"up"` while at least one connection is.
