@@ -12,13 +12,39 @@ use serde_json::Value;
 use support::db::{base_dir, remove_cluster, unique_name};
 use support::workspace_bin::{self, BENCH_RUNNER};
 
-/// Removes the test's cluster and output directory, even when the test panics.
-struct Cleanup {
+/// A test's own cluster and output directory, removed even when the test panics.
+struct Workdir {
     pg_dir: PathBuf,
     out: PathBuf,
 }
 
-impl Drop for Cleanup {
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir {
+            pg_dir: base_dir().join(unique_name("bench")),
+            out: base_dir().parent().unwrap().join(unique_name("bench-out")),
+        }
+    }
+
+    /// Runs the runner with `args` on this cluster and output directory; it must
+    /// succeed. Returns its stdout and its `results.json`.
+    fn run(&self, args: &[&str]) -> (String, Value) {
+        let (pg, dir) = (
+            self.pg_dir.display().to_string(),
+            self.out.display().to_string(),
+        );
+        let mut all = args.to_vec();
+        all.extend(["--pg-dir", &pg, "--out", &dir]);
+        let (code, stdout, stderr) = run_bench(&all);
+        assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+        let json =
+            std::fs::read_to_string(self.out.join("results.json")).expect("results.json");
+        let json = serde_json::from_str(&json).expect("results.json is JSON");
+        (stdout, json)
+    }
+}
+
+impl Drop for Workdir {
     fn drop(&mut self) {
         remove_cluster(&self.pg_dir);
         if !std::thread::panicking() {
@@ -55,14 +81,8 @@ fn num(v: &Value, path: &str) -> f64 {
 /// listener): all ok, every field present, 201s = rows = the database's count.
 #[test]
 fn two_cell_bench() {
-    let pg_dir = base_dir().join(unique_name("bench"));
-    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
-    let _cleanup = Cleanup {
-        pg_dir: pg_dir.clone(),
-        out: out.clone(),
-    };
-    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
-    let args = [
+    let work = Workdir::new();
+    let (stdout, json) = work.run(&[
         "--quick",
         "--only",
         "prefork,seed",
@@ -70,23 +90,13 @@ fn two_cell_bench() {
         "2",
         "--loops",
         "10",
-        "--pg-dir",
-        &pg,
-        "--out",
-        &dir,
-    ];
-    let (code, stdout, stderr) = run_bench(&args);
-    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    ]);
     assert!(stdout.contains("| 2: 2 workers |"), "{stdout}");
     assert!(
-        !Cluster::open(&pg_dir).unwrap().is_running().unwrap(),
+        !Cluster::open(&work.pg_dir).unwrap().is_running().unwrap(),
         "the runner left PostgreSQL running"
     );
 
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-    )
-    .expect("results.json is JSON");
     assert!(json["machine"]["cpus"].as_u64().unwrap() >= 1);
     assert_eq!(json["failed_cells"], 0);
     let cells = json["cells"].as_array().expect("cells");
@@ -129,11 +139,11 @@ fn two_cell_bench() {
     }
     assert_eq!(cells[2]["variant"]["accept"], "shared");
     assert!(stdout.contains("## Accept strategies"), "{stdout}");
-    let svg = std::fs::read_to_string(out.join("results.svg")).expect("results.svg");
+    let svg = std::fs::read_to_string(work.out.join("results.svg")).expect("results.svg");
     assert!(svg.starts_with("<svg") && svg.contains("prefork threads"));
 
     // The table still holds the last cell's rows: the database agrees with the JSON.
-    let cluster = Cluster::ensure(&pg_dir).expect("restart the bench's cluster");
+    let cluster = Cluster::ensure(&work.pg_dir).expect("restart the bench's cluster");
     let count = cluster.psql("SELECT count(*) FROM task").expect("count");
     assert_eq!(count, "20");
 }
@@ -143,34 +153,12 @@ fn two_cell_bench() {
 /// nothing is started besides PostgreSQL.
 #[test]
 fn no_peers_skips_axum() {
-    let pg_dir = base_dir().join(unique_name("bench"));
-    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
-    let _cleanup = Cleanup {
-        pg_dir: pg_dir.clone(),
-        out: out.clone(),
-    };
-    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
-    let args = [
-        "--quick",
-        "--no-nginx",
-        "--no-peers",
-        "--only",
-        "axum",
-        "--pg-dir",
-        &pg,
-        "--out",
-        &dir,
-    ];
-    let (code, stdout, stderr) = run_bench(&args);
-    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    let work = Workdir::new();
+    let (stdout, json) = work.run(&["--quick", "--no-nginx", "--no-peers", "--only", "axum"]);
     assert!(
         stdout.contains("| 1: one process | — | — | — | — | — | skipped: --no-peers |"),
         "{stdout}"
     );
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-    )
-    .expect("results.json is JSON");
     let cells = json["cells"].as_array().expect("cells");
     let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["seed-axum-pool16", "sat-direct-axum-pool16"]);
@@ -189,14 +177,8 @@ fn no_peers_skips_axum() {
 /// evented verdicts read them.
 #[test]
 fn evented_and_pgbench_seed() {
-    let pg_dir = base_dir().join(unique_name("bench"));
-    let out = base_dir().parent().unwrap().join(unique_name("bench-out"));
-    let _cleanup = Cleanup {
-        pg_dir: pg_dir.clone(),
-        out: out.clone(),
-    };
-    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
-    let args = [
+    let work = Workdir::new();
+    let (stdout, json) = work.run(&[
         "--quick",
         "--no-nginx",
         "--only",
@@ -209,17 +191,7 @@ fn evented_and_pgbench_seed() {
         "500ms",
         "--warmup",
         "200ms",
-        "--pg-dir",
-        &pg,
-        "--out",
-        &dir,
-    ];
-    let (code, stdout, stderr) = run_bench(&args);
-    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-    )
-    .expect("results.json is JSON");
+    ]);
     let cells = json["cells"].as_array().expect("cells");
     let keys: Vec<&str> = cells.iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert_eq!(
@@ -249,8 +221,7 @@ fn evented_and_pgbench_seed() {
     assert!(stdout.contains("prefork evloop --db evented group commit vs --db sync group commit"));
 
     // pgbench at the seed load: 2 clients × 10 transactions, timed, rows checked.
-    let (pg, dir) = (pg_dir.display().to_string(), out.display().to_string());
-    let args = [
+    let (stdout, json) = work.run(&[
         "--quick",
         "--only",
         "pgbench,seed",
@@ -258,21 +229,11 @@ fn evented_and_pgbench_seed() {
         "2",
         "--loops",
         "10",
-        "--pg-dir",
-        &pg,
-        "--out",
-        &dir,
-    ];
-    let (code, stdout, stderr) = run_bench(&args);
-    assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
+    ]);
     assert!(
         stdout.contains("pgbench at this load (`pgbench -M prepared -c 2 -t 10`"),
         "{stdout}"
     );
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).expect("results.json"),
-    )
-    .expect("results.json is JSON");
     let cell = &json["cells"][0];
     assert_eq!(cell["key"], "seed-pgbench");
     assert_eq!(cell["status"], "ok", "{cell:#}");
