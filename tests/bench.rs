@@ -37,8 +37,7 @@ impl Workdir {
         all.extend(["--pg-dir", &pg, "--out", &dir]);
         let (code, stdout, stderr) = run_bench(&all);
         assert_eq!(code, Some(0), "runner failed\n{stdout}\n{stderr}");
-        let json =
-            std::fs::read_to_string(self.out.join("results.json")).expect("results.json");
+        let json = std::fs::read_to_string(self.out.join("results.json")).expect("results.json");
         let json = serde_json::from_str(&json).expect("results.json is JSON");
         (stdout, json)
     }

@@ -108,36 +108,10 @@ impl Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        Cell, Load, Prefork, RunRecord, SaturationLoad, Section, SeedLoad, Variant,
-    };
-    use std::time::Duration;
+    use crate::model::{Prefork, Variant};
 
     fn result(variant: Variant, seed: bool, rps: f64, secs: f64) -> CellResult {
-        let load = if seed {
-            Load::Seed(SeedLoad {
-                users: 10,
-                loops: 1000,
-                warmup_loops: 0,
-            })
-        } else {
-            Load::Saturation(SaturationLoad {
-                connections: 64,
-                duration: Duration::from_secs(10),
-                warmup: Duration::from_secs(2),
-            })
-        };
-        CellResult {
-            cell: Cell {
-                variant,
-                load,
-                route: Route::Direct,
-                section: Section::GroupCommit,
-            },
-            status: Status::Ok,
-            note: None,
-            runs: vec![RunRecord::sample(rps, secs, 1, 1)],
-        }
+        CellResult::sample(variant, seed, rps, secs)
     }
 
     fn evented(conns: u32, batch: u32) -> Variant {

@@ -184,3 +184,44 @@ impl RunRecord {
         }
     }
 }
+
+impl CellResult {
+    /// An ok cell of `variant` with one clean run of `rps` over `elapsed_s`: at the seed
+    /// load 10 × 1000 in the seed rounds (`seed`), else at 64 keep-alive connections in
+    /// the group-commit section — for the reports' and picks' unit tests.
+    #[cfg(test)]
+    pub fn sample(
+        variant: super::system::Variant,
+        seed: bool,
+        rps: f64,
+        elapsed_s: f64,
+    ) -> CellResult {
+        use super::cell::{Load, Route, SaturationLoad, Section, SeedLoad};
+        let (load, section) = if seed {
+            let load = SeedLoad {
+                users: 10,
+                loops: 1000,
+                warmup_loops: 0,
+            };
+            (Load::Seed(load), Section::Rounds)
+        } else {
+            let load = SaturationLoad {
+                connections: 64,
+                duration: std::time::Duration::from_secs(10),
+                warmup: std::time::Duration::from_secs(2),
+            };
+            (Load::Saturation(load), Section::GroupCommit)
+        };
+        CellResult {
+            cell: Cell {
+                variant,
+                load,
+                route: Route::Direct,
+                section,
+            },
+            status: Status::Ok,
+            note: None,
+            runs: vec![RunRecord::sample(rps, elapsed_s, 1, 1)],
+        }
+    }
+}

@@ -114,42 +114,11 @@ fn with_flag(r: &CellResult, figure: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        Cell, Load, Mode, Prefork, Route, RunRecord, SaturationLoad, Section, SeedLoad, Status,
-        Variant,
-    };
+    use crate::model::{Cell, Mode, Prefork, Section, Variant};
     use clap::Parser;
-    use std::time::Duration;
 
     fn result(variant: Variant, seed: bool, rps: f64, secs: f64) -> CellResult {
-        let load = if seed {
-            Load::Seed(SeedLoad {
-                users: 10,
-                loops: 1000,
-                warmup_loops: 0,
-            })
-        } else {
-            Load::Saturation(SaturationLoad {
-                connections: 64,
-                duration: Duration::from_secs(10),
-                warmup: Duration::from_secs(2),
-            })
-        };
-        CellResult {
-            cell: Cell {
-                variant,
-                load,
-                route: Route::Direct,
-                section: if seed {
-                    Section::Rounds
-                } else {
-                    Section::GroupCommit
-                },
-            },
-            status: Status::Ok,
-            note: None,
-            runs: vec![RunRecord::sample(rps, secs, 1, 1)],
-        }
+        CellResult::sample(variant, seed, rps, secs)
     }
 
     fn prefork(p: Prefork, batch: u32) -> Variant {
