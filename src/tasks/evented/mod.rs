@@ -8,7 +8,10 @@
 //! the worker while the connections commit, and a connection that answers takes
 //! everything queued (up to `--batch`) as its next unit (one implicit transaction). Failure semantics are the synchronous service's: a 201 only after the
 //! commit; a connection lost, or silent past `--db-timeout`, answers 503 for what it
-//! had in flight and reconnects with backoff; a failing group is retried row by row.
+//! had in flight and reconnects with backoff — without blocking the loop: the new
+//! socket is registered at once and its handshake ([`wire::Handshake`]) advances as it
+//! becomes readable; a failing group is retried row by row. Only the first connections,
+//! made before the loop starts, connect blocking.
 //!
 //! Reads (`GET /api/tasks…`) go through a synchronous [`Db`] connection made on first
 //! use: they are not the experiment's workload.
@@ -29,7 +32,7 @@ use crate::service::{
     BootError, Call, Completions, Group, HealthMember, Role, Service, SourceId, Sources, Ticket,
     Turn, WorkerInfo,
 };
-use wire::{Finished, PgConn};
+use wire::{Connecting, Finished, PgConn};
 
 /// The first wait after a failed connection attempt; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -74,8 +77,18 @@ impl EventedTaskService {
 /// One of the worker's connections: up, or down until its next attempt.
 struct Slot {
     conn: Option<PgConn>,
+    /// A reconnection under way, driven by readiness like the connection itself.
+    connecting: Option<Connecting>,
     retry_at: Instant,
     delay: Duration,
+}
+
+impl Slot {
+    /// The next attempt waits a little longer (50 ms doubling to 500 ms).
+    fn back_off(&mut self, now: Instant) {
+        self.retry_at = now + self.delay;
+        self.delay = (self.delay * 2).min(MAX_BACKOFF);
+    }
 }
 
 /// A worker's connections, and the synchronous one for reads.
@@ -119,6 +132,7 @@ impl Service for EventedTaskService {
             };
             slots.push(Slot {
                 conn,
+                connecting: None,
                 retry_at: now,
                 delay: FIRST_BACKOFF,
             });
@@ -192,6 +206,9 @@ impl Service for EventedTaskService {
         let Some(slot) = cx.slots.get_mut(source.0) else {
             return;
         };
+        if slot.connecting.is_some() {
+            return cx.advance_connecting(source.0, None, done);
+        }
         let Some(conn) = &mut slot.conn else {
             return;
         };
@@ -238,22 +255,33 @@ impl Service for EventedTaskService {
                     cx.break_slot(i, &why, Some(sources), done);
                 }
                 Some(_) => {}
-                None if now >= slot.retry_at => {
-                    match wire::connect(&self.config, self.connect_timeout()) {
-                        Ok(mut conn) => {
+                None if slot
+                    .connecting
+                    .as_ref()
+                    .is_some_and(|c| now >= c.started + self.connect_timeout()) =>
+                {
+                    // The server accepted but never finished the handshake.
+                    if let Some(mut abandoned) = slot.connecting.take() {
+                        let _ = sources.deregister(&mut abandoned.socket);
+                    }
+                    slot.back_off(now);
+                }
+                None if slot.connecting.is_none() && now >= slot.retry_at => {
+                    // Without blocking the loop: the handshake goes on in `ready`.
+                    match wire::connect_nonblocking(&self.config) {
+                        Ok(mut connecting) => {
                             let interest = Interest::READABLE | Interest::WRITABLE;
                             if sources
-                                .register(&mut conn.socket, SourceId(i), interest)
+                                .register(&mut connecting.socket, SourceId(i), interest)
                                 .is_ok()
                             {
-                                slot.conn = Some(conn);
-                                slot.delay = FIRST_BACKOFF;
+                                slot.connecting = Some(connecting);
+                                cx.advance_connecting(i, Some(sources), done);
+                            } else {
+                                slot.back_off(now);
                             }
                         }
-                        Err(_) => {
-                            slot.retry_at = now + slot.delay;
-                            slot.delay = (slot.delay * 2).min(MAX_BACKOFF);
-                        }
+                        Err(_) => slot.back_off(now),
                     }
                 }
                 None => {}
@@ -374,6 +402,38 @@ impl EventedContext {
         }
     }
 
+    /// Moves slot `i`'s reconnection on; once ready it becomes the slot's connection
+    /// (already registered, under the same source), and on failure it is dropped
+    /// (deregistered when `sources` is at hand; closing the socket removes it anyway).
+    fn advance_connecting(
+        &mut self,
+        i: usize,
+        sources: Option<&Sources<'_>>,
+        done: &mut Completions<Result<Task, DbError>>,
+    ) {
+        let slot = &mut self.slots[i];
+        let Some(connecting) = slot.connecting.as_mut() else {
+            return;
+        };
+        match connecting.advance() {
+            Ok(false) => {}
+            Ok(true) => {
+                let ready = slot.connecting.take().expect("checked above");
+                slot.conn = Some(ready.finish());
+                slot.delay = FIRST_BACKOFF;
+                self.dispatch(done);
+            }
+            Err(_) => {
+                if let Some(mut failed) = slot.connecting.take() {
+                    if let Some(sources) = sources {
+                        let _ = sources.deregister(&mut failed.socket);
+                    }
+                }
+                slot.back_off(Instant::now());
+            }
+        }
+    }
+
     /// Drops a broken (or stalled) connection: what it had in flight is answered 503 —
     /// its outcome is unknown, so never a 201 — and it is reconnected after a backoff.
     fn break_slot(
@@ -398,7 +458,6 @@ impl EventedContext {
         if let Some(sources) = sources {
             let _ = sources.deregister(&mut conn.socket);
         }
-        slot.retry_at = Instant::now() + slot.delay;
-        slot.delay = (slot.delay * 2).min(MAX_BACKOFF);
+        slot.back_off(Instant::now());
     }
 }

@@ -187,20 +187,18 @@ pub(crate) fn connect(config: &Config, timeout: Duration) -> Result<PgConn, DbEr
         .set_timeouts(timeout)
         .map_err(|e| unavailable("cannot set socket timeouts", &e))?;
     let mut input = BytesMut::with_capacity(CHUNK);
-    startup(config, stream.stream(), &mut input)?;
-    prepare(stream.stream(), &mut input)?;
+    let mut handshake = Handshake::start(config)?;
+    loop {
+        send(stream.stream(), &mut handshake.out)?;
+        let message = next_message(stream.stream(), &mut input)?;
+        if handshake.on_message(message)? {
+            break;
+        }
+    }
     let socket = stream
         .into_socket()
         .map_err(|e| unavailable("cannot make the socket non-blocking", &e))?;
-    Ok(PgConn {
-        socket,
-        out: BytesMut::with_capacity(CHUNK),
-        input,
-        units: VecDeque::new(),
-        rows: Vec::new(),
-        error: None,
-        scratch: vec![0; CHUNK],
-    })
+    Ok(PgConn::new(socket, input))
 }
 
 fn unavailable(what: &str, e: &io::Error) -> DbError {
@@ -295,41 +293,58 @@ fn server_error(body: &backend::ErrorResponseBody, at_startup: bool) -> DbError 
     from_sqlstate(&code, &message, at_startup)
 }
 
-/// The start-up message and authentication, up to the first `ReadyForQuery`.
-fn startup(
-    config: &Config,
-    stream: &mut dyn ReadWrite,
-    input: &mut BytesMut,
-) -> Result<(), DbError> {
-    let user = config.get_user().unwrap_or("postgres");
-    let dbname = config.get_dbname().unwrap_or(user);
-    let password = config.get_password().unwrap_or_default();
-    let mut buf = BytesMut::new();
-    let params = [
-        ("user", user),
-        ("database", dbname),
-        ("client_encoding", "UTF8"),
-        ("application_name", "prefork-evented"),
-    ];
-    frontend::startup_message(params.iter().copied(), &mut buf).map_err(|e| encode_error(&e))?;
-    send(stream, &mut buf)?;
-    let mut scram: Option<ScramSha256> = None;
-    loop {
-        match next_message(stream, input)? {
+/// The start-up exchange as a state machine — start-up message, authentication,
+/// preparing the statements — fed one backend message at a time, whatever moves the
+/// bytes: the blocking start-up at boot, or the event loop while reconnecting.
+pub(crate) struct Handshake {
+    user: String,
+    password: Vec<u8>,
+    /// Messages to send, in order.
+    pub(crate) out: BytesMut,
+    scram: Option<ScramSha256>,
+    preparing: bool,
+    failed: Option<DbError>,
+}
+
+impl Handshake {
+    /// A handshake for `config`, its start-up message already in [`Handshake::out`].
+    pub(crate) fn start(config: &Config) -> Result<Handshake, DbError> {
+        let user = config.get_user().unwrap_or("postgres").to_owned();
+        let dbname = config.get_dbname().unwrap_or(&user).to_owned();
+        let mut out = BytesMut::new();
+        let params = [
+            ("user", user.as_str()),
+            ("database", dbname.as_str()),
+            ("client_encoding", "UTF8"),
+            ("application_name", "prefork-evented"),
+        ];
+        frontend::startup_message(params.iter().copied(), &mut out)
+            .map_err(|e| encode_error(&e))?;
+        Ok(Handshake {
+            user,
+            password: config.get_password().unwrap_or_default().to_vec(),
+            out,
+            scram: None,
+            preparing: false,
+            failed: None,
+        })
+    }
+
+    /// Takes one message; `Ok(true)` once the connection is ready for inserts.
+    pub(crate) fn on_message(&mut self, message: backend::Message) -> Result<bool, DbError> {
+        let out = &mut self.out;
+        match message {
             backend::Message::AuthenticationOk => {}
             backend::Message::AuthenticationCleartextPassword => {
-                frontend::password_message(password, &mut buf).map_err(|e| encode_error(&e))?;
-                send(stream, &mut buf)?;
+                frontend::password_message(&self.password, out).map_err(|e| encode_error(&e))?;
             }
             backend::Message::AuthenticationMd5Password(body) => {
                 let hash = postgres_protocol::authentication::md5_hash(
-                    user.as_bytes(),
-                    password,
+                    self.user.as_bytes(),
+                    &self.password,
                     body.salt(),
                 );
-                frontend::password_message(hash.as_bytes(), &mut buf)
-                    .map_err(|e| encode_error(&e))?;
-                send(stream, &mut buf)?;
+                frontend::password_message(hash.as_bytes(), out).map_err(|e| encode_error(&e))?;
             }
             backend::Message::AuthenticationSasl(body) => {
                 let mut mechanisms = body.mechanisms();
@@ -342,31 +357,43 @@ fn startup(
                         "the server offers no SASL mechanism this client supports".into(),
                     ));
                 }
-                let state = ScramSha256::new(password, ChannelBinding::unsupported());
-                frontend::sasl_initial_response(SCRAM_SHA_256, state.message(), &mut buf)
+                let state = ScramSha256::new(&self.password, ChannelBinding::unsupported());
+                frontend::sasl_initial_response(SCRAM_SHA_256, state.message(), out)
                     .map_err(|e| encode_error(&e))?;
-                send(stream, &mut buf)?;
-                scram = Some(state);
+                self.scram = Some(state);
             }
             backend::Message::AuthenticationSaslContinue(body) => {
-                let state = scram.as_mut().ok_or_else(|| protocol("SASL continue"))?;
+                let state = self
+                    .scram
+                    .as_mut()
+                    .ok_or_else(|| protocol("SASL continue"))?;
                 state
                     .update(body.data())
                     .map_err(|e| DbError::Refused(format!("SCRAM authentication failed: {e}")))?;
-                frontend::sasl_response(state.message(), &mut buf).map_err(|e| encode_error(&e))?;
-                send(stream, &mut buf)?;
+                frontend::sasl_response(state.message(), out).map_err(|e| encode_error(&e))?;
             }
             backend::Message::AuthenticationSaslFinal(body) => {
-                let state = scram.as_mut().ok_or_else(|| protocol("SASL final"))?;
+                let state = self.scram.as_mut().ok_or_else(|| protocol("SASL final"))?;
                 state
                     .finish(body.data())
                     .map_err(|e| DbError::Refused(format!("SCRAM authentication failed: {e}")))?;
             }
+            backend::Message::ErrorResponse(body) if self.preparing => {
+                // A missing table shows here; the answer ends at the `ReadyForQuery`.
+                self.failed.get_or_insert(server_error(&body, true));
+            }
             backend::Message::ErrorResponse(body) => return Err(server_error(&body, true)),
-            backend::Message::ReadyForQuery(_) => return Ok(()),
-            // ParameterStatus, BackendKeyData, NoticeResponse: nothing to do.
+            backend::Message::ReadyForQuery(_) if self.preparing => {
+                return self.failed.take().map_or(Ok(true), Err);
+            }
+            backend::Message::ReadyForQuery(_) => {
+                prepare(out)?;
+                self.preparing = true;
+            }
+            // ParameterStatus, BackendKeyData, NoticeResponse, ParseComplete.
             _ => {}
         }
+        Ok(false)
     }
 }
 
@@ -374,37 +401,137 @@ fn protocol(what: &str) -> DbError {
     DbError::Unavailable(format!("unexpected {what} message from the server"))
 }
 
-/// Prepares the insert; a missing table shows here.
-fn prepare(stream: &mut dyn ReadWrite, input: &mut BytesMut) -> Result<(), DbError> {
-    let mut buf = BytesMut::new();
+/// Prepares the one-row and the group insert, then `Sync`.
+fn prepare(out: &mut BytesMut) -> Result<(), DbError> {
     let sql = format!("INSERT INTO task (title, description) VALUES ($1, $2) RETURNING {COLUMNS}");
-    frontend::parse(INSERT, &sql, [TEXT_OID, TEXT_OID], &mut buf).map_err(|e| encode_error(&e))?;
+    frontend::parse(INSERT, &sql, [TEXT_OID, TEXT_OID], out).map_err(|e| encode_error(&e))?;
     // ORDER BY n makes the ids (and the returned rows) follow the input order.
     let group = format!(
         "INSERT INTO task (title, description) \
          SELECT t, d FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(t, d, n) \
          ORDER BY n RETURNING {COLUMNS}"
     );
-    frontend::parse(
-        INSERT_GROUP,
-        &group,
-        [TEXT_ARRAY_OID, TEXT_ARRAY_OID],
-        &mut buf,
-    )
-    .map_err(|e| encode_error(&e))?;
-    frontend::sync(&mut buf);
-    send(stream, &mut buf)?;
-    let mut failed = None;
-    loop {
-        match next_message(stream, input)? {
-            backend::Message::ErrorResponse(body) => failed = Some(server_error(&body, true)),
-            backend::Message::ReadyForQuery(_) => return failed.map_or(Ok(()), Err),
-            _ => {}
+    frontend::parse(INSERT_GROUP, &group, [TEXT_ARRAY_OID, TEXT_ARRAY_OID], out)
+        .map_err(|e| encode_error(&e))?;
+    frontend::sync(out);
+    Ok(())
+}
+
+/// A connection being set up from the event loop: non-blocking socket, handshake driven
+/// by readiness ([`Connecting::advance`]).
+pub(crate) struct Connecting {
+    /// The socket, registered in the loop's poll.
+    pub(crate) socket: Socket,
+    handshake: Handshake,
+    input: BytesMut,
+    /// When the attempt started (it is abandoned past the connect timeout).
+    pub(crate) started: Instant,
+}
+
+/// Starts connecting without blocking: a Unix socket's connect is local and immediate;
+/// a TCP connect completes in the background (a host name is resolved first, which may
+/// block — give an address to avoid it).
+pub(crate) fn connect_nonblocking(config: &Config) -> Result<Connecting, DbError> {
+    let ports = config.get_ports();
+    let mut last = DbError::Unavailable("no host in the database URL".into());
+    for (i, host) in config.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        let attempt = match host {
+            Host::Unix(dir) => {
+                let path = dir.join(format!(".s.PGSQL.{port}"));
+                mio::net::UnixStream::connect(&path)
+                    .map(Socket::Unix)
+                    .map_err(|e| unavailable(&format!("cannot connect to {}", path.display()), &e))
+            }
+            Host::Tcp(name) => (name.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| unavailable(&format!("cannot resolve {name}"), &e))
+                .and_then(|mut addrs| {
+                    let addr = addrs
+                        .next()
+                        .ok_or_else(|| DbError::Unavailable(format!("{name} has no address")))?;
+                    mio::net::TcpStream::connect(addr)
+                        .map(Socket::Tcp)
+                        .map_err(|e| unavailable(&format!("cannot connect to {addr}"), &e))
+                }),
+        };
+        match attempt {
+            Ok(socket) => {
+                return Ok(Connecting {
+                    socket,
+                    handshake: Handshake::start(config)?,
+                    input: BytesMut::with_capacity(CHUNK),
+                    started: Instant::now(),
+                })
+            }
+            Err(e) => last = e,
         }
+    }
+    Err(last)
+}
+
+impl Connecting {
+    /// Moves the handshake on with what the socket allows; `Ok(true)` once the
+    /// connection is ready ([`Connecting::finish`]).
+    pub(crate) fn advance(&mut self) -> Result<bool, DbError> {
+        loop {
+            while !self.handshake.out.is_empty() {
+                match self.socket.write(&self.handshake.out) {
+                    Ok(0) => return Err(DbError::Unavailable("the server stopped reading".into())),
+                    Ok(n) => {
+                        let _ = self.handshake.out.split_to(n);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(false),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(unavailable("cannot write to the server", &e)),
+                }
+            }
+            match backend::Message::parse(&mut self.input) {
+                Ok(Some(message)) => {
+                    if self.handshake.on_message(message)? {
+                        return Ok(true);
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(unavailable("malformed message from the server", &e)),
+            }
+            let mut chunk = [0u8; 8192];
+            match self.socket.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(DbError::Unavailable(
+                        "the server closed the connection".into(),
+                    ))
+                }
+                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(unavailable("cannot read from the server", &e)),
+            }
+        }
+    }
+
+    /// The ready connection (after [`Connecting::advance`] said so).
+    pub(crate) fn finish(self) -> PgConn {
+        PgConn::new(self.socket, self.input)
     }
 }
 
 impl PgConn {
+    fn new(socket: Socket, input: BytesMut) -> PgConn {
+        PgConn {
+            socket,
+            out: BytesMut::with_capacity(CHUNK),
+            input,
+            units: VecDeque::new(),
+            rows: Vec::new(),
+            error: None,
+            scratch: vec![0; CHUNK],
+        }
+    }
+
     /// Units written and not answered yet.
     pub(crate) fn in_flight(&self) -> usize {
         self.units.len()
