@@ -16,9 +16,8 @@
 //!
 //! Cells are handed out per worker *incarnation*, not per slot: during a rolling restart
 //! the old and the new worker of one slot run side by side, each with its own cell.
-//! Any worker can read every cell ([`Board::snapshot`]) to answer `GET /stats`; the
-//! view is installed once per process with [`install`], since the mapping is shared by
-//! the whole process anyway.
+//! Any worker can read every cell ([`Board::snapshot`]) to answer `GET /stats`: the
+//! master hands each worker the [`Board`] in its spec.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
