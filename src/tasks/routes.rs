@@ -1,8 +1,9 @@
 //! The task API's routes, validation and status mapping, on plain data with no I/O.
 //!
-//! [`route`] decides what a request needs; the service ([`super::TaskService`]) performs
-//! the database step and turns its result into a response with [`inserted`] (or
-//! [`encode_inserted`] on the hot path), [`found`], [`listed`] or [`db_failed`].
+//! [`route`] decides what a request needs; the services (`TaskService`,
+//! `EventedTaskService`) perform the database step and turn its result into a response
+//! with [`encode_inserted`] (the 201, encoded in place), [`found`], [`listed`] or
+//! [`db_failed`].
 //!
 //! `HEAD` is routed like `GET`; the worker drops the body when it encodes the answer.
 
