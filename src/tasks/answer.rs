@@ -1,6 +1,6 @@
 //! What both task services do the same way around their database: route a request into
-//! an answer, a deferred insert or a wait, reading through a synchronous [`Db`]; and
-//! encode an insert's outcome.
+//! an answer, a deferred insert or a wait, reading through a synchronous [`Db`]; encode
+//! an insert's outcome; say that a worker booted during an outage.
 
 use super::db::{Db, DbError, NewTask, Task};
 use super::routes::{self, Action};
@@ -48,4 +48,12 @@ pub(super) fn encode_outcome(
             encode(&resp, keep_alive && !resp.close, date, out);
         }
     }
+}
+
+/// Says that a worker booted while its database is down (not a boot failure: it
+/// answers 503 and reconnects) — once per worker.
+pub(super) fn say_outage_at_boot(slot: usize, why: &dyn std::fmt::Display) {
+    crate::say!(
+        "prefork: worker {slot}: database unavailable at boot ({why}); answering 503 until it is back"
+    );
 }

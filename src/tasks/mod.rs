@@ -62,10 +62,7 @@ impl Service for TaskService {
         // Once per worker: every thread of it sees the same outage.
         let first = matches!(info.role, Role::EventLoop | Role::Request(0));
         if let (true, Some(why)) = (first, db.outage()) {
-            crate::say!(
-                "prefork: worker {}: database unavailable at boot ({why}); answering 503 until it is back",
-                info.slot
-            );
+            answer::say_outage_at_boot(info.slot, &why);
         }
         Ok(TaskContext { db })
     }

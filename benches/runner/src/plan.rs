@@ -290,6 +290,18 @@ pub fn section_cells(cfg: &Config, section: Section) -> Vec<Cell> {
         .collect()
 }
 
+/// The results of `section`'s planned cells that ran, in plan order.
+pub fn ran_in_section<'r>(
+    cfg: &Config,
+    section: Section,
+    results: &'r [CellResult],
+) -> Vec<&'r CellResult> {
+    section_cells(cfg, section)
+        .iter()
+        .filter_map(|c| results.iter().find(|r| r.cell.same_measurement(c)))
+        .collect()
+}
+
 /// The cells of `cells` that `--only` selects, each measurement once.
 pub fn planned(cfg: &Config, cells: Vec<Cell>) -> Vec<Cell> {
     let mut out: Vec<Cell> = Vec::new();

@@ -123,10 +123,10 @@ impl Service for EventedTaskService {
                     return Err(BootError(e.to_string()))
                 }
                 Err(e) => {
-                    crate::say!(
-                        "prefork: worker {}: database unavailable at boot ({e}); answering 503 until it is back",
-                        info.slot
-                    );
+                    // Once per worker: its other connections see the same outage.
+                    if slots.iter().all(|s: &Slot| s.conn.is_some()) {
+                        answer::say_outage_at_boot(info.slot, &e);
+                    }
                     None
                 }
             };

@@ -12,10 +12,7 @@ use crate::summary::Summary;
 
 /// Appends the table and its note, when any of its cells ran.
 pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
-    let found: Vec<&CellResult> = plan::section_cells(cfg, Section::Ceilings)
-        .iter()
-        .filter_map(|c| results.iter().find(|r| r.cell.same_measurement(c)))
-        .collect();
+    let found = plan::ran_in_section(cfg, Section::Ceilings, results);
     if found.is_empty() {
         return;
     }

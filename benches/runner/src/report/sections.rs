@@ -127,11 +127,7 @@ fn spread_text(s: Option<Spread>) -> String {
 
 /// The accept pairs under both loads.
 pub fn accept_table(out: &mut String, results: &[CellResult], cfg: &Config) {
-    let planned = plan::section_cells(cfg, Section::Accept);
-    let found: Vec<&CellResult> = planned
-        .iter()
-        .filter_map(|c| results.iter().find(|r| r.cell.same_measurement(c)))
-        .collect();
+    let found = plan::ran_in_section(cfg, Section::Accept, results);
     if found.is_empty() {
         return;
     }
