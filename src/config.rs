@@ -157,6 +157,17 @@ pub struct Cli {
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub max_requests_jitter: u64,
 
+    /// Event loop only: most database jobs one worker has queued or in flight; past it
+    /// the worker stops reading from clients (their bytes wait in the kernel) until
+    /// answers come back, so an overload cannot grow its memory. Default: 4096
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_MAX_IN_FLIGHT,
+        hide_default_value = true
+    )]
+    pub max_in_flight: usize,
+
     /// Group commit: most inserts a worker commits together in one statement and one
     /// transaction (every 201 is still a durable row). 1 = one commit per request, the
     /// experiment's model. Default: 256
@@ -221,6 +232,9 @@ pub enum ConfigError {
     /// Bad `--max-connections`.
     #[error("--max-connections must be at least 1")]
     MaxConnections,
+    /// `--max-in-flight 0`.
+    #[error("--max-in-flight must be at least 1 (it bounds the jobs a worker holds)")]
+    MaxInFlight,
     /// A duration that is negative or not a number.
     #[error("{flag} must be a finite number of seconds >= 0, got {value}")]
     Seconds {
@@ -269,6 +283,8 @@ pub const DEFAULT_DB_CONNS_BATCH_1: usize = 16;
 /// `--db-conns` by default with group commit: 2 / 4 / 8 connections gave 31.6–49.9k /
 /// 36.2–37.7k / 34.2–35.3k req/s in the same runs (groups are bigger with fewer).
 pub const DEFAULT_DB_CONNS_GROUPED: usize = 4;
+/// Default `--max-in-flight`: jobs one event-loop worker holds before it stops reading.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
 
 /// The default `--db-timeout`: the longest one database call may wait.
 pub const DEFAULT_DB_TIMEOUT: Duration = Duration::from_secs(5);
@@ -324,6 +340,8 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// Upper bound of the random extra requests added to `max_requests` per worker.
     pub max_requests_jitter: u64,
+    /// Event loop: most jobs queued or in flight per worker (`--max-in-flight`).
+    pub max_in_flight: usize,
     /// Bind worker slot i to the (i mod N)-th allowed CPU.
     pub pin_cpus: bool,
     /// Serve in the master process itself, without forking (`--workers 1` only).
@@ -363,6 +381,9 @@ impl Config {
         if cli.max_connections == Some(0) {
             return Err(ConfigError::MaxConnections);
         }
+        if cli.max_in_flight == 0 {
+            return Err(ConfigError::MaxInFlight);
+        }
         if cli.db == DbMode::Evented && cli.mode != Mode::Evloop {
             return Err(ConfigError::EventedNeedsEvloop);
         }
@@ -392,6 +413,12 @@ impl Config {
         if cli.threads.is_some() && cli.mode == Mode::Evloop {
             warnings.push(
                 "--threads has no effect with --mode evloop (one thread per worker)".to_string(),
+            );
+        }
+        if cli.max_in_flight != DEFAULT_MAX_IN_FLIGHT && cli.mode == Mode::Threads {
+            warnings.push(
+                "--max-in-flight has no effect with --mode threads (each request thread holds one job)"
+                    .to_string(),
             );
         }
         let db_timeout = match cli.db_timeout {
@@ -433,6 +460,7 @@ impl Config {
             max_requests: (cli.max_requests > 0).then_some(cli.max_requests),
             max_connections: cli.max_connections,
             max_requests_jitter: cli.max_requests_jitter,
+            max_in_flight: cli.max_in_flight,
             pin_cpus: cli.pin_cpus,
             no_fork: cli.no_fork,
             run_as,
@@ -660,5 +688,20 @@ mod tests {
             parse(&["--max-connections", "0"]),
             Err(ConfigError::MaxConnections)
         ));
+    }
+
+    #[test]
+    fn max_in_flight_positive_with_a_default() {
+        assert_eq!(parse(&[]).unwrap().max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+        assert_eq!(parse(&["--max-in-flight", "64"]).unwrap().max_in_flight, 64);
+        assert!(matches!(
+            parse(&["--max-in-flight", "0"]),
+            Err(ConfigError::MaxInFlight)
+        ));
+        let threads = parse(&["--mode", "threads", "--max-in-flight", "8"]).unwrap();
+        assert!(threads
+            .warnings
+            .iter()
+            .any(|w| w.contains("--max-in-flight")));
     }
 }

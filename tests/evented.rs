@@ -5,6 +5,10 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::http::parse_response;
@@ -200,4 +204,223 @@ impl Drop for Frozen {
             support::signal_pid(pid, Signal::SIGCONT);
         }
     }
+}
+
+/// Jobs a worker may hold in the backpressure test (`--max-in-flight`).
+const CAP: usize = 256;
+/// Client connections of the backpressure test.
+const CLIENTS: usize = 16;
+/// Description length of its requests: big enough that reading a 10× overload would
+/// show in the worker's memory (10 MiB of request bytes), small enough for the body cap.
+const BIG: usize = 4000;
+
+/// Backpressure: with the database stalled (the table locked), a worker that holds
+/// `--max-in-flight` jobs stops reading from its clients. Offered 10× that, the
+/// overload waits in the kernel (its sockets hold unread bytes), the worker's peak
+/// memory stays where holding exactly its cap put it, and once the lock goes every
+/// request is answered 201 with its row stored.
+#[test]
+fn backpressure_holds_memory_flat_under_overload() {
+    let db = TestDb::fresh();
+    let cap = CAP.to_string();
+    let server = evented(
+        &db,
+        &[
+            "--workers",
+            "1",
+            "--db-conns",
+            "4",
+            "--batch",
+            "1",
+            "--max-in-flight",
+            &cap,
+            "--db-timeout",
+            "20",
+        ],
+    );
+    let worker = *server.worker_pids().keys().next().expect("one worker");
+
+    // 1×: exactly the cap, all read while the table is locked, then committed.
+    let mut lock = TableLock::take(&db);
+    let (clients, sent) = overload(server.port, "one", CAP / CLIENTS);
+    support::poll_until(
+        Duration::from_secs(20),
+        "the worker to read 1× its cap",
+        || {
+            let queues = Queues::of(server.port);
+            sent.load(Ordering::SeqCst) == CLIENTS
+                && queues.server_unread.len() == CLIENTS
+                && queues.total() == 0
+                && lock.waiting() > 0
+        },
+    );
+    drop(lock);
+    let mut created = finish(clients);
+    assert_eq!(created, CAP);
+    let holding_cap = peak_rss_kib(worker);
+
+    // 10×: the worker reads up to its cap, says so once, and leaves the rest unread.
+    let lock = TableLock::take(&db);
+    let (clients, _) = overload(server.port, "ten", 10 * CAP / CLIENTS);
+    server.wait_for_line(
+        |l| l.contains("(--max-in-flight): reading from clients pauses"),
+        Duration::from_secs(20),
+    );
+    // A couple of connections meet the cap; the others are not read at all, and at
+    // least half the overload waits in the kernel (a worker reading on never gets there).
+    support::poll_until(
+        Duration::from_secs(20),
+        "the overload to wait unread",
+        || {
+            let queues = Queues::of(server.port);
+            let waiting = queues.server_unread.iter().filter(|&&n| n > 0).count();
+            waiting >= CLIENTS / 2 && queues.total() >= 5 * CAP * BIG
+        },
+    );
+    let while_capped = peak_rss_kib(worker);
+    drop(lock);
+    created += finish(clients);
+    let peak = peak_rss_kib(worker);
+
+    assert_eq!(
+        created,
+        11 * CAP,
+        "every request of both rounds got its 201"
+    );
+    assert_eq!(db.count_rows() as usize, created);
+    // Flat: reading the 10× overload (10 MiB of bodies) would add well over 2 MiB.
+    assert!(
+        peak <= holding_cap + 2048,
+        "peak RSS {peak} KiB (while capped {while_capped} KiB) against {holding_cap} KiB \
+         after holding exactly {CAP} jobs"
+    );
+}
+
+/// `LOCK TABLE task` in an open transaction: inserts wait until it is dropped.
+struct TableLock {
+    client: postgres::Client,
+    check: postgres::Client,
+}
+
+impl TableLock {
+    fn take(db: &TestDb) -> TableLock {
+        let mut client = db.client();
+        client
+            .batch_execute("BEGIN; LOCK TABLE task IN EXCLUSIVE MODE")
+            .expect("lock the table");
+        TableLock {
+            client,
+            check: db.client(),
+        }
+    }
+
+    /// Backends waiting for the lock (inserts that reached PostgreSQL).
+    fn waiting(&mut self) -> i64 {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+        self.check
+            .query_one(sql, &[])
+            .expect("pg_stat_activity")
+            .get(0)
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        let _ = self.client.batch_execute("COMMIT");
+    }
+}
+
+/// `CLIENTS` connections, each writing `each` big POSTs back to back from one thread
+/// (the writes wait while the worker is not reading) and reading its answers from
+/// another, as they come; the readers (each returns its 201s) and how many writers
+/// have handed all their bytes to the kernel.
+fn overload(port: u16, round: &str, each: usize) -> (Vec<JoinHandle<usize>>, Arc<AtomicUsize>) {
+    let description = "d".repeat(BIG);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let clients = (0..CLIENTS)
+        .map(|c| {
+            let (round, description, sent) = (round.to_string(), description.clone(), sent.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(port).unwrap();
+                conn.set_read_timeout(Duration::from_secs(60));
+                let mut bytes = Vec::new();
+                for i in 0..each {
+                    let title = format!("{round}-{c}-{i}");
+                    bytes.extend_from_slice(&form_request(&title, &description));
+                }
+                let mut writer = conn.writer().unwrap();
+                let writing = std::thread::spawn(move || {
+                    writer.write_all(&bytes).unwrap();
+                    sent.fetch_add(1, Ordering::SeqCst);
+                });
+                let created = (0..each)
+                    .map(|i| {
+                        let resp = conn.read_response().unwrap();
+                        assert_created(&resp, &format!("{round}-{c}-{i}"), &description);
+                    })
+                    .count();
+                writing.join().unwrap();
+                created
+            })
+        })
+        .collect();
+    (clients, sent)
+}
+
+/// Waits for the clients; the 201s they got.
+fn finish(clients: Vec<JoinHandle<usize>>) -> usize {
+    clients.into_iter().map(|c| c.join().unwrap()).sum()
+}
+
+/// What the kernel holds of the traffic to `port` (`/proc/net/tcp`, established
+/// connections): bytes the server has not read, per connection, and bytes the clients
+/// wrote that have not reached it yet.
+struct Queues {
+    server_unread: Vec<usize>,
+    client_unsent: Vec<usize>,
+}
+
+impl Queues {
+    fn of(port: u16) -> Queues {
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+        let ours = format!(":{port:04X}");
+        let mut queues = Queues {
+            server_unread: Vec::new(),
+            client_unsent: Vec::new(),
+        };
+        for line in table.lines().skip(1) {
+            // sl, local address, remote address, state, tx_queue:rx_queue, …
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [_, local, remote, state, queue, ..] = fields[..] else {
+                continue;
+            };
+            let Some((tx, rx)) = queue.split_once(':') else {
+                continue;
+            };
+            let hex = |n: &str| usize::from_str_radix(n, 16).unwrap_or(0);
+            if state != "01" {
+                continue;
+            }
+            if local.ends_with(&ours) {
+                queues.server_unread.push(hex(rx));
+            } else if remote.ends_with(&ours) {
+                queues.client_unsent.push(hex(tx));
+            }
+        }
+        queues
+    }
+
+    fn total(&self) -> usize {
+        self.server_unread.iter().chain(&self.client_unsent).sum()
+    }
+}
+
+/// The process's peak resident memory (`VmHWM`) in KiB.
+fn peak_rss_kib(pid: i32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
 }

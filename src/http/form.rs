@@ -82,21 +82,27 @@ fn decode_bytes(raw: &[u8]) -> Result<Cow<'_, [u8]>, FormError> {
         return Ok(Cow::Borrowed(raw));
     };
     let mut out = Vec::with_capacity(raw.len());
-    out.extend_from_slice(&raw[..first]);
     let mut nul = false;
-    let mut i = first;
-    while i < raw.len() {
-        let byte = match raw[i] {
-            b'+' => b' ',
-            b'%' => {
-                i += 2;
-                percent_byte(raw.get(i - 1..i + 1))?
-            }
-            b => b,
+    let mut rest = raw;
+    let mut special = first;
+    loop {
+        // The run of plain bytes goes in with one copy; then the byte that ended it.
+        out.extend_from_slice(&rest[..special]);
+        let Some(&byte) = rest.get(special) else {
+            break;
         };
-        nul |= byte == 0;
-        out.push(byte);
-        i += 1;
+        let (decoded, used) = match byte {
+            b'+' => (b' ', 1),
+            b'%' => (percent_byte(rest.get(special + 1..special + 3))?, 3),
+            _ => (byte, 1), // NUL
+        };
+        nul |= decoded == 0;
+        out.push(decoded);
+        rest = &rest[special + used..];
+        special = rest
+            .iter()
+            .position(|&b| matches!(b, b'+' | b'%' | 0))
+            .unwrap_or(rest.len());
     }
     // After the whole token, so a bad escape anywhere in it wins, as it always has.
     if nul {

@@ -197,13 +197,15 @@ pub(super) fn resume(
     Ok(Next::Wait)
 }
 
-/// Reads until the socket is empty (returns true), EOF, backpressure or [`READ_BATCH`]
-/// bytes. A read shorter than asked for emptied the socket: under edge-triggered epoll
+/// Reads until the socket is empty (returns true), EOF, backpressure, a request waiting
+/// in the buffer, or [`READ_BATCH`] bytes. A read shorter than asked for emptied the socket: under edge-triggered epoll
 /// any byte arriving after it raises a new event, so the extra `read` that would only
 /// say `WouldBlock` is skipped (nginx's `ngx_unix_recv` does the same).
 fn read_burst(c: &mut Conn<TcpStream>, now: Instant) -> io::Result<bool> {
     let mut total = 0;
-    while c.session.wants_read() && total < READ_BATCH {
+    // A request already waiting in the buffer is taken first: reading on would let one
+    // connection's buffer grow by a burst per request answered.
+    while c.session.wants_read() && !c.session.holds_request() && total < READ_BATCH {
         match c.read_once(now) {
             Ok(n) if n > 0 && n < CHUNK => return Ok(true),
             Ok(n) => total += n, // n == 0: the session now refuses further reads

@@ -63,10 +63,6 @@ const READ_WRITE: Interest = Interest::READABLE.add(Interest::WRITABLE);
 const MAX_TICK: Duration = Duration::from_secs(1);
 /// Readiness events taken per `poll`.
 const EVENTS: usize = 1024;
-/// Most jobs one worker has in flight (handed to a service that completes them later)
-/// or queued: past it the loop stops taking requests until answers come back, so a
-/// flood of clients cannot grow the worker's memory without bound.
-const MAX_IN_FLIGHT: usize = 4096;
 
 /// One connection in the slab.
 struct Entry {
@@ -79,6 +75,9 @@ struct Entry {
     writable: bool,
     /// In [`EvLoop::held`]: answers owed, waiting for the commit.
     held: bool,
+    /// The last drive that left answers owed read the socket empty: once they are
+    /// delivered there is nothing to read until its next readiness event.
+    drained: bool,
 }
 
 /// The event loop's state.
@@ -105,6 +104,8 @@ struct EvLoop<S: Service> {
     held: Vec<(Ticket, bool)>,
     /// Connections stopped by the cap on jobs in flight, see [`Next::Starved`].
     starved: Vec<Ticket>,
+    /// The cap on jobs in flight was reached at least once (said in the log once).
+    capped_once: bool,
 }
 
 /// What the loop does after an iteration's housekeeping.
@@ -193,6 +194,7 @@ impl<S: Service> EvLoop<S> {
             timers: Timers::default(),
             next_serial: 0,
             app: App {
+                max_in_flight: worker.config.max_in_flight,
                 service,
                 cx,
                 worker,
@@ -202,7 +204,6 @@ impl<S: Service> EvLoop<S> {
                 done: Completions::default(),
                 deferred_completion,
                 in_flight: 0,
-                max_in_flight: MAX_IN_FLIGHT,
                 starved: false,
             },
             date: DateCache::default(),
@@ -210,6 +211,7 @@ impl<S: Service> EvLoop<S> {
             deferred: Vec::new(),
             held: Vec::new(),
             starved: Vec::new(),
+            capped_once: false,
         })
     }
 
@@ -270,6 +272,7 @@ impl<S: Service> EvLoop<S> {
             armed: None,
             writable: false,
             held: false,
+            drained: false,
         });
         self.app.worker.counters.connection();
         self.arm(key);
@@ -289,10 +292,7 @@ impl<S: Service> EvLoop<S> {
         };
         if self.app.is_saturated() && !self.app.draining {
             // Backpressure: leave its bytes in the kernel until answers come back.
-            if !self.starved.contains(&owner) {
-                self.starved.push(owner);
-            }
-            return;
+            return self.pause(owner);
         }
         let next = drive(
             &mut entry.conn,
@@ -302,6 +302,7 @@ impl<S: Service> EvLoop<S> {
             &self.limits,
             now,
         );
+        entry.drained = matches!(next, Ok(Next::Held { drained: true }));
         match next {
             Ok(Next::Held { drained }) => {
                 if !entry.held {
@@ -310,13 +311,29 @@ impl<S: Service> EvLoop<S> {
                 }
             }
             Ok(Next::Starved) => {
-                self.starved.push(owner);
+                self.pause(owner);
                 self.settle(key, Ok(Next::Wait));
             }
             next => self.settle(key, next),
         }
         if self.app.is_full() {
             self.commit();
+        }
+    }
+
+    /// Stops reading `owner`'s connection until jobs complete (the cap on jobs in
+    /// flight is reached); the first time, says so.
+    fn pause(&mut self, owner: Ticket) {
+        if !self.starved.contains(&owner) {
+            self.starved.push(owner);
+        }
+        if !self.capped_once {
+            self.capped_once = true;
+            let (slot, cap) = (self.app.worker.slot, self.app.max_in_flight);
+            crate::say!(
+                "prefork: worker {slot}: {cap} jobs queued or in flight (--max-in-flight): \
+                 reading from clients pauses until answers come back (said once per worker)"
+            );
         }
     }
 
@@ -346,14 +363,10 @@ impl<S: Service> EvLoop<S> {
     fn settle_completions(&mut self) {
         let now = Instant::now();
         for owner in self.deliver() {
-            if live(&mut self.conns, owner).is_some_and(|e| !e.held) {
-                // Not drained: the drive reads on until the socket is empty.
-                let next = resume(
-                    &mut self.conns[owner.slot].conn,
-                    false,
-                    self.app.draining,
-                    now,
-                );
+            if let Some(entry) = live(&mut self.conns, owner).filter(|e| !e.held) {
+                // A socket read empty needs no read now (bytes arriving since raised an
+                // event, which drove it); otherwise the drive reads on until it is empty.
+                let next = resume(&mut entry.conn, entry.drained, self.app.draining, now);
                 self.settle(owner.slot, next);
             }
         }

@@ -108,6 +108,9 @@ pub struct Session {
     phase: Phase,
     /// Responses produced on this connection.
     pub served: u64,
+    /// The last pass stopped at a complete request the handler could not take yet
+    /// ([`Reply::Retry`]): reading more now would only grow `rbuf`.
+    holds_request: bool,
 }
 
 impl Session {
@@ -124,6 +127,7 @@ impl Session {
             dead: false,
             phase: Phase::Fresh(now),
             served: 0,
+            holds_request: false,
         }
     }
 
@@ -179,6 +183,7 @@ impl Session {
     {
         let mut start = 0;
         let mut answered = 0;
+        self.holds_request = false;
         while !self.closing && start < self.rbuf.len() {
             match parse(&self.rbuf[start..], limits) {
                 Ok(Progress::Complete { request, consumed }) => {
@@ -194,7 +199,10 @@ impl Session {
                             self.answered(keep_alive);
                         }
                         Reply::Later { close } => self.reserve(&request, close),
-                        Reply::Retry => break,
+                        Reply::Retry => {
+                            self.holds_request = true;
+                            break;
+                        }
                     }
                     start += consumed;
                     answered += 1;
@@ -359,6 +367,13 @@ impl Session {
             return false;
         }
         self.lingering_until.is_some() || (!self.closing && self.pending().len() < HIGH_WATER)
+    }
+
+    /// A complete request waits in `rbuf` for the handler (see [`Reply::Retry`]): the
+    /// next read can wait until it is taken, leaving the client's further bytes in the
+    /// kernel rather than in our buffer.
+    pub fn holds_request(&self) -> bool {
+        self.holds_request
     }
 
     /// Nothing in flight: no partial request, no output, not closing.

@@ -147,6 +147,14 @@ impl Conn {
         self.stream.write_all(bytes)
     }
 
+    /// A second handle on the socket, to write from another thread while this one
+    /// reads the answers (no write timeout: the writes may wait on a paused server).
+    pub fn writer(&self) -> io::Result<TcpStream> {
+        let writer = self.stream.try_clone()?;
+        writer.set_write_timeout(None)?;
+        Ok(writer)
+    }
+
     /// Changes the read timeout (e.g. to poll for a server-initiated 408).
     pub fn set_read_timeout(&self, timeout: Duration) {
         self.stream

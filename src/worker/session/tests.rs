@@ -188,3 +188,26 @@ fn backpressure_stops_reading() {
     s.wrote(HIGH_WATER, Instant::now());
     assert!(s.wants_read());
 }
+
+/// A request the handler cannot take yet (`Retry`) stays whole in the buffer and marks
+/// the session as holding one; the pass that takes it clears the mark.
+#[test]
+fn retry_keeps_the_request_and_says_so() {
+    let two = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let mut s = Session::new(Instant::now());
+    s.received(two, Instant::now());
+    let never = |d: &Never, _: bool, _: &mut DateCache, _: &mut Vec<u8>| match *d {};
+    let (limits, mut date) = (Limits::default(), DateCache::default());
+    let first_only = |req: &Request, _: bool, _: u64| match req.path.as_str() {
+        "/a" => Reply::Now(echo(req)),
+        _ => Reply::<Never>::Retry,
+    };
+    let taken = s.process_replies(&limits, &mut date, Instant::now(), first_only, never);
+    assert_eq!(taken, 1);
+    assert!(s.holds_request());
+    assert!(s.rbuf.starts_with(b"GET /b"));
+    let all = |req: &Request, _: bool, _: u64| Reply::<Never>::Now(echo(req));
+    s.process_replies(&limits, &mut date, Instant::now(), all, never);
+    assert!(!s.holds_request() && s.rbuf.is_empty());
+    assert_eq!(statuses(&text(&s)), ["200", "200"]);
+}
