@@ -88,6 +88,32 @@ fn concurrent_clients_with_group_commit() {
     assert_eq!(stats["total"]["batched_rows"], 320, "{stats}");
 }
 
+/// A row the database refuses (a CHECK constraint added for the test) inside a group:
+/// the group's statement fails, each of its rows is retried alone, the refused one gets
+/// 500 and its neighbours their 201s.
+#[test]
+fn refused_row_fails_alone_in_a_group() {
+    let db = TestDb::fresh();
+    db.client()
+        .batch_execute("ALTER TABLE task ADD CONSTRAINT no_poison CHECK (title <> 'poison')")
+        .expect("add the constraint");
+    let server = evented(&db, &["--workers", "1", "--db-conns", "2", "--batch", "64"]);
+    let burst = [
+        form_request("before", "ok"),
+        form_request("poison", "refused by the database"),
+        form_request("after", "ok"),
+    ]
+    .concat();
+    let mut conn = Conn::open(server.port).unwrap();
+    conn.send(&burst).unwrap();
+    let before = assert_created(&conn.read_response().unwrap(), "before", "ok");
+    assert_error(&conn.read_response().unwrap(), 500);
+    let after = assert_created(&conn.read_response().unwrap(), "after", "ok");
+    assert_eq!(db.count_rows(), 2);
+    db.assert_row(before, "before", "ok");
+    db.assert_row(after, "after", "ok");
+}
+
 /// PostgreSQL stopped: 503 with Retry-After, the worker stays; started again: 201s,
 /// from the same worker (its connections came back on their own).
 #[test]

@@ -4,10 +4,11 @@
 //! answer is delivered when the connection's `ReadyForQuery` for its unit arrives, so
 //! the loop keeps serving while commits are in flight. With `--batch 1` every insert is
 //! its own unit (its own transaction), pipelined on the least busy connection at once.
-//! With group commit, each connection has at most one unit in flight: inserts queue in
-//! the worker while the connections commit, and a connection that answers takes
-//! everything queued (up to `--batch`) as its next unit (one implicit transaction). Failure semantics are the synchronous service's: a 201 only after the
-//! commit; a connection lost, or silent past `--db-timeout`, answers 503 for what it
+//! With group commit, inserts queue in the worker while a group commits, and the next
+//! group (one implicit transaction, up to `--batch` rows) is everything queued when the
+//! database answers; a second connection takes a group at once only when a full one
+//! waits (each connection has at most one unit in flight). Failure semantics are the
+//! synchronous service's: a 201 only after the commit; a connection lost, or silent past `--db-timeout`, answers 503 for what it
 //! had in flight and reconnects with backoff — without blocking the loop: the new
 //! socket is registered at once and its handshake ([`wire::Handshake`]) advances as it
 //! becomes readable; a failing group is retried row by row. Only the first connections,
@@ -300,7 +301,8 @@ impl EventedContext {
         Ok(self.reads.as_mut().expect("just made"))
     }
 
-    /// Group commit: every connection with nothing in flight takes what is queued (up
+    /// Group commit: while a group commits, the queue waits for it unless a full group
+    /// is queued; then every connection with nothing in flight takes what is queued (up
     /// to the group cap) as one unit. With no connection at all, the queue is answered
     /// 503 at once rather than kept waiting for a reconnection.
     fn dispatch(&mut self, done: &mut Completions<Result<Task, DbError>>) {
@@ -315,7 +317,15 @@ impl EventedContext {
             return;
         }
         for i in 0..self.slots.len() {
-            if self.queued.is_empty() {
+            // One group at a time while a partial group waits: the next commit starts
+            // when the database is free again and takes everything queued by then (the
+            // biggest groups, as a blocking loop would make). A second connection opens
+            // a lane only for a full group.
+            let committing = self
+                .slots
+                .iter()
+                .any(|s| s.conn.as_ref().is_some_and(|c| c.in_flight() > 0));
+            if self.queued.is_empty() || (committing && self.queued.len() < self.group_cap) {
                 return;
             }
             let idle = self.slots[i]
