@@ -185,6 +185,11 @@ pub struct Cli {
     #[arg(long)]
     pub pin_cpus: bool,
 
+    /// Write the master's pid to FILE (replaced atomically; removed at exit), for scripts
+    /// and init systems; refused while FILE names another running process. Default: none
+    #[arg(long = "pid", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
     /// Apply schema.sql (idempotent: CREATE TABLE IF NOT EXISTS) to the database named by
     /// --database-url / DATABASE_URL (or the private cluster), then exit. Default: off
     #[arg(long)]
@@ -354,6 +359,8 @@ pub struct Config {
     pub run_as: Option<RunAs>,
     /// Apply `schema.sql` and exit (`--init-db`).
     pub init_db: bool,
+    /// Where the master writes its pid (`--pid`).
+    pub pid_file: Option<PathBuf>,
     /// Flags that were accepted but have no effect here, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -469,6 +476,7 @@ impl Config {
             no_fork: cli.no_fork,
             run_as,
             init_db: cli.init_db,
+            pid_file: cli.pid_file.filter(|p| !p.as_os_str().is_empty()),
             warnings,
         })
     }

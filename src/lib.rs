@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod activation;
 pub mod config;
 pub mod hello;
 pub mod http;

@@ -44,6 +44,82 @@ pub fn bind_listeners(
     }
 }
 
+/// Listeners made from sockets passed by socket activation ([`crate::activation`]),
+/// for `count` worker slots, and the accept mode they allow.
+#[derive(Debug)]
+pub struct Adopted {
+    /// One per slot in `reuseport` mode, a single one in `shared` mode.
+    pub listeners: Vec<TcpListener>,
+    /// `mode`, or `Shared` when a single passed socket cannot be shared by port
+    /// (no `SO_REUSEPORT` on it: siblings could not join it).
+    pub accept: AcceptMode,
+}
+
+/// Makes the slots' listeners from passed sockets: they must all listen on one address;
+/// in `reuseport` mode there may be at most one per slot, and when there are fewer the
+/// rest are bound beside them (which needs `SO_REUSEPORT` on the passed one; without
+/// it a single passed socket is shared by every worker instead); in `shared` mode one.
+pub fn adopt_listeners(
+    passed: Vec<TcpListener>,
+    count: usize,
+    backlog: i32,
+    mode: AcceptMode,
+) -> io::Result<Adopted> {
+    let invalid = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let addr = passed[0].local_addr()?;
+    for other in &passed[1..] {
+        let theirs = other.local_addr()?;
+        if theirs != addr {
+            return Err(invalid(format!(
+                "the passed sockets listen on {addr} and {theirs}: prefork serves one address"
+            )));
+        }
+    }
+    let shared = |listeners| Adopted {
+        listeners,
+        accept: AcceptMode::Shared,
+    };
+    match mode {
+        AcceptMode::Shared if passed.len() == 1 => Ok(shared(passed)),
+        AcceptMode::Shared => Err(invalid(format!(
+            "{} sockets passed for --accept shared, which takes one",
+            passed.len()
+        ))),
+        AcceptMode::Reuseport if passed.len() > count => Err(invalid(format!(
+            "{} sockets passed for {count} worker slots: pass one, or one per worker \
+             (a socket nobody accepts on would hold its share of the connections)",
+            passed.len()
+        ))),
+        AcceptMode::Reuseport => {
+            let reuse_port = Socket::from(passed[0].try_clone()?).reuse_port()?;
+            if passed.len() == count {
+                return Ok(Adopted {
+                    listeners: passed,
+                    accept: AcceptMode::Reuseport,
+                });
+            }
+            if !reuse_port && passed.len() == 1 {
+                return Ok(shared(passed));
+            }
+            if !reuse_port {
+                return Err(invalid(format!(
+                    "{} sockets passed for {count} worker slots without SO_REUSEPORT \
+                     (ReusePort=yes in the .socket unit), so no more can join them",
+                    passed.len()
+                )));
+            }
+            let mut listeners = passed;
+            while listeners.len() < count {
+                listeners.push(bind_one(addr, backlog)?);
+            }
+            Ok(Adopted {
+                listeners,
+                accept: AcceptMode::Reuseport,
+            })
+        }
+    }
+}
+
 /// Refuses an address another socket listens on already. `SO_REUSEPORT` would let us
 /// bind beside a forgotten instance of ourselves and silently split its traffic; a
 /// probe bound without that option fails there (`EADDRINUSE`), as it does beside any

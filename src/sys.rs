@@ -4,15 +4,16 @@
 //! (a child of a multi-threaded process may only call async-signal-safe functions),
 //! `mmap` (the mapping must be turned into Rust values correctly) and the raw
 //! `setsockopt` that attaches a reuseport BPF program (pointers handed to the kernel),
-//! plus `_exit`. Everything else is a thin, safe wrapper kept here so that the raw
+//! plus `_exit`, and taking ownership of descriptors inherited at exec (socket
+//! activation's listeners). Everything else is a thin, safe wrapper kept here so that the raw
 //! process-level operations the master relies on are found in one place.
 // `unsafe` is denied crate-wide; this module is the documented exception.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, AsRawFd};
-use std::sync::atomic::AtomicU64;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nix::libc;
 
@@ -20,6 +21,27 @@ use nix::sched::CpuSet;
 use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
 use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::unistd::{ForkResult, Pid};
+
+/// Takes ownership of descriptors `first..first + count`, which the process that
+/// started us left open for us (socket activation passes listening sockets that way).
+/// Sound because it runs at most once per process: only this function makes owners
+/// for inherited descriptors, and a second call is refused. A descriptor that is not
+/// open is an error (`EBADF`), not an owner.
+pub fn take_inherited_descriptors(first: RawFd, count: usize) -> io::Result<Vec<OwnedFd>> {
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    if TAKEN.swap(true, Ordering::SeqCst) {
+        return Err(io::Error::other("inherited descriptors were taken already"));
+    }
+    (first..first + count as RawFd)
+        .map(|fd| {
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD)?;
+            // SAFETY: `fd` is open (F_GETFD succeeded) and was inherited at exec; nothing
+            // in this process owns it, since this function is its only taker and runs
+            // once (`TAKEN`).
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        })
+        .collect()
+}
 
 /// Forks the calling process.
 ///

@@ -16,6 +16,21 @@ pub(super) fn log_listening(addr: SocketAddr, config: &Config, descriptors: &str
     crate::say!("prefork: {descriptors}");
 }
 
+/// Says where the listeners came from when socket activation passed them.
+pub(super) fn log_adopted(count: usize, wanted: AcceptMode, got: AcceptMode) {
+    crate::say!(
+        "prefork: serving on the socket(s) passed by socket activation (LISTEN_FDS); --bind is not used"
+    );
+    if wanted != got {
+        crate::say!(
+            "prefork: the passed socket has no SO_REUSEPORT (ReusePort=yes in a .socket unit): \
+             workers share it (accept {}) instead of {} sockets of their own",
+            accept_name(got),
+            count.max(2)
+        );
+    }
+}
+
 /// `1 worker`, `3 workers`.
 pub(super) fn count_workers(n: usize) -> String {
     match n {

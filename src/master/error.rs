@@ -29,6 +29,15 @@ pub enum MasterError {
         /// What the OS said.
         source: io::Error,
     },
+    /// The sockets passed by socket activation (`LISTEN_FDS`) cannot be used.
+    #[error("cannot serve on the sockets passed by socket activation (LISTEN_FDS)")]
+    Activation(#[from] crate::activation::ActivationError),
+    /// The passed sockets do not fit the worker slots.
+    #[error("cannot serve on the sockets passed by socket activation (LISTEN_FDS)")]
+    Adopt(#[source] io::Error),
+    /// `--pid FILE` could not be written.
+    #[error(transparent)]
+    PidFile(#[from] super::pidfile::PidFileError),
     /// The shared scoreboard memory (heartbeats and counters) could not be mapped.
     #[error("cannot map the shared scoreboard memory")]
     Scoreboard(#[source] io::Error),

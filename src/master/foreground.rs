@@ -26,18 +26,21 @@ const SLOT: usize = 0;
 /// Serves with one in-process worker until it stops; returns the exit code the worker
 /// would have exited with (0 after SIGTERM/SIGINT/SIGQUIT, 3 if it cannot boot).
 pub(super) fn run(
-    config: Config,
+    mut config: Config,
+    passed: Vec<std::net::TcpListener>,
     prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
 ) -> Result<i32, MasterError> {
     let descriptors = net::raise_descriptor_limit(&config);
-    let bind_error = |source| MasterError::Bind {
-        addr: config.bind,
-        source,
-    };
-    let listeners =
-        net::bind_listeners(config.bind, 1, config.backlog, config.accept).map_err(bind_error)?;
+    let bind = config.bind;
+    let bind_error = |source| MasterError::Bind { addr: bind, source };
+    let listeners = super::listen::listen(&mut config, 1, passed)?;
     let listener = listeners.into_iter().next().expect("one listener");
     let addr: SocketAddr = listener.local_addr().map_err(bind_error)?;
+    // Removed when this function returns, like the master's.
+    let _pid_file = match &config.pid_file {
+        Some(path) => Some(super::pidfile::PidFile::create(path, std::process::id())?),
+        None => None,
+    };
     // The worker code beats a heartbeat cell (nobody reads it here) and counts its
     // work in the same cell, which its own `/stats` reads.
     let mut scoreboard = Scoreboard::new(1).map_err(MasterError::Scoreboard)?;

@@ -25,6 +25,8 @@ mod error;
 mod foreground;
 mod group;
 mod jitter;
+mod listen;
+pub mod pidfile;
 mod reap;
 mod scale;
 mod spawn;
@@ -112,6 +114,8 @@ pub struct Master {
     /// The private cluster, if the master started or reused it: dropping it stops a
     /// cluster this process started, so it lives exactly as long as the master.
     cluster: Option<Cluster>,
+    /// `--pid FILE`: held (never read) so that dropping the master removes it.
+    _pid_file: Option<pidfile::PidFile>,
     pid: Pid,
     /// The resolved listening address (port 0 already replaced by the real port).
     addr: SocketAddr,
@@ -162,10 +166,13 @@ impl Master {
         prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
     ) -> Result<i32, MasterError> {
         print_warnings(&config);
+        // First, before any descriptor is opened or closed: descriptors 3, 4, … may be
+        // listening sockets passed to us (systemd socket activation).
+        let passed = crate::activation::take_listeners()?;
         if config.no_fork {
-            return foreground::run(config, prepare);
+            return foreground::run(config, passed, prepare);
         }
-        let mut master = Master::start(config, prepare)?;
+        let mut master = Master::start(config, passed, prepare)?;
         let pid = master.pid;
         let code = master.serve()?;
         // Drop before the last line: a private cluster started here is stopped now.
@@ -178,6 +185,7 @@ impl Master {
     /// (`prepare`: the task service resolves and checks its database here).
     fn start(
         mut config: Config,
+        passed: Vec<TcpListener>,
         prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
     ) -> Result<Master, MasterError> {
         // First: workers inherit it, and a low soft limit could fail the binds below.
@@ -186,14 +194,15 @@ impl Master {
             run_as.check_possible()?;
         }
         let signals = MasterSignals::install().map_err(MasterError::Signals)?;
-        let bind_error = |source| MasterError::Bind {
-            addr: config.bind,
-            source,
-        };
-        let listeners =
-            net::bind_listeners(config.bind, config.workers, config.backlog, config.accept)
-                .map_err(bind_error)?;
+        let bind = config.bind;
+        let bind_error = |source| MasterError::Bind { addr: bind, source };
+        let workers = config.workers;
+        let listeners = listen::listen(&mut config, workers, passed)?;
         let addr = listeners[0].local_addr().map_err(bind_error)?;
+        let pid_file = match &config.pid_file {
+            Some(path) => Some(pidfile::PidFile::create(path, std::process::id())?),
+            None => None,
+        };
         let scoreboard = Scoreboard::new(DEFAULT_CAPACITY).map_err(MasterError::Scoreboard)?;
         let Prepared { app, cluster } = prepare(&config)?;
         config.run_as = workers_account(config.run_as.take(), &app)?;
@@ -203,6 +212,7 @@ impl Master {
         Ok(Master {
             app,
             cluster,
+            _pid_file: pid_file,
             pid: nix::unistd::getpid(),
             addr,
             slots,
