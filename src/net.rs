@@ -48,7 +48,8 @@ pub fn bind_listeners(
 /// for `count` worker slots, and the accept mode they allow.
 #[derive(Debug)]
 pub struct Adopted {
-    /// One per slot in `reuseport` mode, a single one in `shared` mode.
+    /// One per slot in `reuseport` mode (possibly more than asked for), a single one in
+    /// `shared` mode.
     pub listeners: Vec<TcpListener>,
     /// `mode`, or `Shared` when a single passed socket cannot be shared by port
     /// (no `SO_REUSEPORT` on it: siblings could not join it).
@@ -56,8 +57,8 @@ pub struct Adopted {
 }
 
 /// Makes the slots' listeners from passed sockets: they must all listen on one address;
-/// in `reuseport` mode there may be at most one per slot, and when there are fewer the
-/// rest are bound beside them (which needs `SO_REUSEPORT` on the passed one; without
+/// in `reuseport` mode each gets a slot (more sockets than `count` mean more slots), and
+/// when there are fewer the rest are bound beside them (which needs `SO_REUSEPORT` on the passed one; without
 /// it a single passed socket is shared by every worker instead); in `shared` mode one.
 pub fn adopt_listeners(
     passed: Vec<TcpListener>,
@@ -85,14 +86,11 @@ pub fn adopt_listeners(
             "{} sockets passed for --accept shared, which takes one",
             passed.len()
         ))),
-        AcceptMode::Reuseport if passed.len() > count => Err(invalid(format!(
-            "{} sockets passed for {count} worker slots: pass one, or one per worker \
-             (a socket nobody accepts on would hold its share of the connections)",
-            passed.len()
-        ))),
         AcceptMode::Reuseport => {
             let reuse_port = Socket::from(passed[0].try_clone()?).reuse_port()?;
-            if passed.len() == count {
+            // More than slots (a master that TTIN grew hands over its sockets): every one
+            // gets a worker, or connections hashed to it would wait forever.
+            if passed.len() >= count {
                 return Ok(Adopted {
                     listeners: passed,
                     accept: AcceptMode::Reuseport,

@@ -7,7 +7,7 @@
 //! Gunicorn's signal queue) instead of being folded into one.
 //!
 //! Every other signal an operator might send whose default action would kill the
-//! process ([`unused_signals`]: USR1, USR2, ALRM, real-time signals …, and WINCH) is
+//! process ([`unused_signals`]: USR1, ALRM, real-time signals …) is
 //! caught, logged and ignored ([`SignalAction::Ignore`]), so that a habit from another
 //! server never takes this one down — nor leaves its private database running. Signals
 //! that report a fault of the program itself (SEGV, BUS, ILL, FPE, ABRT) keep their
@@ -42,18 +42,22 @@ pub enum SignalAction {
     AddWorker,
     /// `SIGTTOU`: one worker less (never below one).
     RemoveWorker,
+    /// `SIGUSR2`: binary upgrade — start a new master from the binary on disk, handing
+    /// it the listening sockets.
+    Upgrade,
+    /// `SIGWINCH`: stop every worker gracefully but keep the master (after an upgrade,
+    /// the old master's step before it exits; `HUP` starts its workers again).
+    StopWorkers,
     /// A signal prefork has no use for (see [`unused_signals`]): log it, keep serving.
     Ignore(libc::c_int),
 }
 
-/// Catchable signals whose default action would end (or, for WINCH, be silently lost
-/// on) the master, and that prefork does not use: USR1, USR2, WINCH, ALRM, VTALRM,
-/// PROF, IO, PWR, STKFLT, XCPU, XFSZ, and every real-time signal.
+/// Catchable signals whose default action would end the master, and that prefork does
+/// not use: USR1, ALRM, VTALRM, PROF, IO, PWR, STKFLT, XCPU, XFSZ, and every real-time
+/// signal.
 pub fn unused_signals() -> Vec<libc::c_int> {
     let mut signals = vec![
         libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
         libc::SIGALRM,
         libc::SIGVTALRM,
         libc::SIGPROF,
@@ -79,7 +83,7 @@ pub fn signal_name(signal: libc::c_int) -> String {
 /// Signals the master watches, in the order their actions are returned when several
 /// arrive at once: reaping first so the worker table is current, then stops (which end
 /// the loop), then the rest.
-const WATCHED: [Signal; 7] = [
+const WATCHED: [Signal; 9] = [
     Signal::SIGCHLD,
     Signal::SIGQUIT,
     Signal::SIGTERM,
@@ -87,6 +91,8 @@ const WATCHED: [Signal; 7] = [
     Signal::SIGHUP,
     Signal::SIGTTIN,
     Signal::SIGTTOU,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
 ];
 
 /// The action for a signal, `None` for signals the master does not handle.
@@ -98,15 +104,23 @@ pub fn action_for(signal: Signal) -> Option<SignalAction> {
         Signal::SIGHUP => Some(SignalAction::Reload),
         Signal::SIGTTIN => Some(SignalAction::AddWorker),
         Signal::SIGTTOU => Some(SignalAction::RemoveWorker),
+        Signal::SIGUSR2 => Some(SignalAction::Upgrade),
+        Signal::SIGWINCH => Some(SignalAction::StopWorkers),
         _ => None,
     }
 }
 
-/// `--no-fork`: HUP, TTIN and TTOU (which need a master with workers) and the
+/// `--no-fork`: HUP, TTIN, TTOU, USR2 and WINCH (which need a master with workers) and the
 /// [`unused_signals`] are logged by a thread of their own and otherwise ignored. The
 /// thread lives as long as the process; the worker handles TERM, INT and QUIT itself.
 pub fn ignore_in_foreground() -> io::Result<()> {
-    let mut set = vec![libc::SIGHUP, libc::SIGTTIN, libc::SIGTTOU];
+    let mut set = vec![
+        libc::SIGHUP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+    ];
     set.extend(unused_signals());
     let mut signals = signal_hook::iterator::Signals::new(&set)?;
     std::thread::Builder::new()
@@ -168,7 +182,7 @@ impl Unused {
 }
 
 impl MasterSignals {
-    /// Registers handlers for TERM, INT, QUIT, HUP, TTIN, TTOU and CHLD.
+    /// Registers handlers for TERM, INT, QUIT, HUP, TTIN, TTOU, USR2, WINCH and CHLD.
     pub fn install() -> io::Result<MasterSignals> {
         let poll = Poll::new()?;
         let mut watches = Vec::with_capacity(WATCHED.len());
@@ -269,6 +283,8 @@ mod tests {
             (Signal::SIGHUP, Reload),
             (Signal::SIGTTIN, AddWorker),
             (Signal::SIGTTOU, RemoveWorker),
+            (Signal::SIGUSR2, Upgrade),
+            (Signal::SIGWINCH, StopWorkers),
         ];
         for (signal, action) in table {
             assert_eq!(action_for(signal), Some(action), "{signal}");
@@ -280,12 +296,7 @@ mod tests {
     #[test]
     fn unused_signals_exclude_handled_and_fault_signals() {
         let unused = unused_signals();
-        for habit in [
-            libc::SIGUSR1,
-            libc::SIGUSR2,
-            libc::SIGWINCH,
-            libc::SIGRTMIN(),
-        ] {
+        for habit in [libc::SIGUSR1, libc::SIGPWR, libc::SIGRTMIN()] {
             assert!(unused.contains(&habit), "{}", signal_name(habit));
         }
         let kept = WATCHED.iter().map(|&s| s as libc::c_int);

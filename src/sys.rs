@@ -4,8 +4,9 @@
 //! (a child of a multi-threaded process may only call async-signal-safe functions),
 //! `mmap` (the mapping must be turned into Rust values correctly) and the raw
 //! `setsockopt` that attaches a reuseport BPF program (pointers handed to the kernel),
-//! plus `_exit`, and taking ownership of descriptors inherited at exec (socket
-//! activation's listeners). Everything else is a thin, safe wrapper kept here so that the raw
+//! plus `_exit`, taking ownership of descriptors inherited at exec (socket
+//! activation's listeners) and handing listeners to a program we start (the binary
+//! upgrade). Everything else is a thin, safe wrapper kept here so that the raw
 //! process-level operations the master relies on are found in one place.
 // `unsafe` is denied crate-wide; this module is the documented exception.
 #![allow(unsafe_code)]
@@ -41,6 +42,45 @@ pub fn take_inherited_descriptors(first: RawFd, count: usize) -> io::Result<Vec<
             Ok(unsafe { OwnedFd::from_raw_fd(fd) })
         })
         .collect()
+}
+
+/// Starts `command` with `listeners` as its descriptors `first`, `first + 1`, … (open
+/// across the exec, as socket activation passes them); every other descriptor keeps
+/// its close-on-exec flag. The parent's own descriptors are untouched.
+pub fn spawn_with_listeners(
+    command: &mut std::process::Command,
+    first: RawFd,
+    listeners: &[RawFd],
+) -> io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let above = first + listeners.len() as RawFd;
+    // Close-on-exec copies above the target range, so moving one down never lands on
+    // another that is still to be moved.
+    let copies = listeners
+        .iter()
+        .map(|&fd| {
+            let copy = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(above))?;
+            // SAFETY: `copy` is a descriptor fcntl just created; nothing else owns it.
+            Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+        })
+        .collect::<io::Result<Vec<OwnedFd>>>()?;
+    let raw: Vec<RawFd> = copies.iter().map(AsRawFd::as_raw_fd).collect();
+    // SAFETY: the closure runs in the forked child before exec; it only calls dup2
+    // (async-signal-safe) on descriptors opened before the fork, and reads a Vec that
+    // was allocated before it. dup2 onto the target clears its close-on-exec flag.
+    unsafe {
+        command.pre_exec(move || {
+            for (i, &fd) in raw.iter().enumerate() {
+                if libc::dup2(fd, first + i as RawFd) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn();
+    drop(copies);
+    child
 }
 
 /// Forks the calling process.

@@ -7,12 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::load::Poster;
+use support::load::{keepalive_client, Poster};
 use support::server::WorkerEvent;
-use support::{
-    assert_created, form_request, pid_alive, pid_gone, poll_until, post_form, Cfg, Conn, Signal,
-    TestDb,
-};
+use support::{assert_created, pid_alive, pid_gone, poll_until, post_form, Cfg, Signal, TestDb};
 
 support::matrix!(sighup_replaces_every_worker, ttin_ttou_change_worker_count);
 
@@ -23,9 +20,6 @@ const CLIENTS: usize = 16;
 const THINK: Duration = Duration::from_millis(30);
 /// Length of the churn run.
 const CHURN_RUN: Duration = Duration::from_secs(6);
-
-/// Upper bound of a churn client's run, whatever the test does.
-const MAX_CLIENT_RUN: Duration = Duration::from_secs(60);
 
 /// When each signal of the churn run is sent, from the first answer on: a rolling
 /// restart every 2 s, one worker more, one fewer.
@@ -59,7 +53,7 @@ fn churn_under_keepalive_load(mode: &'static str) {
         .map(|id| {
             let think = if id % 2 == 0 { Duration::ZERO } else { THINK };
             let (port, stop) = (server.port, Arc::clone(&stop));
-            std::thread::spawn(move || keepalive_client(port, id, think, &stop))
+            std::thread::spawn(move || keepalive_client(port, &format!("churn-{id}"), think, &stop))
         })
         .collect();
     poll_until(Duration::from_secs(30), "the clients to start", || {
@@ -87,47 +81,6 @@ fn churn_under_keepalive_load(mode: &'static str) {
         failures.join("\n")
     );
     assert_eq!(db.count_rows(), created, "one row per 201");
-}
-
-/// One keep-alive client: POSTs until `stop`, pausing `think` after each answer and
-/// reconnecting when the server announced a close; returns (201s, failures).
-fn keepalive_client(
-    port: u16,
-    id: usize,
-    think: Duration,
-    stop: &AtomicBool,
-) -> (i64, Vec<String>) {
-    let (mut conn, mut created, mut failures) = (None, 0, Vec::new());
-    let started = Instant::now();
-    for i in 0.. {
-        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_CLIENT_RUN {
-            break;
-        }
-        let title = format!("churn-{id}-{i}");
-        let mut c = match conn.take().map_or_else(|| Conn::open(port), Ok) {
-            Ok(c) => c,
-            Err(e) => {
-                failures.push(format!("{title}: connect: {e}"));
-                continue;
-            }
-        };
-        let outcome = c
-            .send(&form_request(&title, "churn"))
-            .and_then(|()| c.read_response());
-        match outcome {
-            Ok(resp) if resp.status == 201 => {
-                created += 1;
-                if resp.header("connection") != Some("close") {
-                    conn = Some(c);
-                }
-            }
-            Ok(resp) => failures.push(format!("{title}: {} {}", resp.status, resp.text())),
-            Err(e) => failures.push(format!("{title}: {e}")),
-        }
-        // The client's own pace between requests, not a wait.
-        std::thread::sleep(think);
-    }
-    (created, failures)
 }
 
 /// SIGHUP under continuous requests: every slot gets a new pid, old workers exit 0, zero failed requests.

@@ -10,15 +10,11 @@ use std::time::Duration;
 
 use support::{assert_created, pid_alive, poll_until, post_form, Server, Signal, TestDb};
 
-/// Signals prefork has no use for; the last is sent by name (nix has no real-time signals).
-const HABITS: [Signal; 4] = [
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGPWR,
-];
+/// Signals prefork has no use for (a real-time one is sent by name too: nix has no
+/// real-time signals).
+const HABITS: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGPWR];
 
-/// USR1, USR2, WINCH, PWR and a real-time signal to the master (evloop): logged, ignored, still serving with the same workers; SIGTERM then stops the private cluster it started.
+/// USR1, PWR and a real-time signal to the master (evloop): logged, ignored, still serving with the same workers; USR2 (binary upgrade) refused with the private cluster, saying why; SIGTERM then stops the private cluster it started.
 #[test]
 fn unused_signals_are_ignored_evloop() {
     unused_signals_are_ignored("evloop", &["--workers", "2"]);
@@ -30,7 +26,7 @@ fn unused_signals_are_ignored_threads() {
     unused_signals_are_ignored("threads", &["--workers", "2"]);
 }
 
-/// `--no-fork`: HUP, TTIN and TTOU (which need a master with workers) are logged and ignored too.
+/// `--no-fork`: HUP, TTIN, TTOU, USR2 and WINCH (which need a master with workers) are logged and ignored too.
 #[test]
 fn no_fork_ignores_master_signals() {
     let cluster = PrivateCluster::new("sig-nofork");
@@ -40,6 +36,7 @@ fn no_fork_ignores_master_signals() {
         Signal::SIGTTIN,
         Signal::SIGTTOU,
         Signal::SIGUSR2,
+        Signal::SIGWINCH,
     ] {
         server.signal(signal);
         server.wait_for_line(
@@ -128,6 +125,12 @@ fn unused_signals_are_ignored(mode: &str, extra: &[&str]) {
     assert!(rt.success());
     server.wait_for_line(
         |l| l.contains("master got SIGRTMIN+3"),
+        Duration::from_secs(10),
+    );
+    // The private cluster stops with this master: no successor may be started on it.
+    server.signal(Signal::SIGUSR2);
+    server.wait_for_line(
+        |l| l.contains("USR2 ignored: a binary upgrade needs --database-url"),
         Duration::from_secs(10),
     );
     assert!(pid_alive(server.pid()));

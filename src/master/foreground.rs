@@ -34,6 +34,12 @@ pub(super) fn run(
     let bind = config.bind;
     let bind_error = |source| MasterError::Bind { addr: bind, source };
     let listeners = super::listen::listen(&mut config, 1, passed)?;
+    if listeners.len() > 1 {
+        return Err(MasterError::Adopt(std::io::Error::other(format!(
+            "{} sockets passed, and --no-fork serves one: pass one socket",
+            listeners.len()
+        ))));
+    }
     let listener = listeners.into_iter().next().expect("one listener");
     let addr: SocketAddr = listener.local_addr().map_err(bind_error)?;
     // Removed when this function returns, like the master's.

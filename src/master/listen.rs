@@ -28,5 +28,12 @@ pub(super) fn listen(
         net::adopt_listeners(passed, count, config.backlog, wanted).map_err(MasterError::Adopt)?;
     announce::log_adopted(adopted.listeners.len(), wanted, adopted.accept);
     config.accept = adopted.accept;
+    if adopted.accept == crate::config::AcceptMode::Reuseport && adopted.listeners.len() > count {
+        crate::say!(
+            "prefork: {} sockets passed: one worker each (--workers {count} asked for fewer)",
+            adopted.listeners.len()
+        );
+        config.workers = adopted.listeners.len();
+    }
     Ok(adopted.listeners)
 }

@@ -31,6 +31,8 @@ mod reap;
 mod scale;
 mod spawn;
 mod steer;
+mod successor;
+mod upgrade;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
@@ -114,8 +116,14 @@ pub struct Master {
     /// The private cluster, if the master started or reused it: dropping it stops a
     /// cluster this process started, so it lives exactly as long as the master.
     cluster: Option<Cluster>,
-    /// `--pid FILE`: held (never read) so that dropping the master removes it.
-    _pid_file: Option<pidfile::PidFile>,
+    /// `--pid FILE` (moved aside during an upgrade), removed when the master is dropped.
+    pid_file: Option<pidfile::PidFile>,
+    /// The binary and arguments a `USR2` starts.
+    relaunch: successor::Relaunch,
+    /// The new master a `USR2` started, while it runs.
+    successor: Option<successor::Successor>,
+    /// `WINCH` stopped the workers: none is started until `HUP`.
+    parked: bool,
     pid: Pid,
     /// The resolved listening address (port 0 already replaced by the real port).
     addr: SocketAddr,
@@ -169,6 +177,7 @@ impl Master {
         // First, before any descriptor is opened or closed: descriptors 3, 4, … may be
         // listening sockets passed to us (systemd socket activation).
         let passed = crate::activation::take_listeners()?;
+        successor::announce_takeover();
         if config.no_fork {
             return foreground::run(config, passed, prepare);
         }
@@ -212,7 +221,10 @@ impl Master {
         Ok(Master {
             app,
             cluster,
-            _pid_file: pid_file,
+            pid_file,
+            relaunch: successor::Relaunch::current(),
+            successor: None,
+            parked: false,
             pid: nix::unistd::getpid(),
             addr,
             slots,
@@ -235,10 +247,16 @@ impl Master {
         loop {
             for action in self.wait_for_signals(self.sleep_time())? {
                 match action {
-                    SignalAction::Reap => self.reap_workers(),
+                    SignalAction::Reap => {
+                        self.reap_workers();
+                        self.reap_successor();
+                    }
                     SignalAction::Graceful => return self.stop(Shutdown::Graceful).map(|()| 0),
                     SignalAction::Immediate => return self.stop(Shutdown::Immediate).map(|()| 0),
+                    SignalAction::Reload if self.parked => self.unpark(),
                     SignalAction::Reload => self.reload(),
+                    SignalAction::Upgrade => self.begin_upgrade(),
+                    SignalAction::StopWorkers => self.park(),
                     SignalAction::AddWorker => self.add_worker(),
                     SignalAction::RemoveWorker => self.remove_worker(),
                     SignalAction::Ignore(signal) => crate::say!(
@@ -264,7 +282,8 @@ impl Master {
         self.retire_removed_slots();
         let now = Instant::now();
         for slot in 0..self.slots.len() {
-            let wanted = self.slots[slot].active && self.slots[slot].backoff.is_due(now);
+            let wanted =
+                !self.parked && self.slots[slot].active && self.slots[slot].backoff.is_due(now);
             if wanted && self.current_worker(slot).is_none() {
                 self.spawn_worker(slot);
             }

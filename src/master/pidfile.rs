@@ -78,6 +78,36 @@ impl PidFile {
     }
 }
 
+impl PidFile {
+    /// A binary upgrade starts: `FILE` becomes `FILE.oldbin`, for the new master to
+    /// write `FILE` (nginx's convention); this file is `FILE.oldbin` from now on.
+    pub(super) fn step_aside(&mut self) -> io::Result<()> {
+        let aside = oldbin(&self.path);
+        std::fs::rename(&self.path, &aside)?;
+        self.path = aside;
+        Ok(())
+    }
+
+    /// The upgrade failed: `FILE.oldbin` becomes `FILE` again (whatever the failed new
+    /// master left there is replaced).
+    pub(super) fn take_back(&mut self) -> io::Result<()> {
+        let Some(name) = self.path.to_str().and_then(|p| p.strip_suffix(".oldbin")) else {
+            return Ok(()); // not aside
+        };
+        let back = PathBuf::from(name);
+        std::fs::rename(&self.path, &back)?;
+        self.path = back;
+        Ok(())
+    }
+}
+
+/// `FILE.oldbin`.
+fn oldbin(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".oldbin");
+    PathBuf::from(name)
+}
+
 impl Drop for PidFile {
     fn drop(&mut self) {
         // Only our own: after a restart by hand, the file may name a new master already.
@@ -138,6 +168,22 @@ mod tests {
         let file = PidFile::create(&path, std::process::id()).unwrap();
         assert_eq!(read_pid(&path), Some(std::process::id() as i32));
         drop(file);
+    }
+
+    /// Stepping aside renames to `.oldbin` (drop then removes that one); taking back
+    /// returns to the name.
+    #[test]
+    fn aside_and_back() {
+        let path = scratch("aside");
+        let mut file = PidFile::create(&path, std::process::id()).unwrap();
+        file.step_aside().unwrap();
+        let aside = oldbin(&path);
+        assert!(!path.exists() && aside.exists());
+        file.take_back().unwrap();
+        assert!(path.exists() && !aside.exists());
+        file.step_aside().unwrap();
+        drop(file);
+        assert!(!aside.exists());
     }
 
     /// Drop leaves a file that names someone else (a newer master) alone.

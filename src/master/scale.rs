@@ -96,7 +96,7 @@ impl Master {
 
     /// Tells a worker to finish its in-flight requests and exit (SIGTERM); it is
     /// killed if still alive after `--graceful-timeout`.
-    fn retire(&mut self, pid: Pid) {
+    pub(super) fn retire(&mut self, pid: Pid) {
         let deadline = Instant::now() + self.config.graceful_timeout;
         if let Some(worker) = self.workers.iter_mut().find(|w| w.pid == pid) {
             worker.retiring = Some(deadline);

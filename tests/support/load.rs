@@ -1,11 +1,13 @@
-//! A background client doing sequential connection-per-request POSTs, as the seed does.
+//! Background clients: sequential connection-per-request POSTs as the seed does
+//! ([`Poster`]), and keep-alive POSTs that reconnect when the server announces a close
+//! ([`keepalive_client`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::http::{exchange, form_request};
+use super::http::{exchange, form_request, Conn};
 
 /// Upper bound on a background client's run, whatever the test does.
 const MAX_RUN: Duration = Duration::from_secs(120);
@@ -68,4 +70,45 @@ impl Poster {
         let failures = self.handle.join().expect("client thread");
         (self.done.load(Ordering::SeqCst), failures)
     }
+}
+
+/// One keep-alive client: POSTs until `stop`, pausing `think` after each answer and
+/// reconnecting when the server announced a close; returns (201s, failures).
+pub fn keepalive_client(
+    port: u16,
+    prefix: &str,
+    think: Duration,
+    stop: &AtomicBool,
+) -> (i64, Vec<String>) {
+    let (mut conn, mut created, mut failures) = (None, 0, Vec::new());
+    let started = Instant::now();
+    for i in 0.. {
+        if stop.load(Ordering::SeqCst) || started.elapsed() > MAX_RUN {
+            break;
+        }
+        let title = format!("{prefix}-{i}");
+        let mut c = match conn.take().map_or_else(|| Conn::open(port), Ok) {
+            Ok(c) => c,
+            Err(e) => {
+                failures.push(format!("{title}: connect: {e}"));
+                continue;
+            }
+        };
+        let outcome = c
+            .send(&form_request(&title, prefix))
+            .and_then(|()| c.read_response());
+        match outcome {
+            Ok(resp) if resp.status == 201 => {
+                created += 1;
+                if resp.header("connection") != Some("close") {
+                    conn = Some(c);
+                }
+            }
+            Ok(resp) => failures.push(format!("{title}: {} {}", resp.status, resp.text())),
+            Err(e) => failures.push(format!("{title}: {e}")),
+        }
+        // The client's own pace between requests, not a wait.
+        std::thread::sleep(think);
+    }
+    (created, failures)
 }
