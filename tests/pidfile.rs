@@ -3,26 +3,14 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use support::{Server, Signal, TestDb};
 
-/// A fresh directory for one test's pid file, under the workspace's target/.
-fn scratch() -> PathBuf {
-    let dir = support::db::base_dir()
-        .parent()
-        .expect("target/")
-        .join("pidfiles")
-        .join(support::db::unique_name("pid"));
-    std::fs::create_dir_all(&dir).expect("make the scratch directory");
-    dir
-}
-
 #[test]
 fn written_refused_to_a_second_master_removed_at_stop() {
     let db = TestDb::fresh();
-    let path = scratch().join("prefork.pid");
+    let path = support::scratch_dir("pidfiles").join("prefork.pid");
     let pid_arg = path.to_str().expect("UTF-8 path");
     let mut first = Server::start(&["--workers", "1", "--pid", pid_arg], &db.url());
     let written = std::fs::read_to_string(&path).expect("the pid file exists");
@@ -59,7 +47,7 @@ fn written_refused_to_a_second_master_removed_at_stop() {
 #[test]
 fn stale_file_is_replaced() {
     let db = TestDb::fresh();
-    let path = scratch().join("prefork.pid");
+    let path = support::scratch_dir("pidfiles").join("prefork.pid");
     // Above the kernel's largest pid (4194304): no such process can exist.
     std::fs::write(&path, "4194305\n").unwrap();
     let server = Server::start(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::load::{keepalive_client, Poster};
+use support::load::{join_keepalive_clients, keepalive_client, Poster};
 use support::server::WorkerEvent;
 use support::{assert_created, pid_alive, pid_gone, poll_until, post_form, Cfg, Signal, TestDb};
 
@@ -68,18 +68,7 @@ fn churn_under_keepalive_load(mode: &'static str) {
     }
     std::thread::sleep((start + CHURN_RUN).saturating_duration_since(Instant::now()));
     stop.store(true, Ordering::SeqCst);
-    let (mut created, mut failures) = (0, Vec::new());
-    for client in clients {
-        let (ok, failed) = client.join().expect("client thread");
-        created += ok;
-        failures.extend(failed);
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let created = join_keepalive_clients(clients);
     assert_eq!(db.count_rows(), created, "one row per 201");
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::load::keepalive_client;
+use support::load::{join_keepalive_clients, keepalive_client};
 use support::server::WorkerEvent;
 use support::{pid_gone, poll_until, signal_pid, Server, Signal, TestDb};
 
@@ -162,12 +162,7 @@ struct Binary {
 
 impl Binary {
     fn copy() -> Binary {
-        let dir = support::db::base_dir()
-            .parent()
-            .expect("target/")
-            .join("upgrade")
-            .join(support::db::unique_name("bin"));
-        std::fs::create_dir_all(&dir).expect("make the binary's directory");
+        let dir = support::scratch_dir("upgrade");
         let path = dir.join("prefork");
         std::fs::copy(env!("CARGO_BIN_EXE_prefork"), &path).expect("copy prefork");
         Binary { dir, path }
@@ -314,18 +309,7 @@ impl Load {
         // The run's length is the schedule, not a wait for readiness.
         std::thread::sleep((self.started + self.run).saturating_duration_since(Instant::now()));
         self.stop.store(true, Ordering::SeqCst);
-        let (mut created, mut failures) = (0, Vec::new());
-        for client in self.clients {
-            let (ok, failed) = client.join().expect("client thread");
-            created += ok;
-            failures.extend(failed);
-        }
-        assert!(
-            failures.is_empty(),
-            "{} failed:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
+        let created = join_keepalive_clients(self.clients);
         assert!(created > 0);
         assert_eq!(db.count_rows(), created, "one row per 201");
     }

@@ -112,3 +112,21 @@ pub fn keepalive_client(
     }
     (created, failures)
 }
+
+/// Joins keep-alive clients started with [`keepalive_client`]; panics listing every
+/// failed request if any; returns the 201s.
+pub fn join_keepalive_clients(clients: Vec<JoinHandle<(i64, Vec<String>)>>) -> i64 {
+    let (mut created, mut failures) = (0, Vec::new());
+    for client in clients {
+        let (ok, failed) = client.join().expect("client thread");
+        created += ok;
+        failures.extend(failed);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    created
+}

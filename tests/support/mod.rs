@@ -99,6 +99,17 @@ macro_rules! matrix {
 }
 pub(crate) use matrix;
 
+/// A fresh directory of this test's own under `target/KIND/` (files a test writes).
+pub fn scratch_dir(kind: &str) -> std::path::PathBuf {
+    let dir = db::base_dir()
+        .parent()
+        .expect("target/")
+        .join(kind)
+        .join(db::unique_name(kind));
+    std::fs::create_dir_all(&dir).expect("make the scratch directory");
+    dir
+}
+
 /// Polls `cond` every 20 ms until it holds; panics with `what` after `timeout`.
 pub fn poll_until(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + timeout;
