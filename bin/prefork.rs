@@ -1,22 +1,42 @@
-//! `prefork`: parse the command line, run the master, map the outcome to an exit code.
+//! `prefork`: parse the command line (and its `--config` file), run the master (or,
+//! with `--check-config`, print the effective configuration), map the outcome to an
+//! exit code.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use prefork::config::{Cli, Config};
+use prefork::config::Config;
+use prefork::config_file::{self, LoadError};
 use prefork::master::Master;
 
 /// Exit code for a command line that parsed but does not make sense.
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let config = match Config::from_cli(Cli::parse()) {
+    let loaded = match config_file::load(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Args(e)) => e.exit(),
+        Err(LoadError::File(e)) => {
+            prefork::say!("prefork: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let check_only = loaded.cli.check_config;
+    let file = loaded.cli.config.clone();
+    let config = match Config::from_cli(loaded.cli) {
         Ok(config) => config,
         Err(e) => {
             prefork::say!("prefork: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if check_only {
+        print!(
+            "{}",
+            config_file::render(&config, &loaded.sources, file.as_deref())
+        );
+        prefork::say!("prefork: the configuration is valid (nothing was started)");
+        return ExitCode::SUCCESS;
+    }
     let code = match Master::run(config) {
         Ok(code) => code,
         Err(e) => {

@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use prefork::config::{Cli, Config};
+use prefork::config_file::{self, LoadError};
 use prefork::http::request::{Method, Request};
 use prefork::http::response::{encode, DateCache, Response};
 use prefork::master::Master;
@@ -136,7 +137,18 @@ impl Service for FsyncLog {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // prefork's own reading of the command line: `--config FILE` (whose keys include
+    // `log`) and `--check-config` work here as they do for prefork.
+    let loaded = match config_file::load_into::<Args, _, _>(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Args(e)) => e.exit(),
+        Err(LoadError::File(e)) => {
+            eprintln!("fsync_log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = loaded.cli;
+    let (check_only, file) = (args.prefork.check_config, args.prefork.config.clone());
     let config = match Config::from_cli(args.prefork) {
         Ok(config) => config,
         Err(e) => {
@@ -144,6 +156,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if check_only {
+        print!(
+            "{}",
+            config_file::render(&config, &loaded.sources, file.as_deref())
+        );
+        let log = format!("log = {:?}", args.log.display().to_string());
+        println!("{log:<40}  # {}", loaded.sources.get("log"));
+        return ExitCode::SUCCESS;
+    }
     match Master::run_service(config, FsyncLog { path: args.log }) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {

@@ -209,6 +209,20 @@ pub struct Cli {
     /// for profilers and debuggers; requires --workers 1. Default: off
     #[arg(long)]
     pub no_fork: bool,
+
+    /// Read settings from this TOML file: its keys are the long flag names
+    /// (`workers = 9`, `mode = "evloop"`, `pin-cpus = true`). A flag given on the
+    /// command line, then an environment variable (DATABASE_URL, PREFORK_DATA_DIR),
+    /// wins over the file. Default: none
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Build the configuration exactly as a start would (file, environment and flags
+    /// merged and checked, --bind resolved, --user looked up), print every setting with
+    /// its value and source as TOML, and exit: 0 if it is valid, 2 if not. Forks
+    /// nothing, binds nothing and never connects to the database. Default: off
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// Why a command line was refused.

@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`config`]: the command line, validated once into a plain [`config::Config`].
+//! - [`config_file`]: `--config FILE` merged under the command line, and
+//!   `--check-config`'s printout of the effective configuration.
 //! - [`master`]: the arbiter: forks workers, reaps, respawns, reloads, scales, stops.
 //! - [`signals`]: which signal means which [`signals::SignalAction`] for the master.
 //! - [`sys`]: the only `unsafe` code: fork, shared memory, and other raw OS calls.
@@ -25,6 +27,7 @@
 
 pub mod activation;
 pub mod config;
+pub mod config_file;
 pub mod hello;
 pub mod http;
 pub mod log;
