@@ -221,8 +221,7 @@ fn agrees_with_stats_rows_and_clients(cfg: Cfg) {
     let base = Scrape::take(server.port);
     let base_2xx = base.count("prefork_http_responses_total", &[("class", "2xx")]);
     let url = format!("http://127.0.0.1:{}/api/tasks", server.port);
-    let (run, report) =
-        loadgen::run_json(&["--users", "8", "--loops", "40", "--keepalive", &url]);
+    let (run, report) = loadgen::run_json(&["--users", "8", "--loops", "40", "--keepalive", &url]);
     run.assert_code(0);
     let created = loadgen::statuses(&report);
     assert_eq!(created, BTreeMap::from([(201, 320)]), "{report:#}");
@@ -232,7 +231,10 @@ fn agrees_with_stats_rows_and_clients(cfg: Cfg) {
     }
     let malformed = 2;
     for _ in 0..malformed {
-        let raw = send_raw(server.port, b"GET /x HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n");
+        let raw = send_raw(
+            server.port,
+            b"GET /x HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n",
+        );
         assert!(raw.starts_with(b"HTTP/1.1 400 "), "{raw:?}");
     }
     let rows = db.count_rows() as u64;
