@@ -12,9 +12,9 @@
 //! - [`signals`]: which signal means which [`signals::SignalAction`] for the master.
 //! - [`sys`]: the only `unsafe` code: fork, shared memory, and other raw OS calls.
 //! - [`net`]: listening sockets (socket2): `SO_REUSEPORT`, backlog, non-blocking.
-//! - [`scoreboard`]: memory shared by master and workers: heartbeats and per-worker counters (`GET /stats`).
+//! - [`scoreboard`]: memory shared by master and workers: heartbeats and per-worker counters (`GET /stats`, `GET /metrics`).
 //! - [`worker`]: what runs in a worker after fork: the event loop or the thread pool,
-//!   and the worker's own `/health` and `/stats`.
+//!   and the worker's own `/health`, `/stats` and `/metrics`.
 //! - [`service`]: the seam between workers and what they serve.
 //! - [`tasks`]: the task API service: routes, bodies, validation, the PostgreSQL client.
 //! - [`hello`]: a fixed answer on every path (the HTTP ceiling, no I/O).

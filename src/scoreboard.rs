@@ -11,13 +11,19 @@
 //! - the pid and slot of the worker using the cell: a cell is *live* while its pid is not
 //!   zero (set by the master right after fork, and by the child itself before it serves,
 //!   so neither side waits for the other; zeroed by the master when it reaps the worker);
-//! - the [`Counters`] (connections, requests, commits, jobs committed), reset when the cell
-//!   is allocated, so they count one incarnation only.
+//! - the [`Counters`] (connections accepted and closed, requests answered by status
+//!   class, bytes received and sent, commits and jobs committed, database errors and
+//!   reconnections, a histogram of request latencies), reset when the cell is
+//!   allocated, so they count one incarnation only.
 //!
 //! Cells are handed out per worker *incarnation*, not per slot: during a rolling restart
 //! the old and the new worker of one slot run side by side, each with its own cell.
 //! Any worker can read every cell ([`Board::snapshot`]) to answer `GET /stats`: the
-//! master hands each worker the [`Board`] in its spec.
+//! master hands each worker the [`Board`] in its spec. `GET /metrics` reads the same
+//! cells.
+//!
+//! Every counter is only ever added to by its own worker (relaxed atomic adds on the
+//! worker's own cache lines: no lock, no syscall) and read by any.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,14 +34,29 @@ use nix::time::{clock_gettime, ClockId};
 use crate::sys;
 
 /// Cells mapped by default: far more than any sane worker count, so TTIN can grow the
-/// pool and rolling restarts can overlap without remapping (64 KiB of shared memory,
-/// which `/stats` scans in microseconds).
+/// pool and rolling restarts can overlap without remapping (320 KiB of shared memory,
+/// which `/stats` and `/metrics` scan in microseconds; pages no worker ever touched
+/// are never backed by memory).
 pub const DEFAULT_CAPACITY: usize = 1024;
 
-/// Atomics per cell: one 64-byte cache line, so two workers' counters never share one.
-pub const FIELDS: usize = 8;
+/// Atomics per cell: five 64-byte cache lines (the mapping is page-aligned, so every
+/// cell starts on a line of its own and two workers' counters never share one).
+pub const FIELDS: usize = 40;
 
-/// The field indexes within a cell (the eighth is spare, for the cache-line size).
+/// Upper bounds of the request-latency histogram's buckets, in microseconds (the last
+/// bucket, [`LATENCY_BUCKETS`]` - 1`, holds everything slower: Prometheus' `+Inf`).
+pub const LATENCY_BOUNDS_US: [u64; 13] = [
+    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000,
+];
+
+/// Buckets of the latency histogram: one per bound, and one above the last.
+pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
+
+/// Status classes counted: 1xx to 5xx.
+pub const STATUS_CLASSES: usize = 5;
+
+/// The field indexes within a cell (the last few are spare, for the cache-line size).
 const HEARTBEAT: usize = 0;
 const PID: usize = 1;
 const SLOT: usize = 2;
@@ -43,6 +64,29 @@ const CONNECTIONS: usize = 3;
 const REQUESTS: usize = 4;
 const COMMITS: usize = 5;
 const COMMITTED_JOBS: usize = 6;
+const CLOSED: usize = 7;
+const RECEIVED_BYTES: usize = 8;
+const SENT_BYTES: usize = 9;
+const DB_ERRORS: usize = 10;
+const DB_RECONNECTS: usize = 11;
+const REJECTED: usize = 12;
+/// Responses by status class: `RESPONSES + 0` is 1xx … `RESPONSES + 4` is 5xx.
+const RESPONSES: usize = 13;
+/// The sum of the latencies recorded in the histogram, in nanoseconds.
+const LATENCY_SUM_NS: usize = RESPONSES + STATUS_CLASSES;
+/// The histogram's buckets (not cumulative: each counts its own range).
+const LATENCY: usize = LATENCY_SUM_NS + 1;
+/// The first field a new incarnation resets (the ones before are the heartbeat and
+/// the identity).
+const FIRST_COUNTER: usize = CONNECTIONS;
+const _: () = assert!(
+    LATENCY + LATENCY_BUCKETS <= FIELDS,
+    "a cell holds every field"
+);
+const _: () = assert!(
+    (FIELDS * 8).is_multiple_of(64),
+    "cells fill whole cache lines"
+);
 
 /// One cell's atomics.
 type Fields = [AtomicU64; FIELDS];
@@ -60,11 +104,21 @@ impl Heartbeat {
     }
 }
 
-/// One worker's activity counters (for `GET /stats`). `Clone + Send + Sync`: threads
-/// mode shares it. CONTRACT (the workers call these): `connection()` per accepted
-/// connection, `requests(n)` per answered requests, `commit(jobs)` per commit of `jobs`
-/// deferred jobs (the task service: rows). Each is one relaxed atomic add on the worker's own cache line.
-#[derive(Clone, Debug)]
+/// Where counts made outside any worker go (sessions and database clients built by
+/// tests or tools): added to, never read.
+static DISCARDED: Fields = [const { AtomicU64::new(0) }; FIELDS];
+
+/// One worker's activity counters (for `GET /stats` and `GET /metrics`).
+/// `Clone + Send + Sync`: threads mode shares it, and a service reaches it through
+/// [`crate::service::WorkerInfo::counters`]. CONTRACT (the workers call these):
+/// `connection()` per accepted connection and `closed()` when it is dropped;
+/// `requests(n)` per answered requests; `answered(status, latency)` per response encoded
+/// for a parsed request and `rejected(status)` per error answer of the HTTP parser;
+/// `received(n)`/`sent(n)` per read and write on a client socket; `commit(jobs)` per
+/// commit of `jobs` deferred jobs (the task service: rows); services call
+/// `db_errors(n)` and `db_reconnect()`. Each is one or two relaxed atomic adds on the
+/// worker's own cache lines.
+#[derive(Clone, Copy, Debug)]
 pub struct Counters {
     cell: &'static Fields,
 }
@@ -73,13 +127,69 @@ impl Counters {
     /// Counters of this process only, not in the shared scoreboard (for tests).
     pub fn detached() -> Counters {
         Counters {
-            cell: Box::leak(Box::default()),
+            cell: Box::leak(Box::new([const { AtomicU64::new(0) }; FIELDS])),
         }
+    }
+
+    /// Counters that count nowhere anyone reads: for connections and clients made
+    /// outside a worker (unit tests, tools). Costs no allocation.
+    pub fn discarded() -> Counters {
+        Counters { cell: &DISCARDED }
     }
 
     /// One connection accepted.
     pub fn connection(&self) {
         self.cell[CONNECTIONS].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One connection closed (open connections = accepted − closed).
+    pub fn closed(&self) {
+        self.cell[CLOSED].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` bytes read from a client.
+    pub fn received(&self, n: usize) {
+        self.cell[RECEIVED_BYTES].fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// `n` bytes written to a client.
+    pub fn sent(&self, n: usize) {
+        self.cell[SENT_BYTES].fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// A response with `status` encoded for a parsed request, `latency` after the
+    /// request was complete (see the README's "Metrics" for what it spans).
+    pub fn answered(&self, status: u16, latency: Duration) {
+        self.cell[RESPONSES + status_class(status)].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        let micros = nanos / 1_000;
+        let bucket = LATENCY_BOUNDS_US
+            .iter()
+            .position(|&bound| micros <= bound)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        self.cell[LATENCY + bucket].fetch_add(1, Ordering::Relaxed);
+        self.cell[LATENCY_SUM_NS].fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// An error answer the HTTP parser gave on its own (malformed or oversized request,
+    /// read timeout): counted in its status class, and apart, with no latency.
+    pub fn rejected(&self, status: u16) {
+        self.cell[RESPONSES + status_class(status)].fetch_add(1, Ordering::Relaxed);
+        self.cell[REJECTED].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` requests whose database work failed (answered 503 or 500 because of the
+    /// database).
+    pub fn db_errors(&self, n: u64) {
+        if n > 0 {
+            self.cell[DB_ERRORS].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A database connection established again after one was lost (or could not be
+    /// made).
+    pub fn db_reconnect(&self) {
+        self.cell[DB_RECONNECTS].fetch_add(1, Ordering::Relaxed);
     }
 
     /// `n` requests answered.
@@ -99,6 +209,15 @@ impl Counters {
     }
 }
 
+/// Index of `status`'s class among [`STATUS_CLASSES`] (0 for 1xx … 4 for 5xx); a
+/// status outside 100..=599 counts as a server error.
+fn status_class(status: u16) -> usize {
+    match status / 100 {
+        class @ 1..=5 => usize::from(class) - 1,
+        _ => STATUS_CLASSES - 1,
+    }
+}
+
 /// One live worker's line of the scoreboard, as read at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerStats {
@@ -114,9 +233,33 @@ pub struct WorkerStats {
     pub commits: u64,
     /// Jobs made durable by those commits (the task service: rows).
     pub committed_jobs: u64,
+    /// Connections closed.
+    pub closed: u64,
+    /// Bytes read from clients.
+    pub received_bytes: u64,
+    /// Bytes written to clients.
+    pub sent_bytes: u64,
+    /// Requests whose database work failed.
+    pub db_errors: u64,
+    /// Database connections established again after a loss.
+    pub db_reconnects: u64,
+    /// Error answers of the HTTP parser (also in [`WorkerStats::responses`]).
+    pub rejected: u64,
+    /// Responses by status class, 1xx to 5xx.
+    pub responses: [u64; STATUS_CLASSES],
+    /// Sum of the latencies in [`WorkerStats::latency`], in nanoseconds.
+    pub latency_sum_ns: u64,
+    /// The latency histogram's buckets, each counting its own range (not cumulative):
+    /// one per [`LATENCY_BOUNDS_US`] bound, the last above them all.
+    pub latency: [u64; LATENCY_BUCKETS],
 }
 
 impl WorkerStats {
+    /// Connections open at the moment of reading (accepted − closed).
+    pub fn open(&self) -> u64 {
+        self.connections.saturating_sub(self.closed)
+    }
+
     /// Jobs per commit (the group commit's size); 0 when nothing was committed.
     pub fn mean_group(&self) -> f64 {
         mean(self.committed_jobs, self.commits)
@@ -166,6 +309,8 @@ fn read_live(cell: &Fields) -> Option<WorkerStats> {
 
 fn read_counters(cell: &Fields) -> WorkerStats {
     let get = |field: usize| cell[field].load(Ordering::Relaxed);
+    // Closed before accepted: the open count derived from them is never negative.
+    let closed = get(CLOSED);
     WorkerStats {
         slot: get(SLOT) as usize,
         pid: get(PID) as u32,
@@ -173,6 +318,15 @@ fn read_counters(cell: &Fields) -> WorkerStats {
         requests: get(REQUESTS),
         commits: get(COMMITS),
         committed_jobs: get(COMMITTED_JOBS),
+        closed,
+        received_bytes: get(RECEIVED_BYTES),
+        sent_bytes: get(SENT_BYTES),
+        db_errors: get(DB_ERRORS),
+        db_reconnects: get(DB_RECONNECTS),
+        rejected: get(REJECTED),
+        responses: std::array::from_fn(|class| get(RESPONSES + class)),
+        latency_sum_ns: get(LATENCY_SUM_NS),
+        latency: std::array::from_fn(|bucket| get(LATENCY + bucket)),
     }
 }
 
@@ -204,8 +358,8 @@ impl Scoreboard {
     pub fn allocate(&mut self) -> Option<Cell> {
         let index = self.free.pop()?;
         let cell = &self.cells[index];
-        for field in [CONNECTIONS, REQUESTS, COMMITS, COMMITTED_JOBS] {
-            cell[field].store(0, Ordering::Relaxed);
+        for field in &cell[FIRST_COUNTER..] {
+            field.store(0, Ordering::Relaxed);
         }
         cell[HEARTBEAT].store(now_ms(), Ordering::Relaxed);
         Some(Cell(index))

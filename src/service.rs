@@ -38,6 +38,7 @@ use std::path::PathBuf;
 
 use crate::http::request::Request;
 use crate::http::response::{DateCache, Response};
+use crate::scoreboard::Counters;
 
 /// What a request needs, as decided by [`Service::call`].
 #[derive(Debug)]
@@ -120,6 +121,11 @@ pub struct WorkerInfo {
     pub slot: usize,
     /// Which thread of the worker this context is for.
     pub role: Role,
+    /// The worker's counters in the shared scoreboard (`/stats`, `/metrics`), for the
+    /// service's own events: [`Counters::db_errors`] for requests whose database work
+    /// failed, [`Counters::db_reconnect`] for a connection made again after a loss.
+    /// The worker counts connections, requests, responses, bytes and commits itself.
+    pub counters: Counters,
 }
 
 /// The thread a context serves.

@@ -15,7 +15,27 @@ use super::numbers::push_u64;
 /// The interim response sent once per request that asked for it.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// A response before encoding; the body is always JSON.
+/// What a response's body is: its `Content-Type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Media {
+    /// `application/json` (every answer but one).
+    #[default]
+    Json,
+    /// Prometheus' text exposition format 0.0.4 (`GET /metrics`).
+    PrometheusText,
+}
+
+impl Media {
+    /// The `Content-Type` value.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Media::Json => "application/json",
+            Media::PrometheusText => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// A response before encoding; the body is JSON unless [`Response::media`] says otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     /// Status code.
@@ -28,6 +48,8 @@ pub struct Response {
     /// Close the connection after this response even if the client wanted keep-alive
     /// (set for errors after which the rest of the stream cannot be trusted).
     pub close: bool,
+    /// The body's media type.
+    pub media: Media,
 }
 
 impl Response {
@@ -38,6 +60,15 @@ impl Response {
             headers: Headers::default(),
             body,
             close: false,
+            media: Media::Json,
+        }
+    }
+
+    /// A 200 in Prometheus' text exposition format.
+    pub fn prometheus_text(body: Vec<u8>) -> Response {
+        Response {
+            media: Media::PrometheusText,
+            ..Response::json(200, body)
         }
     }
 
@@ -115,7 +146,7 @@ pub fn encode_json_with(
 
 /// Status line and headers, up to and including the empty line.
 fn push_head(resp: &Response, keep_alive: bool, date: &[u8], out: &mut Vec<u8>) {
-    push_head_start(out, resp.status, date);
+    push_head_start(out, resp.status, resp.media, date);
     push_u64(out, resp.body.len() as u64);
     push_head_end(out, resp.keeps_alive(keep_alive), resp.headers.iter());
 }
@@ -134,7 +165,7 @@ fn push_json_with(
     body: impl FnOnce(&mut Vec<u8>),
 ) {
     const GUESS: usize = 3;
-    push_head_start(out, status, date);
+    push_head_start(out, status, Media::Json, date);
     let length_at = out.len();
     out.extend_from_slice(&[b'0'; GUESS]);
     push_head_end(out, keep_alive, headers.iter());
@@ -151,14 +182,16 @@ fn push_json_with(
 
 /// The status line and fixed headers, up to `Content-Length: ` (its digits are next).
 #[inline]
-fn push_head_start(out: &mut Vec<u8>, status: u16, date: &[u8]) {
+fn push_head_start(out: &mut Vec<u8>, status: u16, media: Media, date: &[u8]) {
     out.extend_from_slice(b"HTTP/1.1 ");
     push_u64(out, u64::from(status));
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\nServer: prefork\r\nDate: ");
     out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");
+    out.extend_from_slice(b"\r\nContent-Type: ");
+    out.extend_from_slice(media.content_type().as_bytes());
+    out.extend_from_slice(b"\r\nContent-Length: ");
 }
 
 /// The rest of the head after the `Content-Length` digits, up to the empty line.

@@ -81,6 +81,7 @@ fn counters_from_children_are_in_the_snapshot() {
             requests: 5,
             commits: 0,
             committed_jobs: 0,
+            ..WorkerStats::default()
         },
         WorkerStats {
             slot: 1,
@@ -89,6 +90,7 @@ fn counters_from_children_are_in_the_snapshot() {
             requests: 3,
             commits: 2,
             committed_jobs: 6,
+            ..WorkerStats::default()
         },
     ];
     assert_eq!(board.board().snapshot(), expected);
@@ -105,8 +107,17 @@ fn liveness_follows_occupy_and_release() {
     let cell = board.allocate().unwrap();
     assert_eq!(view.snapshot(), []);
     board.occupy(cell, 3, 42);
-    board.counters(cell).requests(7);
+    let counters = board.counters(cell);
+    counters.requests(7);
+    counters.answered(201, Duration::from_millis(3));
+    counters.rejected(400);
+    counters.received(10);
+    counters.sent(20);
+    counters.closed();
+    counters.db_errors(2);
+    counters.db_reconnect();
     assert_eq!(view.snapshot()[0].requests, 7);
+    assert_eq!(view.snapshot()[0].responses, [0, 1, 0, 1, 0]);
     board.release(cell);
     assert_eq!(view.snapshot(), []);
     let again = board.allocate().unwrap();
@@ -157,4 +168,60 @@ fn handles_are_send_and_sync() {
     assert_send_sync::<Heartbeat>();
     assert_send_sync::<Counters>();
     assert_send_sync::<Board>();
+}
+
+/// A response lands in its status class and in the latency bucket whose bound is the
+/// first at or above its latency (a bound itself is inside its bucket); the sum keeps
+/// nanoseconds; the parser's rejections have a class and no latency.
+#[test]
+fn responses_by_class_and_latency_bucket() {
+    let counters = Counters::detached();
+    counters.answered(200, Duration::from_micros(10));
+    counters.answered(201, Duration::from_micros(500)); // on the first bound
+    counters.answered(201, Duration::from_micros(501));
+    counters.answered(404, Duration::from_millis(30));
+    counters.answered(503, Duration::from_secs(6)); // above the last bound
+    counters.answered(0, Duration::ZERO); // no status line: a server error
+    counters.rejected(431);
+    let got = counters.get();
+    assert_eq!(got.responses, [0, 3, 0, 2, 2]);
+    assert_eq!(got.rejected, 1);
+    let mut buckets = [0; LATENCY_BUCKETS];
+    buckets[0] = 3; // 10 µs, 500 µs, 0
+    buckets[1] = 1; // 501 µs
+    buckets[6] = 1; // 30 ms (≤ 50 ms)
+    buckets[LATENCY_BUCKETS - 1] = 1; // 6 s
+    assert_eq!(got.latency, buckets);
+    assert_eq!(
+        got.latency_sum_ns,
+        10_000 + 500_000 + 501_000 + 30_000_000 + 6_000_000_000
+    );
+}
+
+/// Bytes and connections: open is accepted minus closed; database events count apart.
+#[test]
+fn bytes_connections_and_database_events() {
+    let counters = Counters::detached();
+    counters.connection();
+    counters.connection();
+    counters.closed();
+    counters.received(100);
+    counters.sent(250);
+    counters.db_errors(3);
+    counters.db_errors(0);
+    counters.db_reconnect();
+    let got = counters.get();
+    assert_eq!((got.connections, got.closed, got.open()), (2, 1, 1));
+    assert_eq!((got.received_bytes, got.sent_bytes), (100, 250));
+    assert_eq!((got.db_errors, got.db_reconnects), (3, 1));
+}
+
+/// A cell is a whole number of cache lines and every field fits in it.
+#[test]
+fn cells_are_whole_cache_lines() {
+    assert_eq!(std::mem::size_of::<Fields>() % 64, 0);
+    let board = Scoreboard::new(3).unwrap();
+    for cell in board.cells {
+        assert_eq!(cell.as_ptr() as usize % 64, 0);
+    }
 }

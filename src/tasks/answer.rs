@@ -6,17 +6,23 @@ use super::db::{Db, DbError, NewTask, Task};
 use super::routes::{self, Action};
 use crate::http::request::Request;
 use crate::http::response::{encode, DateCache};
+use crate::scoreboard::Counters;
 use crate::service::{Call, Turn};
 
 /// Routes `req`: inserts are deferred, reads answered through the connection `reads`
 /// gives (asked for only when a read comes), after this connection's own inserts
-/// (`turn.owed`: wait, so a client reads its writes).
+/// (`turn.owed`: wait, so a client reads its writes). A read that fails is counted on
+/// `meter` as a database error.
 pub(super) fn call<'a>(
     req: &Request,
     turn: Turn,
+    meter: &Counters,
     reads: impl FnOnce() -> Result<&'a mut Db, DbError>,
 ) -> Call<NewTask> {
-    let failed = |e: DbError| routes::db_failed(&e);
+    let failed = |e: DbError| {
+        meter.db_errors(1);
+        routes::db_failed(&e)
+    };
     match routes::route(req) {
         Action::Respond(resp) => Call::Respond(resp),
         Action::Insert(task) => Call::Defer(task),
@@ -32,6 +38,11 @@ pub(super) fn call<'a>(
             Err(e) => failed(e),
         }),
     }
+}
+
+/// Counts on `meter` the failed outcomes among `outcomes` (inserts answered 503/500).
+pub(super) fn count_failures(meter: &Counters, outcomes: &[Result<Task, DbError>]) {
+    meter.db_errors(outcomes.iter().filter(|o| o.is_err()).count() as u64);
 }
 
 /// An insert's answer: 201 with the row, or 503/500.

@@ -23,6 +23,8 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
+
+use crate::scoreboard::Counters;
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
 mod conninfo;
@@ -102,6 +104,8 @@ pub struct Db {
     /// `None` while disconnected.
     conn: Option<Conn>,
     retry: Backoff,
+    /// Where a connection made again after a loss is counted (`/metrics`).
+    meter: Counters,
 }
 
 /// A live client and the statements prepared on it (statements belong to one connection).
@@ -144,6 +148,12 @@ impl Db {
         Ok(db)
     }
 
+    /// Counts every connection this `Db` makes from now on — each one replaces a
+    /// connection lost or never made — as a reconnection on `meter`.
+    pub fn count_reconnects_on(&mut self, meter: Counters) {
+        self.meter = meter;
+    }
+
     /// A `Db` that has not tried to connect yet.
     fn disconnected(target: &DbTarget) -> Result<Db, DbError> {
         let mut config = Config::from_str(&target.url)
@@ -161,6 +171,7 @@ impl Db {
             runtime,
             conn: None,
             retry: Backoff::new(),
+            meter: Counters::discarded(),
         })
     }
 
@@ -271,6 +282,7 @@ impl Db {
             Ok(conn) => {
                 self.retry = Backoff::new();
                 self.conn = Some(conn);
+                self.meter.db_reconnect();
                 Ok(())
             }
             Err(e) => {

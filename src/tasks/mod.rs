@@ -23,6 +23,7 @@ use std::path::PathBuf;
 
 use crate::http::request::Request;
 use crate::http::response::DateCache;
+use crate::scoreboard::Counters;
 use crate::service::{
     BootError, Call, Completions, Group, HealthMember, Role, Service, Turn, WorkerInfo,
 };
@@ -45,9 +46,11 @@ impl TaskService {
     }
 }
 
-/// A serving thread's state: its own database connection.
+/// A serving thread's state: its own database connection, and the worker's counters
+/// for database errors and reconnections.
 pub struct TaskContext {
     db: Db,
+    meter: Counters,
 }
 
 impl Service for TaskService {
@@ -58,17 +61,21 @@ impl Service for TaskService {
     /// Connects, leniently: a database that is down is not a boot failure (the thread
     /// answers 503 and reconnects with backoff); one that refuses us is.
     fn context(&self, info: WorkerInfo) -> Result<TaskContext, BootError> {
-        let db = Db::connect(&self.target).map_err(|e| BootError(e.to_string()))?;
+        let mut db = Db::connect(&self.target).map_err(|e| BootError(e.to_string()))?;
+        db.count_reconnects_on(info.counters);
         // Once per worker: every thread of it sees the same outage.
         let first = matches!(info.role, Role::EventLoop | Role::Request(0));
         if let (true, Some(why)) = (first, db.outage()) {
             answer::say_outage_at_boot(info.slot, &why);
         }
-        Ok(TaskContext { db })
+        Ok(TaskContext {
+            db,
+            meter: info.counters,
+        })
     }
 
     fn call(&self, cx: &mut TaskContext, req: &Request, turn: Turn) -> Call<NewTask> {
-        answer::call(req, turn, || Ok(&mut cx.db))
+        answer::call(req, turn, &cx.meter, || Ok(&mut cx.db))
     }
 
     /// One row: a plain autocommit `INSERT`. More: one statement in one transaction,
@@ -86,6 +93,7 @@ impl Service for TaskService {
                 cx.db.insert_group(&tasks)
             }
         };
+        answer::count_failures(&cx.meter, &outcomes);
         let (commits, rows) = commits(&outcomes);
         for _ in 0..commits {
             done.committed(rows);

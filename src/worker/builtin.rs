@@ -1,13 +1,14 @@
 //! The worker's own endpoints, answered before the service sees a request:
-//! `GET /health` (the worker serves; the service adds its dependencies' state) and
-//! `GET /stats` (every live worker's counters, from the scoreboard).
+//! `GET /health` (the worker serves; the service adds its dependencies' state),
+//! `GET /stats` (every live worker's counters, from the scoreboard, as JSON) and
+//! `GET /metrics` (the same cells in Prometheus' text format).
 
 use crate::http::request::{Method, Request};
 use crate::http::response::Response;
 use crate::scoreboard::Board;
 use crate::service::HealthMember;
 
-use super::stats;
+use super::{metrics, stats};
 
 /// `Allow` for the built-in paths.
 const ALLOW: &str = "GET, HEAD";
@@ -23,7 +24,8 @@ pub(crate) fn answer(
     let resp = match req.path.as_str() {
         "/health" if read => health_response(&health()),
         "/stats" if read => stats::response(board),
-        "/health" | "/stats" => {
+        "/metrics" if read => metrics::response(board),
+        "/health" | "/stats" | "/metrics" => {
             Response::error(405, "method not allowed").with_header("Allow", ALLOW)
         }
         _ => return None,
@@ -81,7 +83,7 @@ mod tests {
     /// `/health/`) belong to the service.
     #[test]
     fn other_methods_and_paths() {
-        for path in ["/health", "/stats"] {
+        for path in ["/health", "/stats", "/metrics"] {
             let resp = answer(&req(Method::Post, path), &board(), Vec::new).unwrap();
             assert_eq!(resp.status, 405, "{path}");
             assert!(resp
@@ -89,7 +91,7 @@ mod tests {
                 .iter()
                 .any(|(n, v)| *n == "Allow" && v.as_str() == ALLOW));
         }
-        for path in ["/health/", "/stats/", "/", "/api/tasks"] {
+        for path in ["/health/", "/stats/", "/metrics/", "/", "/api/tasks"] {
             assert!(
                 answer(&req(Method::Get, path), &board(), Vec::new).is_none(),
                 "{path}"
@@ -104,5 +106,18 @@ mod tests {
         assert_eq!(resp.status, 200);
         let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
         assert_eq!(json["total"]["workers"], 0);
+    }
+
+    /// `/metrics` is Prometheus text, answered from the board it is given.
+    #[test]
+    fn metrics_in_prometheus_text() {
+        use crate::http::response::Media;
+        for m in [Method::Get, Method::Head] {
+            let resp = answer(&req(m, "/metrics"), &board(), Vec::new).unwrap();
+            assert_eq!(resp.status, 200);
+            assert_eq!(resp.media, Media::PrometheusText);
+            let text = String::from_utf8(resp.body).unwrap();
+            assert!(text.contains("# TYPE prefork_http_responses_total counter\n"));
+        }
     }
 }

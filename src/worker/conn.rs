@@ -9,6 +9,7 @@ use std::net::Shutdown;
 use std::time::Instant;
 
 pub use super::session::{Session, Timeouts, HIGH_WATER};
+use crate::scoreboard::Counters;
 
 /// Bytes asked of the kernel per `read` call.
 pub const CHUNK: usize = 16 * 1024;
@@ -41,11 +42,20 @@ pub struct Conn<S> {
 }
 
 impl<S: Stream> Conn<S> {
-    /// A connection accepted at `now`.
+    /// A connection accepted at `now`, counted nowhere (tests).
     pub fn new(stream: S, now: Instant) -> Conn<S> {
         Conn {
             stream,
             session: Session::new(now),
+        }
+    }
+
+    /// A connection accepted at `now`, metered on the worker's `counters` (bytes,
+    /// responses, its close; see [`Session::counted`]).
+    pub fn counted(stream: S, now: Instant, counters: Counters) -> Conn<S> {
+        Conn {
+            stream,
+            session: Session::counted(now, counters),
         }
     }
 
@@ -54,6 +64,7 @@ impl<S: Stream> Conn<S> {
         // A zeroed stack chunk: no uninitialised memory is ever handed to `read`.
         let mut chunk = [0u8; CHUNK];
         let n = self.stream.read(&mut chunk)?;
+        self.session.meter().received(n);
         if n == 0 {
             self.session.peer_closed();
         }
@@ -67,7 +78,10 @@ impl<S: Stream> Conn<S> {
         while !self.session.pending().is_empty() {
             match self.stream.write(self.session.pending()) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => self.session.wrote(n, now),
+                Ok(n) => {
+                    self.session.meter().sent(n);
+                    self.session.wrote(n, now);
+                }
                 Err(e) if is_timeout(&e) => return Ok(false),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),

@@ -124,6 +124,7 @@ pub(super) fn run<S: Service>(
     let info = WorkerInfo {
         slot: worker.slot,
         role: Role::EventLoop,
+        counters: worker.counters,
     };
     let cx = service.context(info)?;
     let mut ev = EvLoop::new(worker, listener, service, cx)?;
@@ -263,7 +264,8 @@ impl<S: Service> EvLoop<S> {
         {
             return; // dropping the stream closes it: the client sees a reset, nobody else does
         }
-        let conn = Conn::new(stream, Instant::now());
+        let counters = self.app.worker.counters;
+        let conn = Conn::counted(stream, Instant::now(), counters);
         self.next_serial += 1;
         let serial = self.next_serial;
         vacant.insert(Entry {
@@ -362,7 +364,7 @@ impl<S: Service> EvLoop<S> {
     /// room.
     fn settle_completions(&mut self) {
         let now = Instant::now();
-        for owner in self.deliver() {
+        for owner in self.deliver(now) {
             if let Some(entry) = live(&mut self.conns, owner).filter(|e| !e.held) {
                 // A socket read empty needs no read now (bytes arriving since raised an
                 // event, which drove it); otherwise the drive reads on until it is empty.
@@ -377,8 +379,9 @@ impl<S: Service> EvLoop<S> {
     }
 
     /// Hands every completed job's answer to its connection (in completion order,
-    /// which per connection is request order); returns the connections served.
-    fn deliver(&mut self) -> Vec<Ticket> {
+    /// which per connection is request order); returns the connections served. `now`:
+    /// a clock read after the jobs completed, the end of their requests' latency.
+    fn deliver(&mut self, now: Instant) -> Vec<Ticket> {
         let app = &mut self.app;
         rules::record_commits(&app.worker.counters, &mut app.done);
         let mut served = Vec::new();
@@ -389,9 +392,12 @@ impl<S: Service> EvLoop<S> {
                 continue;
             };
             let (service, date) = (&app.service, &mut self.date);
-            entry.conn.session.fill_seq(owner.seq, |keep_alive, out| {
-                service.encode(&done, keep_alive, date, out);
-            });
+            entry
+                .conn
+                .session
+                .fill_seq(owner.seq, now, |keep_alive, out| {
+                    service.encode(&done, keep_alive, date, out);
+                });
             let same = |t: &Ticket| (t.slot, t.serial) == (owner.slot, owner.serial);
             if !served.iter().any(same) {
                 served.push(owner);
@@ -403,15 +409,20 @@ impl<S: Service> EvLoop<S> {
     /// Commits the queued jobs, fills every answer in, and finishes the turn of each
     /// held connection (one write each).
     fn commit(&mut self) {
-        if !self.app.group.is_empty() {
+        let committed = !self.app.group.is_empty();
+        if committed {
             let app = &mut self.app;
             app.in_flight += app.group.len();
             app.service
                 .commit(&mut app.cx, &mut app.group, &mut app.done);
             app.group.clear();
-            self.deliver();
         }
+        // After the commit returned: the end of its jobs' latency, and the held
+        // connections' clock.
         let now = Instant::now();
+        if committed {
+            self.deliver(now);
+        }
         for (owner, drained) in std::mem::take(&mut self.held) {
             let draining = self.app.draining;
             let Some(entry) = live(&mut self.conns, owner) else {

@@ -20,6 +20,7 @@ pub mod conn;
 mod error;
 mod evconn;
 mod evloop;
+mod metrics;
 mod output;
 mod process;
 mod rules;

@@ -8,6 +8,7 @@
 //! different database connections) still go out in request order.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 /// Largest buffer capacity kept once a buffer is empty: a keep-alive connection reuses
 /// a small one for its next request, while a large one (a big body or a long list) is
@@ -41,6 +42,8 @@ struct Hole {
     keep_alive: bool,
     /// It answers a `HEAD` request: only the head of the encoded response is kept.
     head: bool,
+    /// When its request was complete (the start of its latency).
+    since: Instant,
 }
 
 /// Encoded output with holes.
@@ -62,8 +65,9 @@ impl Output {
 
     /// Reserves the place of a response that will be filled in later (`head`: it
     /// answers a `HEAD` request, so its body is dropped when it is filled); returns its
-    /// name, [`Output::next_seq`] before the call.
-    pub(super) fn reserve(&mut self, keep_alive: bool, head: bool) -> u64 {
+    /// name, [`Output::next_seq`] before the call. `since`: when its request was
+    /// complete ([`Output::since`]).
+    pub(super) fn reserve(&mut self, keep_alive: bool, head: bool, since: Instant) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.holes.push_back(Hole {
@@ -71,8 +75,19 @@ impl Output {
             at: self.buf.len(),
             keep_alive,
             head,
+            since,
         });
         seq
+    }
+
+    /// When the request of hole `seq` was complete; `None` without such a hole.
+    pub(super) fn since(&self, seq: u64) -> Option<Instant> {
+        self.holes.iter().find(|h| h.seq == seq).map(|h| h.since)
+    }
+
+    /// The name of the oldest hole, if any.
+    pub(super) fn oldest(&self) -> Option<u64> {
+        self.holes.front().map(|h| h.seq)
     }
 
     /// The name the next reserved hole gets.
@@ -86,7 +101,9 @@ impl Output {
     }
 
     /// Fills the oldest hole: `encode(keep_alive, out)` appends the response to `out`.
-    /// Returns false (and does nothing) when there is no hole.
+    /// Returns false (and does nothing) when there is no hole. (The session fills by
+    /// name, [`Output::oldest`] giving the oldest's.)
+    #[cfg(test)]
     pub(super) fn fill(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
         match self.holes.front() {
             Some(hole) => self.fill_seq(hole.seq, encode),
@@ -169,9 +186,9 @@ mod tests {
     fn hole_holds_back_later_output_until_filled() {
         let mut out = Output::default();
         put(&mut out, b"A");
-        let _ = out.reserve(true, false);
+        let _ = out.reserve(true, false, Instant::now());
         put(&mut out, b"C");
-        let _ = out.reserve(false, false);
+        let _ = out.reserve(false, false, Instant::now());
         assert_eq!(out.pending(), b"A");
         assert!(!out.wrote(1));
         assert_eq!(out.pending(), b"");
@@ -188,8 +205,8 @@ mod tests {
     #[test]
     fn adjacent_holes_keep_their_order() {
         let mut out = Output::default();
-        let _ = out.reserve(true, false);
-        let _ = out.reserve(true, false);
+        let _ = out.reserve(true, false, Instant::now());
+        let _ = out.reserve(true, false, Instant::now());
         put(&mut out, b"C");
         out.fill(|_, o| o.extend_from_slice(b"A"));
         out.fill(|_, o| o.extend_from_slice(b"B"));
@@ -201,7 +218,7 @@ mod tests {
     fn hole_after_written_output_survives_reset() {
         let mut out = Output::default();
         put(&mut out, b"AB");
-        let _ = out.reserve(true, false);
+        let _ = out.reserve(true, false, Instant::now());
         assert!(!out.wrote(2), "a hole is still owed");
         assert!(!out.is_empty());
         out.fill(|_, o| o.extend_from_slice(b"C"));
@@ -226,14 +243,14 @@ mod tests {
     #[test]
     fn head_holes_drop_the_body() {
         let mut out = Output::default();
-        let _ = out.reserve(true, true);
-        let _ = out.reserve(true, true);
+        let _ = out.reserve(true, true, Instant::now());
+        let _ = out.reserve(true, true, Instant::now());
         put(&mut out, b"C");
         out.fill(|_, o| o.extend_from_slice(b"H1\r\nA: 1\r\n\r\nbody"));
         out.fill(|_, o| o.extend_from_slice(b"H2\r\n\r\nbody"));
         assert_eq!(out.pending(), b"H1\r\nA: 1\r\n\r\nH2\r\n\r\nC");
         let mut tail = Output::default();
-        let _ = tail.reserve(true, true);
+        let _ = tail.reserve(true, true, Instant::now());
         tail.fill(|_, o| o.extend_from_slice(b"H\r\n\r\nbody"));
         assert_eq!(tail.pending(), b"H\r\n\r\n");
     }
@@ -243,10 +260,10 @@ mod tests {
     #[test]
     fn holes_filled_out_of_order_keep_request_order() {
         let mut out = Output::default();
-        let a = out.reserve(true, false);
+        let a = out.reserve(true, false, Instant::now());
         put(&mut out, b"|");
-        let b = out.reserve(true, false);
-        let c = out.reserve(true, false);
+        let b = out.reserve(true, false, Instant::now());
+        let c = out.reserve(true, false, Instant::now());
         assert!(out.fill_seq(c, |_, o| o.extend_from_slice(b"C")));
         assert!(out.fill_seq(b, |_, o| o.extend_from_slice(b"B")));
         assert_eq!(out.pending(), b"", "A is still owed");

@@ -8,12 +8,18 @@
 //! With group commit an answer can come later ([`Reply::Later`]): its place in the output
 //! is reserved and [`Session::fill`] puts it there once the batch is committed; nothing
 //! behind it is sent before it.
+//!
+//! A session also meters its connection on the worker's [`Counters`] (`/metrics`):
+//! every response encoded, by status, with its latency — from the `now` of the pass
+//! that found its request complete to the moment its response is encoded (one clock
+//! read per response) — and its own closing, when it is dropped.
 
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
 use crate::http::response::{encode, encode_for_head, DateCache, Response, CONTINUE};
+use crate::scoreboard::Counters;
 use crate::service::Never;
 use crate::worker::output::{release_if_empty, strip_body, Output};
 
@@ -111,11 +117,25 @@ pub struct Session {
     /// The last pass stopped at a complete request the handler could not take yet
     /// ([`Reply::Retry`]): reading more now would only grow `rbuf`.
     holds_request: bool,
+    /// The worker's counters: responses, latencies, bytes, the close.
+    meter: Counters,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.meter.closed();
+    }
 }
 
 impl Session {
-    /// A session for a connection accepted at `now`.
+    /// A session for a connection accepted at `now`, counted nowhere (tests).
     pub fn new(now: Instant) -> Session {
+        Session::counted(now, Counters::discarded())
+    }
+
+    /// A session for a connection accepted at `now`, metered on `meter` (the worker's
+    /// counters; the connection's acceptance is counted by whoever accepted it).
+    pub fn counted(now: Instant, meter: Counters) -> Session {
         Session {
             rbuf: Vec::new(),
             out: Output::default(),
@@ -128,7 +148,13 @@ impl Session {
             phase: Phase::Fresh(now),
             served: 0,
             holds_request: false,
+            meter,
         }
+    }
+
+    /// The counters this session meters on (for the bytes its connection moves).
+    pub fn meter(&self) -> &Counters {
+        &self.meter
     }
 
     /// Appends received bytes; a request starting on an idle connection starts its clock.
@@ -188,17 +214,22 @@ impl Session {
             match parse(&self.rbuf[start..], limits) {
                 Ok(Progress::Complete { request, consumed }) => {
                     match handler(&request, self.out.holes() > 0, self.out.next_seq()) {
-                        Reply::Now(resp) => self.respond(&request, &resp, date),
+                        Reply::Now(resp) => {
+                            self.respond(&request, &resp, date);
+                            self.meter.answered(resp.status, now.elapsed());
+                        }
                         Reply::Done { done, close } => {
                             let keep_alive = request.keep_alive && !close;
                             let at = self.out.buf().len();
                             encode_done(&done, keep_alive, date, self.out.buf());
+                            let status = status_of(&self.out.buf()[at..]);
+                            self.meter.answered(status, now.elapsed());
                             if request.method == Method::Head {
                                 strip_body(self.out.buf(), at);
                             }
                             self.answered(keep_alive);
                         }
-                        Reply::Later { close } => self.reserve(&request, close),
+                        Reply::Later { close } => self.reserve(&request, close, now),
                         Reply::Retry => {
                             self.holds_request = true;
                             break;
@@ -251,9 +282,11 @@ impl Session {
     }
 
     /// Reserves the place of a response that [`Session::fill`] provides later.
-    fn reserve(&mut self, req: &Request, close: bool) {
+    fn reserve(&mut self, req: &Request, close: bool, since: Instant) {
         let keep_alive = req.keep_alive && !close;
-        let _ = self.out.reserve(keep_alive, req.method == Method::Head);
+        let _ = self
+            .out
+            .reserve(keep_alive, req.method == Method::Head, since);
         self.answered(keep_alive);
     }
 
@@ -268,20 +301,40 @@ impl Session {
     /// Puts the oldest answer owed ([`Reply::Later`]) in its place; its keep-alive was
     /// decided when it was reserved. False when nothing is owed.
     pub fn fill(&mut self, resp: &Response, date: &mut DateCache) -> bool {
-        self.out
-            .fill(|keep_alive, buf| encode(resp, keep_alive, date, buf))
+        self.fill_with(|keep_alive, buf| encode(resp, keep_alive, date, buf))
     }
 
     /// [`Session::fill`] with an encoder that appends the response itself
     /// (`encode(keep_alive, out)`), for responses encoded without building a `Response`.
     pub fn fill_with(&mut self, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
-        self.out.fill(encode)
+        match self.out.oldest() {
+            Some(seq) => self.fill_seq(seq, Instant::now(), encode),
+            None => false,
+        }
     }
 
     /// Puts the answer owed in hole `seq` (the name the handler was given) in its place,
-    /// whatever order answers arrive in; false when there is no such hole.
-    pub fn fill_seq(&mut self, seq: u64, encode: impl FnOnce(bool, &mut Vec<u8>)) -> bool {
-        self.out.fill_seq(seq, encode)
+    /// whatever order answers arrive in; false when there is no such hole. `now`: the
+    /// moment of encoding, the end of the request's latency (a caller filling several
+    /// answers right after one commit passes one clock read for them all).
+    pub fn fill_seq(
+        &mut self,
+        seq: u64,
+        now: Instant,
+        encode: impl FnOnce(bool, &mut Vec<u8>),
+    ) -> bool {
+        let Some(since) = self.out.since(seq) else {
+            return false;
+        };
+        let mut status = 0;
+        let filled = self.out.fill_seq(seq, |keep_alive, buf| {
+            let at = buf.len();
+            encode(keep_alive, buf);
+            status = status_of(&buf[at..]);
+        });
+        self.meter
+            .answered(status, now.saturating_duration_since(since));
+        filled
     }
 
     /// Answers still owed ([`Reply::Later`] not filled in yet).
@@ -289,8 +342,10 @@ impl Session {
         self.out.holes()
     }
 
-    /// Answers with an error status and closes after it.
+    /// Answers with an error status and closes after it (the parser's own answers:
+    /// malformed requests, read timeouts).
     fn fail(&mut self, status: u16, message: &str, date: &mut DateCache) {
+        self.meter.rejected(status);
         encode(
             &Response::error(status, message),
             false,
@@ -419,6 +474,16 @@ impl Session {
     pub fn finished(&self) -> bool {
         self.dead || (self.out.is_empty() && (self.peer_closed || (self.closing && !self.linger)))
     }
+}
+
+/// The status code of the response encoded at the start of `encoded`
+/// (`HTTP/1.1 201 …`); 0 if it does not start with a status line.
+fn status_of(encoded: &[u8]) -> u16 {
+    encoded
+        .get(9..12)
+        .and_then(|digits| std::str::from_utf8(digits).ok())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ mod tests {
                 requests: 6,
                 commits: 2,
                 committed_jobs: 5,
+                ..WorkerStats::default()
             },
             WorkerStats {
                 slot: 1,

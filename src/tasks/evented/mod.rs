@@ -29,6 +29,7 @@ use super::answer;
 use super::db::{self, Db, DbError, DbTarget, NewTask, Task};
 use crate::http::request::Request;
 use crate::http::response::DateCache;
+use crate::scoreboard::Counters;
 use crate::service::{
     BootError, Call, Completions, Group, HealthMember, Role, Service, SourceId, Sources, Ticket,
     Turn, WorkerInfo,
@@ -100,6 +101,8 @@ pub struct EventedContext {
     queued: Vec<(Ticket, NewTask)>,
     /// Most rows per unit.
     group_cap: usize,
+    /// The worker's counters: database errors and reconnections.
+    meter: Counters,
 }
 
 impl Service for EventedTaskService {
@@ -143,11 +146,13 @@ impl Service for EventedTaskService {
             reads: None,
             queued: Vec::new(),
             group_cap: self.group_cap,
+            meter: info.counters,
         })
     }
 
     fn call(&self, cx: &mut EventedContext, req: &Request, turn: Turn) -> Call<NewTask> {
-        answer::call(req, turn, || cx.reads(&self.target))
+        let meter = cx.meter;
+        answer::call(req, turn, &meter, || cx.reads(&self.target))
     }
 
     /// `--batch 1`: each insert as its own unit on the least busy connection. Group
@@ -296,7 +301,9 @@ impl EventedContext {
     /// The synchronous connection for reads, made on first use.
     fn reads(&mut self, target: &DbTarget) -> Result<&mut Db, DbError> {
         if self.reads.is_none() {
-            self.reads = Some(Db::connect(target)?);
+            let mut db = Db::connect(target)?;
+            db.count_reconnects_on(self.meter);
+            self.reads = Some(db);
         }
         Ok(self.reads.as_mut().expect("just made"))
     }
@@ -311,10 +318,8 @@ impl EventedContext {
         }
         if self.slots.iter().all(|s| s.conn.is_none()) {
             let why = DbError::Unavailable("not connected to the database; reconnecting".into());
-            for (ticket, _) in self.queued.drain(..) {
-                done.complete(ticket, Err(why.clone()));
-            }
-            return;
+            let tickets = self.queued.drain(..).map(|(ticket, _)| ticket);
+            return fail_all(&self.meter, tickets, &why, done);
         }
         for i in 0..self.slots.len() {
             // One group at a time while a partial group waits: the next commit starts
@@ -356,9 +361,7 @@ impl EventedContext {
             .min();
         let Some((_, i)) = least_busy else {
             let why = DbError::Unavailable("not connected to the database; reconnecting".into());
-            return tickets
-                .into_iter()
-                .for_each(|t| done.complete(t, Err(why.clone())));
+            return fail_all(&self.meter, tickets, &why, done);
         };
         self.submit_to(i, tickets, tasks, done);
     }
@@ -374,9 +377,7 @@ impl EventedContext {
     ) {
         let conn = self.slots[i].conn.as_mut().expect("a live slot");
         if let Err((unit, e)) = conn.submit(tickets, tasks) {
-            unit.tickets
-                .into_iter()
-                .for_each(|t| done.complete(t, Err(e.clone())));
+            fail_all(&self.meter, unit.tickets, &e, done);
             self.break_slot(i, &e, None, done);
         }
     }
@@ -405,9 +406,7 @@ impl EventedContext {
             }
             Err(e) => {
                 let _ = slot;
-                unit.tickets
-                    .into_iter()
-                    .for_each(|t| done.complete(t, Err(e.clone())));
+                fail_all(&self.meter, unit.tickets, &e, done);
             }
         }
     }
@@ -431,6 +430,7 @@ impl EventedContext {
                 let ready = slot.connecting.take().expect("checked above");
                 slot.conn = Some(ready.finish());
                 slot.delay = FIRST_BACKOFF;
+                self.meter.db_reconnect();
                 self.dispatch(done);
             }
             Err(_) => {
@@ -461,13 +461,25 @@ impl EventedContext {
             "connection lost with the request in flight ({why})"
         ));
         for unit in conn.take_units() {
-            unit.tickets
-                .into_iter()
-                .for_each(|t| done.complete(t, Err(lost.clone())));
+            fail_all(&self.meter, unit.tickets, &lost, done);
         }
         if let Some(sources) = sources {
             let _ = sources.deregister(&mut conn.socket);
         }
         slot.back_off(Instant::now());
+    }
+}
+
+/// Answers each of `tickets` with `why` (503/500), counting them on `meter` as requests
+/// whose database work failed.
+fn fail_all(
+    meter: &Counters,
+    tickets: impl IntoIterator<Item = Ticket>,
+    why: &DbError,
+    done: &mut Completions<Result<Task, DbError>>,
+) {
+    for ticket in tickets {
+        meter.db_errors(1);
+        done.complete(ticket, Err(why.clone()));
     }
 }

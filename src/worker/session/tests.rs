@@ -211,3 +211,63 @@ fn retry_keeps_the_request_and_says_so() {
     assert!(!s.holds_request() && s.rbuf.is_empty());
     assert_eq!(statuses(&text(&s)), ["200", "200"]);
 }
+
+/// The session meters every response on its counters: answered now (by status), done
+/// on the spot (status read from the encoded bytes), owed and filled later (latency
+/// from the pass that took the request to the fill); the parser's own errors count as
+/// rejected; dropping the session counts its close.
+#[test]
+fn responses_are_metered_with_status_and_latency() {
+    let meter = Counters::detached();
+    let t0 = Instant::now();
+    let mut s = Session::counted(t0, meter);
+    let three = b"GET /now HTTP/1.1\r\nHost: h\r\n\r\nGET /done HTTP/1.1\r\nHost: h\r\n\r\n\
+                  GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
+    s.received(three, t0);
+    let (limits, mut date) = (Limits::default(), DateCache::default());
+    let handler = |req: &Request, _: bool, _: u64| match req.path.as_str() {
+        "/now" => Reply::Now(Response::error(404, "no")),
+        "/done" => Reply::Done {
+            done: 201u16,
+            close: false,
+        },
+        _ => Reply::Later { close: false },
+    };
+    let encode_done = |status: &u16, keep: bool, date: &mut DateCache, out: &mut Vec<u8>| {
+        encode(&Response::json(*status, b"{}".to_vec()), keep, date, out)
+    };
+    s.process_replies(&limits, &mut date, t0, handler, encode_done);
+    let got = meter.get();
+    assert_eq!(
+        got.responses,
+        [0, 1, 0, 1, 0],
+        "the hole is not counted yet"
+    );
+    assert_eq!(got.latency.iter().sum::<u64>(), 2);
+
+    let later = t0 + Duration::from_secs(3); // between the 2.5 s and 5 s bounds
+    assert!(s.fill_seq(0, later, |keep, out| {
+        encode(&Response::json(503, b"{}".to_vec()), keep, &mut date, out)
+    }));
+    let got = meter.get();
+    assert_eq!(got.responses, [0, 1, 0, 1, 1]);
+    assert_eq!(got.latency[LATENCY_SLOW_BUCKET], 1, "{:?}", got.latency);
+    assert!(got.latency_sum_ns >= 3_000_000_000);
+    assert!(statuses(&text(&s)) == ["404", "201", "503"]);
+
+    s.received(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", t0);
+    s.process(&limits, &mut date, t0, echo);
+    let got = meter.get();
+    assert_eq!((got.responses[3], got.rejected), (2, 1));
+    assert_eq!(
+        got.latency.iter().sum::<u64>(),
+        3,
+        "rejections have no latency"
+    );
+    assert_eq!(got.closed, 0);
+    drop(s);
+    assert_eq!(meter.get().closed, 1);
+}
+
+/// The bucket of a 3 s latency: above the 2.5 s bound, within the 5 s one.
+const LATENCY_SLOW_BUCKET: usize = 12;

@@ -160,7 +160,8 @@ impl Acceptor<'_> {
             self.worker.counters.connection();
             // Every response is written in one go; Nagle would only hold back its tail.
             let _ = stream.set_nodelay(true);
-            let client = Client::new(stream, &self.tally, now);
+            let counters = self.worker.counters;
+            let client = Client::new(stream, &self.tally, now, counters);
             self.wait(client);
         });
         self.gate = gate;

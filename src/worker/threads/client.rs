@@ -12,6 +12,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::Waker;
 
+use crate::scoreboard::Counters;
 use crate::worker::conn::Conn;
 
 /// Connections open in this worker, wherever they are.
@@ -66,11 +67,17 @@ pub(super) struct Client {
 }
 
 impl Client {
-    /// A connection accepted at `now`, counted in `tally`.
-    pub(super) fn new(stream: TcpStream, tally: &Arc<Tally>, now: Instant) -> Client {
+    /// A connection accepted at `now`, counted in `tally`, metered on the worker's
+    /// `counters`.
+    pub(super) fn new(
+        stream: TcpStream,
+        tally: &Arc<Tally>,
+        now: Instant,
+        counters: Counters,
+    ) -> Client {
         tally.open.fetch_add(1, Ordering::SeqCst);
         Client {
-            conn: Conn::new(stream, now),
+            conn: Conn::counted(stream, now, counters),
             _ticket: Ticket(Arc::clone(tally)),
         }
     }

@@ -84,11 +84,17 @@ pub(super) fn start<S: Service>(
     counters: &Counters,
 ) -> Result<(Inbox<S>, Vec<JoinHandle<()>>), WorkerError> {
     let (jobs, queue) = crossbeam_channel::unbounded::<Job<S>>();
-    let (service_for_body, counters) = (Arc::clone(service), counters.clone());
+    let (service_for_body, counters) = (Arc::clone(service), *counters);
     let body = move |_, mut cx: S::Context| {
         run(&*service_for_body, &mut cx, &queue, cap, &counters);
     };
-    let handles = start_threads("commit", count, (service, slot), Role::Committer, body)?;
+    let handles = start_threads(
+        "commit",
+        count,
+        (service, slot, &counters),
+        Role::Committer,
+        body,
+    )?;
     Ok((Inbox { jobs }, handles))
 }
 

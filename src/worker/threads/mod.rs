@@ -113,7 +113,7 @@ pub(super) fn run<S: Service>(
         queue: rx,
         park: park_tx,
         waker,
-        counters: worker.counters.clone(),
+        counters: worker.counters,
         committer,
     });
     let threads = Threads {

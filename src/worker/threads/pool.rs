@@ -50,7 +50,7 @@ pub(super) fn start<S: Service>(
     let started = start_threads(
         "req",
         threads,
-        (&shared.service, worker.slot),
+        (&shared.service, worker.slot, &worker.counters),
         Role::Request,
         body,
     );

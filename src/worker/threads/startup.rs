@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
+use crate::scoreboard::Counters;
 use crate::service::{BootError, Role, Service, WorkerInfo};
 use crate::worker::error::WorkerError;
 
@@ -15,7 +16,7 @@ use crate::worker::error::WorkerError;
 pub(super) fn start_threads<S, B>(
     prefix: &str,
     count: usize,
-    (service, slot): (&Arc<S>, usize),
+    (service, slot, counters): (&Arc<S>, usize, &Counters),
     role: fn(usize) -> Role,
     body: B,
 ) -> Result<Vec<JoinHandle<()>>, WorkerError>
@@ -24,6 +25,7 @@ where
     B: Fn(usize, S::Context) + Clone + Send + 'static,
 {
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<(), BootError>>(count);
+    let counters = *counters;
     let mut handles = Vec::with_capacity(count);
     for i in 0..count {
         let (service, ready, body) = (Arc::clone(service), ready_tx.clone(), body.clone());
@@ -33,6 +35,7 @@ where
                 let info = WorkerInfo {
                     slot,
                     role: role(i),
+                    counters,
                 };
                 match service.context(info) {
                     Ok(cx) => {
