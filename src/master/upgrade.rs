@@ -73,11 +73,11 @@ impl Master {
                 self.successor = Some(Successor { pid });
             }
             Err(e) => {
+                self.take_pid_file_back();
                 crate::say!(
                     "prefork: upgrade failed: cannot start {}: {e}",
                     exe.display()
                 );
-                self.take_pid_file_back();
             }
         }
     }
@@ -96,10 +96,11 @@ impl Master {
             Err(e) => format!("cannot be waited for ({e})"),
         };
         self.successor = None;
+        // Before the line that says so: whoever reads the log finds the file back.
+        self.take_pid_file_back();
         crate::say!(
             "prefork: upgrade failed: new master pid {pid} {how}; this master keeps serving"
         );
-        self.take_pid_file_back();
         if self.parked {
             self.unpark();
         }
