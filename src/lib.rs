@@ -20,6 +20,7 @@
 //! - [`hello`]: a fixed answer on every path (the HTTP ceiling, no I/O).
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
+//! - [`peer`]: the remote end of a connection, as the access log names it.
 //! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,6 +34,7 @@ pub mod http;
 pub mod log;
 pub mod master;
 pub mod net;
+pub mod peer;
 pub mod privileges;
 pub mod scoreboard;
 pub mod service;

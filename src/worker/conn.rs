@@ -9,6 +9,7 @@ use std::net::Shutdown;
 use std::time::Instant;
 
 pub use super::session::{Session, Timeouts, HIGH_WATER};
+use crate::peer::Peer;
 use crate::scoreboard::Counters;
 
 /// Bytes asked of the kernel per `read` call.
@@ -50,12 +51,12 @@ impl<S: Stream> Conn<S> {
         }
     }
 
-    /// A connection accepted at `now`, metered on the worker's `counters` (bytes,
-    /// responses, its close; see [`Session::counted`]).
-    pub fn counted(stream: S, now: Instant, counters: Counters) -> Conn<S> {
+    /// A connection from `peer` accepted at `now`, metered on the worker's `counters`
+    /// (bytes, responses, its close; see [`Session::counted`]).
+    pub fn counted(stream: S, peer: Peer, now: Instant, counters: Counters) -> Conn<S> {
         Conn {
             stream,
-            session: Session::counted(now, counters),
+            session: Session::counted(now, counters, peer),
         }
     }
 

@@ -43,6 +43,7 @@ use super::state::{Stop, Worker};
 use super::timers::Timers;
 use crate::config::Limits;
 use crate::http::response::DateCache;
+use crate::peer::Peer;
 use crate::service::{Completions, Role, Service, SourceId, Sources, Ticket, WorkerInfo};
 
 /// The listening socket.
@@ -237,8 +238,10 @@ impl<S: Service> EvLoop<S> {
             return;
         };
         let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
-        let next = || listener.accept().map(|(stream, _)| stream);
-        gate.accept(self.conns.len(), now, next, |stream| self.add(stream));
+        let next = || listener.accept();
+        gate.accept(self.conns.len(), now, next, |(stream, peer)| {
+            self.add(stream, Peer::from(peer))
+        });
         self.gate = gate;
         self.listener = Some(listener);
     }
@@ -252,7 +255,7 @@ impl<S: Service> EvLoop<S> {
     }
 
     /// Registers a new connection and starts its read clock.
-    fn add(&mut self, mut stream: TcpStream) {
+    fn add(&mut self, mut stream: TcpStream, peer: Peer) {
         // Every response is written in one go; Nagle would only hold back its tail.
         let _ = stream.set_nodelay(true);
         let vacant = self.conns.vacant_entry();
@@ -265,7 +268,7 @@ impl<S: Service> EvLoop<S> {
             return; // dropping the stream closes it: the client sees a reset, nobody else does
         }
         let counters = self.app.worker.counters;
-        let conn = Conn::counted(stream, Instant::now(), counters);
+        let conn = Conn::counted(stream, peer, Instant::now(), counters);
         self.next_serial += 1;
         let serial = self.next_serial;
         vacant.insert(Entry {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
 use crate::http::response::{encode, encode_for_head, DateCache, Response, CONTINUE};
+use crate::peer::Peer;
 use crate::scoreboard::Counters;
 use crate::service::Never;
 use crate::worker::output::{release_if_empty, strip_body, Output};
@@ -119,6 +120,8 @@ pub struct Session {
     holds_request: bool,
     /// The worker's counters: responses, latencies, bytes, the close.
     meter: Counters,
+    /// The remote end, for the access log.
+    peer: Peer,
 }
 
 impl Drop for Session {
@@ -130,12 +133,12 @@ impl Drop for Session {
 impl Session {
     /// A session for a connection accepted at `now`, counted nowhere (tests).
     pub fn new(now: Instant) -> Session {
-        Session::counted(now, Counters::discarded())
+        Session::counted(now, Counters::discarded(), Peer::Unix)
     }
 
     /// A session for a connection accepted at `now`, metered on `meter` (the worker's
     /// counters; the connection's acceptance is counted by whoever accepted it).
-    pub fn counted(now: Instant, meter: Counters) -> Session {
+    pub fn counted(now: Instant, meter: Counters, peer: Peer) -> Session {
         Session {
             rbuf: Vec::new(),
             out: Output::default(),
@@ -149,12 +152,18 @@ impl Session {
             served: 0,
             holds_request: false,
             meter,
+            peer,
         }
     }
 
     /// The counters this session meters on (for the bytes its connection moves).
     pub fn meter(&self) -> &Counters {
         &self.meter
+    }
+
+    /// The remote end of the connection.
+    pub fn peer(&self) -> Peer {
+        self.peer
     }
 
     /// Appends received bytes; a request starting on an idle connection starts its clock.

@@ -15,6 +15,7 @@ use slab::Slab;
 use super::client::{Client, Tally};
 use super::shared::{Threads, TICK};
 use crate::http::response::DateCache;
+use crate::peer::Peer;
 use crate::worker::accept::Gate;
 use crate::worker::conn::Timeouts;
 use crate::worker::state::{Stop, Worker};
@@ -155,13 +156,13 @@ impl Acceptor<'_> {
             return;
         };
         let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
-        let next = || listener.accept().map(|(stream, _)| stream);
-        gate.accept(self.tally.open(), now, next, |stream| {
+        let next = || listener.accept();
+        gate.accept(self.tally.open(), now, next, |(stream, peer)| {
             self.worker.counters.connection();
             // Every response is written in one go; Nagle would only hold back its tail.
             let _ = stream.set_nodelay(true);
             let counters = self.worker.counters;
-            let client = Client::new(stream, &self.tally, now, counters);
+            let client = Client::new(stream, Peer::from(peer), &self.tally, now, counters);
             self.wait(client);
         });
         self.gate = gate;

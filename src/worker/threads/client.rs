@@ -12,6 +12,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::Waker;
 
+use crate::peer::Peer;
 use crate::scoreboard::Counters;
 use crate::worker::conn::Conn;
 
@@ -67,17 +68,18 @@ pub(super) struct Client {
 }
 
 impl Client {
-    /// A connection accepted at `now`, counted in `tally`, metered on the worker's
-    /// `counters`.
+    /// A connection from `peer` accepted at `now`, counted in `tally`, metered on the
+    /// worker's `counters`.
     pub(super) fn new(
         stream: TcpStream,
+        peer: Peer,
         tally: &Arc<Tally>,
         now: Instant,
         counters: Counters,
     ) -> Client {
         tally.open.fetch_add(1, Ordering::SeqCst);
         Client {
-            conn: Conn::counted(stream, now, counters),
+            conn: Conn::counted(stream, peer, now, counters),
             _ticket: Ticket(Arc::clone(tally)),
         }
     }
