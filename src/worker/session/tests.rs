@@ -220,7 +220,7 @@ fn retry_keeps_the_request_and_says_so() {
 fn responses_are_metered_with_status_and_latency() {
     let meter = Counters::detached();
     let t0 = Instant::now();
-    let mut s = Session::counted(t0, meter);
+    let mut s = Session::counted(t0, meter, crate::peer::Peer::Unix);
     let three = b"GET /now HTTP/1.1\r\nHost: h\r\n\r\nGET /done HTTP/1.1\r\nHost: h\r\n\r\n\
                   GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
     s.received(three, t0);
