@@ -4,17 +4,19 @@
 //! `LISTEN_PID` to our pid (so a child that inherits the environment by mistake does not
 //! take them too); `systemd-socket-activate` and a `.socket` unit both do so.
 //!
-//! Only TCP listening sockets are adopted for now; anything else among them is refused
-//! with the reason, rather than served wrongly.
+//! Listening TCP and Unix stream sockets are adopted; anything else among them is
+//! refused with the reason, rather than served wrongly.
 
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::socket::{
     getsockname, getsockopt, sockopt, AddressFamily, SockType, SockaddrLike, SockaddrStorage,
 };
 
+use crate::listener::Listener;
 use crate::sys;
 
 /// The first descriptor the protocol passes (after stdin, stdout, stderr).
@@ -45,9 +47,9 @@ pub enum ActivationError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A passed descriptor is not a listening TCP socket.
-    #[error("descriptor {fd} from LISTEN_FDS is not a listening TCP socket ({why}); prefork adopts TCP listeners only (ListenStream=HOST:PORT in the .socket unit)")]
-    NotTcpListener {
+    /// A passed descriptor is not a listening stream socket prefork can serve on.
+    #[error("descriptor {fd} from LISTEN_FDS is not a listening TCP or Unix stream socket ({why}); prefork adopts those only (ListenStream=HOST:PORT or ListenStream=/path in the .socket unit)")]
+    NotStreamListener {
         /// The descriptor.
         fd: RawFd,
         /// What it is instead.
@@ -84,7 +86,7 @@ fn passed_count(
 /// made close-on-exec (the protocol passes them inheritable) and non-blocking.
 ///
 /// Call it once, before anything else opens descriptors it could mistake for passed ones.
-pub fn take_listeners() -> Result<Vec<TcpListener>, ActivationError> {
+pub fn take_listeners() -> Result<Vec<Listener>, ActivationError> {
     let count = passed_count(
         std::env::var("LISTEN_FDS").ok(),
         std::env::var("LISTEN_PID").ok(),
@@ -102,9 +104,9 @@ pub fn take_listeners() -> Result<Vec<TcpListener>, ActivationError> {
 }
 
 /// One passed descriptor as a listener, after checking that it is one.
-fn adopt(owned: OwnedFd) -> Result<TcpListener, ActivationError> {
+fn adopt(owned: OwnedFd) -> Result<Listener, ActivationError> {
     let fd = owned.as_raw_fd();
-    let refuse = |why: String| ActivationError::NotTcpListener { fd, why };
+    let refuse = |why: String| ActivationError::NotStreamListener { fd, why };
     let listening = getsockopt(&owned, sockopt::AcceptConn).map_err(|e| refuse(e.to_string()))?;
     if !listening {
         return Err(refuse("a socket that is not listening".into()));
@@ -114,14 +116,20 @@ fn adopt(owned: OwnedFd) -> Result<TcpListener, ActivationError> {
         return Err(refuse(format!("a {kind:?} socket")));
     }
     let local = getsockname::<SockaddrStorage>(fd).map_err(|e| refuse(e.to_string()))?;
-    if !matches!(
-        local.family(),
-        Some(AddressFamily::Inet | AddressFamily::Inet6)
-    ) {
-        return Err(refuse(format!("address family {:?}", local.family())));
-    }
+    let listener = match local.family() {
+        Some(AddressFamily::Inet | AddressFamily::Inet6) => Listener::Tcp(TcpListener::from(owned)),
+        Some(AddressFamily::Unix) => {
+            let named = local.as_unix_addr().is_some_and(|a| a.path().is_some());
+            if !named {
+                return Err(refuse(
+                    "a Unix socket without a path (abstract or unnamed)".into(),
+                ));
+            }
+            Listener::Unix(UnixListener::from(owned))
+        }
+        other => return Err(refuse(format!("address family {other:?}"))),
+    };
     fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| refuse(e.to_string()))?;
-    let listener = TcpListener::from(owned);
     listener
         .set_nonblocking(true)
         .map_err(|e| refuse(e.to_string()))?;

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::endpoint::Endpoint;
 pub use crate::http::Limits;
 use crate::privileges::{PrivilegeError, RunAs};
+use crate::unix_socket::{parse_mode, Owner, DEFAULT_MODE};
 
 /// The built-in service the workers serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -59,10 +61,33 @@ pub enum AcceptMode {
     about = "Prefork HTTP server for the task-insert experiment"
 )]
 pub struct Cli {
-    /// Address to listen on, HOST:PORT (a name such as localhost:8000 is resolved; its
-    /// first address is used). Default: 127.0.0.1:8000
-    #[arg(long, default_value = "127.0.0.1:8000", hide_default_value = true)]
-    pub bind: String,
+    /// Where to listen: HOST:PORT (a name such as localhost:8000 is resolved; its first
+    /// address is used) or unix:PATH (a Unix socket). Repeat it to listen on several;
+    /// the first HOST:PORT gets the per-worker SO_REUSEPORT sockets, the others (and
+    /// every Unix socket) are shared by all workers. Default: 127.0.0.1:8000
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "127.0.0.1:8000",
+        hide_default_value = true,
+        action = clap::ArgAction::Append
+    )]
+    pub bind: Vec<String>,
+
+    /// Permission bits of the Unix socket files (octal; connecting needs write
+    /// permission). Default: 660
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "660",
+        hide_default_value = true
+    )]
+    pub socket_mode: String,
+
+    /// Owner of the Unix socket files, USER[:GROUP] or :GROUP (e.g. `:www-data` so that
+    /// nginx may connect; changing the user needs root). Default: the user prefork runs as
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub socket_owner: Option<String>,
 
     /// Number of worker processes, or `auto` for one per CPU. Default: auto
     #[arg(long, default_value = "auto", hide_default_value = true)]
@@ -280,8 +305,19 @@ pub enum ConfigError {
     #[error(transparent)]
     Privilege(#[from] PrivilegeError),
     /// `--bind` does not name an address.
-    #[error("--bind {0}: {1} (give HOST:PORT, e.g. 127.0.0.1:8000 or localhost:8000)")]
+    #[error(
+        "--bind {0}: {1} (give HOST:PORT, e.g. 127.0.0.1:8000 or localhost:8000, or unix:PATH)"
+    )]
     Bind(String, String),
+    /// The same `--bind` twice.
+    #[error("--bind {0} is given twice")]
+    BindTwice(String),
+    /// Bad `--socket-mode`.
+    #[error("--socket-mode {0}")]
+    SocketMode(String),
+    /// Bad `--socket-owner`.
+    #[error("--socket-owner {0:?}: {1}")]
+    SocketOwner(String, String),
     /// `--no-fork` with `--max-requests`: recycling would end the only process.
     #[error("--no-fork serves from one process that nobody respawns: --max-requests would stop the server; drop one of them")]
     NoForkMaxRequests,
@@ -319,8 +355,14 @@ pub const MAX_BATCH: usize = 4096;
 /// Validated configuration, plain data that is copied into every worker before fork.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Listen address (port 0: the kernel picks one, shared by every slot).
-    pub bind: SocketAddr,
+    /// Where to listen, in `--bind` order (at least one). The first TCP address is the
+    /// one with a socket per slot in `reuseport` mode (port 0: the kernel picks one,
+    /// shared by every slot); see [`Config::primary_tcp`].
+    pub binds: Vec<Endpoint>,
+    /// Permission bits of Unix socket files (`--socket-mode`).
+    pub socket_mode: u32,
+    /// Owner of Unix socket files (`--socket-owner`).
+    pub socket_owner: Option<Owner>,
     /// Number of worker processes (and of listener slots with `AcceptMode::Reuseport`).
     pub workers: usize,
     /// The built-in service to serve (`--app`).
@@ -457,8 +499,26 @@ impl Config {
                 timeout,
             });
         }
+        let binds = resolve_binds(&cli.bind)?;
+        let socket_mode = parse_mode(&cli.socket_mode).map_err(ConfigError::SocketMode)?;
+        let socket_owner = match &cli.socket_owner {
+            Some(value) => Some(
+                Owner::parse(value).map_err(|why| ConfigError::SocketOwner(value.clone(), why))?,
+            ),
+            None => None,
+        };
+        if !binds.iter().any(|b| matches!(b, Endpoint::Unix(_)))
+            && (cli.socket_owner.is_some() || socket_mode != DEFAULT_MODE)
+        {
+            warnings.push(
+                "--socket-mode and --socket-owner have no effect without a --bind unix:PATH"
+                    .to_string(),
+            );
+        }
         Ok(Config {
-            bind: resolve_bind(&cli.bind)?,
+            binds,
+            socket_mode,
+            socket_owner,
             workers,
             app: cli.app,
             mode: cli.mode,
@@ -496,14 +556,29 @@ impl Config {
     }
 }
 
-/// `--bind`: an address, or a name resolved now (its first address).
-fn resolve_bind(value: &str) -> Result<SocketAddr, ConfigError> {
-    use std::net::ToSocketAddrs;
-    let fail = |why: String| ConfigError::Bind(value.to_string(), why);
-    let mut addrs = value.to_socket_addrs().map_err(|e| fail(e.to_string()))?;
-    addrs
-        .next()
-        .ok_or_else(|| fail("the name has no address".to_string()))
+/// Every `--bind`: an address, a name resolved now (its first address), or a Unix
+/// socket path; the same one twice is refused (port 0 may repeat: each gets its own).
+fn resolve_binds(values: &[String]) -> Result<Vec<Endpoint>, ConfigError> {
+    let mut binds: Vec<Endpoint> = Vec::with_capacity(values.len());
+    for value in values {
+        let endpoint =
+            Endpoint::parse(value).map_err(|why| ConfigError::Bind(value.to_string(), why))?;
+        let fixed_port = endpoint.tcp().is_none_or(|addr| addr.port() != 0);
+        if fixed_port && binds.contains(&endpoint) {
+            return Err(ConfigError::BindTwice(value.to_string()));
+        }
+        binds.push(endpoint);
+    }
+    Ok(binds)
+}
+
+impl Config {
+    /// The first TCP `--bind`: the address whose sockets are per slot in `reuseport`
+    /// mode, and the one the `listening on http://…` line names. `None` when every
+    /// `--bind` is a Unix socket.
+    pub fn primary_tcp(&self) -> Option<SocketAddr> {
+        self.binds.iter().find_map(Endpoint::tcp)
+    }
 }
 
 fn parse_workers(value: &str) -> Result<usize, ConfigError> {
@@ -660,8 +735,9 @@ mod tests {
     #[test]
     fn bind_names_no_fork_recycling_and_ignored_threads() {
         let c = parse(&["--bind", "localhost:8123"]).unwrap();
-        assert_eq!(c.bind.port(), 8123);
-        assert!(c.bind.ip().is_loopback());
+        let primary = c.primary_tcp().unwrap();
+        assert_eq!(primary.port(), 8123);
+        assert!(primary.ip().is_loopback());
         assert!(matches!(
             parse(&["--bind", "nowhere"]),
             Err(ConfigError::Bind(..))
@@ -675,6 +751,57 @@ mod tests {
             .unwrap()
             .warnings
             .is_empty());
+    }
+
+    /// Several `--bind`s, Unix sockets among them: kept in order; the first TCP one is
+    /// primary; the same one twice is refused (port 0 may repeat); the socket options
+    /// are parsed, and warned about without a Unix socket.
+    #[test]
+    fn several_binds_and_unix_sockets() {
+        let c = parse(&[
+            "--bind",
+            "unix:/run/a.sock",
+            "--bind",
+            "127.0.0.1:0",
+            "--bind",
+            "[::1]:0",
+        ])
+        .unwrap();
+        assert_eq!(c.binds.len(), 3);
+        assert_eq!(c.binds[0], Endpoint::Unix(PathBuf::from("/run/a.sock")));
+        assert_eq!(c.primary_tcp(), Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(c.socket_mode, 0o660);
+        let unix_only = parse(&["--bind", "unix:/run/a.sock"]).unwrap();
+        assert_eq!(unix_only.primary_tcp(), None);
+        assert!(matches!(
+            parse(&["--bind", "unix:/a", "--bind", "unix:/a"]),
+            Err(ConfigError::BindTwice(_))
+        ));
+        assert!(matches!(
+            parse(&["--bind", "127.0.0.1:9", "--bind", "127.0.0.1:9"]),
+            Err(ConfigError::BindTwice(_))
+        ));
+        assert!(parse(&["--bind", "127.0.0.1:0", "--bind", "127.0.0.1:0"]).is_ok());
+        let owned = parse(&[
+            "--bind",
+            "unix:/a",
+            "--socket-mode",
+            "600",
+            "--socket-owner",
+            ":0",
+        ])
+        .unwrap();
+        assert_eq!(owned.socket_mode, 0o600);
+        assert_eq!(
+            owned.socket_owner.unwrap().gid,
+            Some(nix::unistd::Gid::from_raw(0))
+        );
+        assert!(owned.warnings.is_empty());
+        assert!(matches!(
+            parse(&["--socket-mode", "888"]),
+            Err(ConfigError::SocketMode(_))
+        ));
+        assert_eq!(parse(&["--socket-mode", "600"]).unwrap().warnings.len(), 1);
     }
 
     /// `--data-dir` names the private cluster; without it the default is chosen at run

@@ -11,7 +11,10 @@
 //! - [`master`]: the arbiter: forks workers, reaps, respawns, reloads, scales, stops.
 //! - [`signals`]: which signal means which [`signals::SignalAction`] for the master.
 //! - [`sys`]: the only `unsafe` code: fork, shared memory, and other raw OS calls.
-//! - [`net`]: listening sockets (socket2): `SO_REUSEPORT`, backlog, non-blocking.
+//! - [`endpoint`]: a `--bind` value: a TCP address or a Unix socket path.
+//! - [`listener`]: a listening socket of either kind, as master and workers hold it.
+//! - [`net`]: TCP listening sockets (socket2): `SO_REUSEPORT`, backlog, non-blocking.
+//! - [`unix_socket`]: Unix-socket listeners: mode, owner, stale files, removal at exit.
 //! - [`scoreboard`]: memory shared by master and workers: heartbeats and per-worker counters (`GET /stats`, `GET /metrics`).
 //! - [`worker`]: what runs in a worker after fork: the event loop or the thread pool,
 //!   and the worker's own `/health`, `/stats` and `/metrics`.
@@ -29,8 +32,10 @@
 pub mod activation;
 pub mod config;
 pub mod config_file;
+pub mod endpoint;
 pub mod hello;
 pub mod http;
+pub mod listener;
 pub mod log;
 pub mod master;
 pub mod net;
@@ -41,4 +46,5 @@ pub mod service;
 pub mod signals;
 pub mod sys;
 pub mod tasks;
+pub mod unix_socket;
 pub mod worker;

@@ -28,6 +28,8 @@ pub(super) enum Kind {
     Choice(Vec<String>),
     /// Free text (an address, a path, a name): a string.
     Text,
+    /// A flag that may be repeated (`--bind`): a string, or an array of strings.
+    TextList,
 }
 
 impl Kind {
@@ -35,6 +37,9 @@ impl Kind {
     pub(super) fn of(arg: &Arg) -> Kind {
         if matches!(arg.get_action(), ArgAction::SetTrue) {
             return Kind::Switch;
+        }
+        if matches!(arg.get_action(), ArgAction::Append) {
+            return Kind::TextList;
         }
         if arg.get_long() == Some("workers") {
             return Kind::CountOrAuto;
@@ -77,6 +82,7 @@ impl Kind {
                 format!("a string, one of {}", quoted.join(", "))
             }
             Kind::Text => "a string".to_string(),
+            Kind::TextList => "a string or an array of strings".to_string(),
         }
     }
 }
@@ -88,31 +94,44 @@ pub(super) fn settable(cmd: &clap::Command) -> Vec<&Arg> {
         .collect()
 }
 
-/// The argument `key = value` becomes (`--key=value`), or none for `false` of an
-/// on/off flag; an error naming the key and the file if the TOML type is wrong.
+/// The arguments `key = value` becomes (`--key=value`; one per element of an array
+/// for a repeatable flag; none for `false` of an on/off flag); an error naming the key
+/// and the file if the TOML type is wrong.
 pub(super) fn to_argument(
     path: &Path,
     arg: &Arg,
     key: &str,
     value: &toml::Value,
-) -> Result<Option<String>, FileError> {
+) -> Result<Vec<String>, FileError> {
     use toml::Value as V;
     let kind = Kind::of(arg);
+    let wrong = |found: &toml::Value| FileError::Type {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        expected: kind.expected(),
+        found: toml_type(found),
+    };
     let text = match (&kind, value) {
-        (Kind::Switch, V::Boolean(on)) => return Ok(on.then(|| format!("--{key}"))),
+        (Kind::Switch, V::Boolean(on)) => {
+            return Ok(on.then(|| format!("--{key}")).into_iter().collect())
+        }
         (Kind::Integer | Kind::Seconds | Kind::CountOrAuto, V::Integer(n)) => n.to_string(),
         (Kind::Seconds, V::Float(x)) => x.to_string(),
-        (Kind::CountOrAuto | Kind::Choice(_) | Kind::Text, V::String(s)) => s.clone(),
-        _ => {
-            return Err(FileError::Type {
-                path: path.to_path_buf(),
-                key: key.to_string(),
-                expected: kind.expected(),
-                found: toml_type(value),
-            })
+        (Kind::CountOrAuto | Kind::Choice(_) | Kind::Text | Kind::TextList, V::String(s)) => {
+            s.clone()
         }
+        (Kind::TextList, V::Array(items)) if !items.is_empty() => {
+            return items
+                .iter()
+                .map(|item| match item {
+                    V::String(s) => Ok(format!("--{key}={s}")),
+                    other => Err(wrong(other)),
+                })
+                .collect();
+        }
+        _ => return Err(wrong(value)),
     };
-    Ok(Some(format!("--{key}={text}")))
+    Ok(vec![format!("--{key}={text}")])
 }
 
 /// "a string", "an integer", … for messages.
@@ -176,7 +195,7 @@ mod tests {
             kind("mode"),
             Kind::Choice(vec!["evloop".to_string(), "threads".to_string()])
         );
-        assert_eq!(kind("bind"), Kind::Text);
+        assert_eq!(kind("bind"), Kind::TextList);
         assert_eq!(kind("data-dir"), Kind::Text);
     }
 

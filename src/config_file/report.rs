@@ -62,7 +62,18 @@ fn effective(key: &str, c: &Config) -> Option<Effective> {
     let int = |n: u64| Value(n.to_string());
     let size = |n: usize| Value(n.to_string());
     Some(match key {
-        "bind" => Value(quote(&c.bind.to_string())),
+        "bind" => Value(match c.binds.as_slice() {
+            [one] => quote(&one.to_string()),
+            many => {
+                let quoted: Vec<String> = many.iter().map(|b| quote(&b.to_string())).collect();
+                format!("[{}]", quoted.join(", "))
+            }
+        }),
+        "socket-mode" => Value(quote(&format!("{:o}", c.socket_mode))),
+        "socket-owner" => match c.socket_owner {
+            Some(owner) => Value(quote(&owner_text(owner))),
+            None => Unset("the user prefork runs as"),
+        },
         "workers" => size(c.workers),
         "app" => Value(choice(c.app)),
         "mode" => Value(choice(c.mode)),
@@ -144,6 +155,15 @@ fn quote(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// `--socket-owner` as numeric ids, `UID:GID`, `UID` or `:GID` (what it resolved to).
+fn owner_text(owner: crate::unix_socket::Owner) -> String {
+    let uid = owner.uid.map(|u| u.to_string()).unwrap_or_default();
+    match owner.gid {
+        Some(gid) => format!("{uid}:{gid}"),
+        None => uid,
+    }
 }
 
 #[cfg(test)]

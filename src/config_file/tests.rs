@@ -86,7 +86,7 @@ fn typed_values() {
     assert_eq!(cli.workers, "auto");
     assert!(cli.pin_cpus && !cli.no_fork);
     assert_eq!((cli.timeout, cli.db_timeout), (10.0, Some(2.5)));
-    assert_eq!(cli.bind, "localhost:0");
+    assert_eq!(cli.bind, vec!["localhost:0".to_string()]);
     assert_eq!(cli.data_dir, Some(PathBuf::from("/srv/pg")));
     assert_eq!(loaded.sources.get("no-fork"), Source::File);
     // A flag turns a switch on even if the file says false.

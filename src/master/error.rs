@@ -1,7 +1,6 @@
 //! Why the master could not start or keep running, and the exit status each means.
 
 use std::io;
-use std::net::SocketAddr;
 
 use crate::worker::EXIT_BOOT_FAILURE;
 
@@ -22,10 +21,10 @@ pub enum MasterError {
         error: crate::tasks::db::DbError,
     },
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}")]
+    #[error("cannot listen on {endpoint}")]
     Bind {
-        /// The address from `--bind`.
-        addr: SocketAddr,
+        /// The `--bind` it was for.
+        endpoint: crate::endpoint::Endpoint,
         /// What the OS said.
         source: io::Error,
     },

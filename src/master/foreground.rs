@@ -8,13 +8,12 @@
 //! instead of exiting so that the cluster can be stopped). Signals that would reload or scale a
 //! master's workers (HUP, TTIN, TTOU) are logged and ignored here.
 
-use std::net::SocketAddr;
-
 use super::announce::log_listening;
 use super::apps::Prepared;
 use super::cpu::pin_worker;
 use super::error::MasterError;
 use crate::config::Config;
+use crate::listener::Listener;
 use crate::net;
 use crate::scoreboard::Scoreboard;
 use crate::sys;
@@ -27,22 +26,17 @@ const SLOT: usize = 0;
 /// would have exited with (0 after SIGTERM/SIGINT/SIGQUIT, 3 if it cannot boot).
 pub(super) fn run(
     mut config: Config,
-    passed: Vec<std::net::TcpListener>,
+    (passed, upgraded): (Vec<Listener>, bool),
     prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
 ) -> Result<i32, MasterError> {
     let descriptors = net::raise_descriptor_limit(&config);
-    let bind = config.bind;
-    let bind_error = |source| MasterError::Bind { addr: bind, source };
-    let listeners = super::listen::listen(&mut config, 1, passed)?;
-    if listeners.len() > 1 {
-        return Err(MasterError::Adopt(std::io::Error::other(format!(
-            "{} sockets passed, and --no-fork serves one: pass one socket",
-            listeners.len()
-        ))));
-    }
-    let listener = listeners.into_iter().next().expect("one listener");
-    let addr: SocketAddr = listener.local_addr().map_err(bind_error)?;
+    let listening = super::listen::listen(&mut config, 1, passed, upgraded)?;
     // Removed when this function returns, like the master's.
+    let _socket_files = listening.files;
+    // The one worker accepts on every socket (several passed ones included).
+    let mut listeners: Vec<Listener> = listening.primary.into_iter().map(Listener::Tcp).collect();
+    let shown = listeners.len();
+    listeners.extend(listening.shared);
     let _pid_file = match &config.pid_file {
         Some(path) => Some(super::pidfile::PidFile::create(path, std::process::id())?),
         None => None,
@@ -54,16 +48,15 @@ pub(super) fn run(
         .allocate()
         .expect("a fresh scoreboard has a cell");
     let Prepared { app, cluster } = prepare(&config)?;
-    log_listening(addr, &config, &descriptors);
+    log_listening(listening.addr, &listeners[shown..], &config, &descriptors);
     let pid = nix::unistd::getpid();
     scoreboard.occupy(cell, SLOT, std::process::id());
-    crate::say!("prefork: worker {SLOT} pid {pid} started");
     if config.pin_cpus {
         pin_worker(SLOT);
     }
     let spec = WorkerSpec {
         slot: SLOT,
-        listener,
+        listeners,
         max_requests: config.max_requests,
         config,
         heartbeat: scoreboard.heartbeat(cell),
@@ -74,6 +67,8 @@ pub(super) fn run(
     // `serve` expects what a forked child has: every signal blocked until the worker's
     // own handlers are installed (it unblocks them itself).
     sys::block_all_signals().map_err(|e| MasterError::Signals(e.into()))?;
+    // Only now: a stop signal sent on seeing this line waits for the worker's handlers.
+    crate::say!("prefork: worker {SLOT} pid {pid} started");
     let code = app.serve(spec);
     crate::say!("prefork: worker {SLOT} pid {pid} exited with status {code}");
     // Stops the private cluster if this process started it.

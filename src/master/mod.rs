@@ -42,11 +42,13 @@ use nix::unistd::Pid;
 use pgtmp::Cluster;
 
 use crate::config::{AcceptMode, Config};
+use crate::listener::Listener;
 use crate::net;
 use crate::privileges::RunAs;
 use crate::scoreboard::{Cell, Scoreboard, DEFAULT_CAPACITY};
 use crate::service::Service;
 use crate::signals::{self, MasterSignals, SignalAction};
+use crate::unix_socket::SocketFile;
 use crate::worker::{App, EXIT_BOOT_FAILURE};
 use announce::{count_workers, log_listening};
 use apps::Prepared;
@@ -74,7 +76,7 @@ enum Shutdown {
 /// A listener slot: where one worker accepts (or the shared listener's n-th worker).
 struct Slot {
     /// This slot's own listener; `None` in shared mode, and once TTOU retired the slot.
-    listener: Option<Listener>,
+    listener: Option<SlotSocket>,
     /// `false` once TTOU removed the slot: it gets no new worker and is forgotten once
     /// its last worker has exited. Active slots always form a prefix.
     active: bool,
@@ -86,7 +88,7 @@ struct Slot {
 }
 
 /// One slot's `SO_REUSEPORT` socket.
-struct Listener {
+struct SlotSocket {
     socket: TcpListener,
     /// Its name in the [`Group`] model.
     serial: u64,
@@ -125,11 +127,17 @@ pub struct Master {
     /// `WINCH` stopped the workers: none is started until `HUP`.
     parked: bool,
     pid: Pid,
-    /// The resolved listening address (port 0 already replaced by the real port).
-    addr: SocketAddr,
+    /// The primary TCP address, resolved (port 0 already replaced by the real port);
+    /// `None` when every `--bind` is a Unix socket.
+    addr: Option<SocketAddr>,
     slots: Vec<Slot>,
-    /// The one listener of `--accept shared`.
+    /// The primary address's one listener in `--accept shared` mode.
     shared: Option<TcpListener>,
+    /// Every other listener (further `--bind`s, Unix sockets): every worker accepts on
+    /// all of them.
+    also: Vec<Listener>,
+    /// Unix socket files to remove at exit (left alone when a new master took them over).
+    socket_files: Vec<SocketFile>,
     /// The order of the slots' sockets in the kernel's reuseport group.
     group: Group,
     /// Whether new connections can be steered between slots (reuseport mode, and the
@@ -177,11 +185,11 @@ impl Master {
         // First, before any descriptor is opened or closed: descriptors 3, 4, … may be
         // listening sockets passed to us (systemd socket activation).
         let passed = crate::activation::take_listeners()?;
-        successor::announce_takeover();
+        let upgraded = successor::announce_takeover();
         if config.no_fork {
-            return foreground::run(config, passed, prepare);
+            return foreground::run(config, (passed, upgraded), prepare);
         }
-        let mut master = Master::start(config, passed, prepare)?;
+        let mut master = Master::start(config, (passed, upgraded), prepare)?;
         let pid = master.pid;
         let code = master.serve()?;
         // Drop before the last line: a private cluster started here is stopped now.
@@ -194,7 +202,7 @@ impl Master {
     /// (`prepare`: the task service resolves and checks its database here).
     fn start(
         mut config: Config,
-        passed: Vec<TcpListener>,
+        (passed, upgraded): (Vec<Listener>, bool),
         prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
     ) -> Result<Master, MasterError> {
         // First: workers inherit it, and a low soft limit could fail the binds below.
@@ -203,11 +211,8 @@ impl Master {
             run_as.check_possible()?;
         }
         let signals = MasterSignals::install().map_err(MasterError::Signals)?;
-        let bind = config.bind;
-        let bind_error = |source| MasterError::Bind { addr: bind, source };
         let workers = config.workers;
-        let listeners = listen::listen(&mut config, workers, passed)?;
-        let addr = listeners[0].local_addr().map_err(bind_error)?;
+        let listening = listen::listen(&mut config, workers, passed, upgraded)?;
         let pid_file = match &config.pid_file {
             Some(path) => Some(pidfile::PidFile::create(path, std::process::id())?),
             None => None,
@@ -216,8 +221,8 @@ impl Master {
         let Prepared { app, cluster } = prepare(&config)?;
         config.run_as = workers_account(config.run_as.take(), &app)?;
         let mut group = Group::default();
-        let (slots, shared) = make_slots(listeners, &config, &mut group);
-        log_listening(addr, &config, &descriptors);
+        let (slots, shared) = make_slots(listening.primary, &config, &mut group);
+        log_listening(listening.addr, &listening.shared, &config, &descriptors);
         Ok(Master {
             app,
             cluster,
@@ -226,11 +231,13 @@ impl Master {
             successor: None,
             parked: false,
             pid: nix::unistd::getpid(),
-            addr,
+            addr: listening.addr,
             slots,
             shared,
+            also: listening.shared,
+            socket_files: listening.files,
             group,
-            steering: config.accept == AcceptMode::Reuseport,
+            steering: config.accept == AcceptMode::Reuseport && listening.addr.is_some(),
             workers: Vec::new(),
             scoreboard,
             signals: Some(signals),
@@ -304,6 +311,11 @@ impl Master {
         // Nothing new should queue on sockets no worker will accept from again.
         self.slots.iter_mut().for_each(|slot| slot.listener = None);
         self.shared = None;
+        self.also.clear();
+        if self.successor.is_some() {
+            // A binary upgrade's new master serves on them now.
+            self.socket_files.iter_mut().for_each(SocketFile::keep);
+        }
         let (signal, grace) = match how {
             Shutdown::Graceful => (Signal::SIGTERM, self.config.graceful_timeout),
             Shutdown::Immediate => (Signal::SIGQUIT, QUIT_GRACE),
@@ -398,7 +410,7 @@ fn make_slots(
     match config.accept {
         AcceptMode::Reuseport => {
             let slot = |socket| {
-                Slot::new(Some(Listener {
+                Slot::new(Some(SlotSocket {
                     socket,
                     serial: group.joined(),
                 }))
@@ -413,7 +425,7 @@ fn make_slots(
 }
 
 impl Slot {
-    fn new(listener: Option<Listener>) -> Slot {
+    fn new(listener: Option<SlotSocket>) -> Slot {
         Slot {
             listener,
             active: true,

@@ -7,7 +7,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::steer::STEER_SETTLE;
-use super::{Listener, Master, Slot};
+use super::{Master, Slot, SlotSocket};
 use crate::config::AcceptMode;
 use crate::net;
 
@@ -105,12 +105,15 @@ impl Master {
     }
 
     /// A listener for a new slot: `None` in shared mode, where every worker uses one.
-    fn new_listener(&mut self) -> std::io::Result<Option<Listener>> {
-        if self.config.accept == AcceptMode::Shared {
+    fn new_listener(&mut self) -> std::io::Result<Option<SlotSocket>> {
+        let Some(addr) = self
+            .addr
+            .filter(|_| self.config.accept == AcceptMode::Reuseport)
+        else {
             return Ok(None);
-        }
-        let socket = net::bind_one(self.addr, self.config.backlog)?;
-        Ok(Some(Listener {
+        };
+        let socket = net::bind_one(addr, self.config.backlog)?;
+        Ok(Some(SlotSocket {
             socket,
             serial: self.group.joined(),
         }))

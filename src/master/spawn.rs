@@ -10,8 +10,10 @@ use nix::unistd::{ForkResult, Pid};
 
 use super::cpu::pin_worker;
 use super::{Master, Worker};
+use crate::listener::Listener;
 use crate::scoreboard::Cell;
 use crate::sys;
+use crate::unix_socket::SocketFile;
 use crate::worker::{self, WorkerSpec, EXIT_BOOT_FAILURE};
 
 /// Exit code of a child that panicked before or during `boot` (Rust's panic code);
@@ -67,15 +69,24 @@ impl Master {
     /// The plain data the child needs (Gunicorn: "called pre-fork"). The listener is a
     /// duplicate of the slot's (or the shared) socket; the master keeps the original.
     fn worker_spec(&mut self, slot: usize, cell: Cell) -> io::Result<WorkerSpec> {
-        let listener = match (&self.shared, &self.slots[slot].listener) {
-            (Some(shared), _) => shared,
-            (None, Some(own)) => &own.socket,
-            (None, None) => unreachable!("an active reuseport slot has a listener"),
+        // The slot's own socket (or the primary shared one; none without a TCP
+        // address), then every listener all workers share.
+        let primary = match (&self.shared, &self.slots[slot].listener) {
+            (Some(shared), _) => Some(shared),
+            (None, Some(own)) => Some(&own.socket),
+            (None, None) => None,
         };
+        let mut listeners = Vec::with_capacity(1 + self.also.len());
+        if let Some(primary) = primary {
+            listeners.push(Listener::Tcp(primary.try_clone()?));
+        }
+        for also in &self.also {
+            listeners.push(also.try_clone()?);
+        }
         let jitter = self.jitter.up_to(self.config.max_requests_jitter);
         Ok(WorkerSpec {
             slot,
-            listener: listener.try_clone()?,
+            listeners,
             config: self.config.clone(),
             max_requests: self.config.max_requests.map(|n| n.saturating_add(jitter)),
             heartbeat: self.scoreboard.heartbeat(cell),
@@ -144,6 +155,10 @@ impl Master {
         }
         self.slots.clear();
         self.shared = None;
+        self.also.clear();
+        // The master's to remove, never a worker's.
+        self.socket_files.iter_mut().for_each(SocketFile::keep);
+        self.socket_files.clear();
         self.workers.clear();
         // The master owns the private cluster; a worker must never stop it.
         if let Some(cluster) = self.cluster.take() {

@@ -37,13 +37,15 @@ pub(super) struct Successor {
 }
 
 /// In a master started by a binary upgrade: says whose sockets it took over, and
-/// clears the variable so that nothing it starts sees it.
-pub(super) fn announce_takeover() {
-    if let Some(old) = std::env::var_os(UPGRADED_FROM) {
-        std::env::remove_var(UPGRADED_FROM);
-        crate::say!(
-            "prefork: binary upgrade: taking over the sockets of master pid {}",
-            old.to_string_lossy()
-        );
-    }
+/// clears the variable so that nothing it starts sees it. True in such a master.
+pub(super) fn announce_takeover() -> bool {
+    let Some(old) = std::env::var_os(UPGRADED_FROM) else {
+        return false;
+    };
+    std::env::remove_var(UPGRADED_FROM);
+    crate::say!(
+        "prefork: binary upgrade: taking over the sockets of master pid {}",
+        old.to_string_lossy()
+    );
+    true
 }

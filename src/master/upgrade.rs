@@ -134,10 +134,11 @@ impl Master {
         crate::say!("prefork: starting the workers again");
     }
 
-    /// The sockets workers accept on now, in slot order.
+    /// The sockets workers accept on now: the primary address's (in slot order), then
+    /// every shared one.
     fn serving_sockets(&self) -> Vec<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
-        match self.config.accept {
+        let primary: Vec<_> = match self.config.accept {
             AcceptMode::Shared => self.shared.iter().map(AsRawFd::as_raw_fd).collect(),
             AcceptMode::Reuseport => self
                 .slots
@@ -146,7 +147,9 @@ impl Master {
                 .filter_map(|slot| slot.listener.as_ref())
                 .map(|listener| listener.socket.as_raw_fd())
                 .collect(),
-        }
+        };
+        let also = self.also.iter().map(AsRawFd::as_raw_fd);
+        primary.into_iter().chain(also).collect()
     }
 
     /// After a failed upgrade: `FILE.oldbin` becomes `FILE` again.

@@ -15,16 +15,10 @@ use crate::scoreboard::Counters;
 /// Bytes asked of the kernel per `read` call.
 pub const CHUNK: usize = 16 * 1024;
 
-/// A byte stream a [`Conn`] can half-close (both mio's and std's `TcpStream`).
+/// A byte stream a [`Conn`] can half-close (a worker's [`NetStream`](super::stream::NetStream), std's `TcpStream` in tests).
 pub trait Stream: Read + Write {
     /// Shuts down the sending side.
     fn shutdown_write(&self) -> io::Result<()>;
-}
-
-impl Stream for mio::net::TcpStream {
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.shutdown(Shutdown::Write)
-    }
 }
 
 impl Stream for std::net::TcpStream {

@@ -11,8 +11,6 @@ use std::io::{self, ErrorKind};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
 use super::conn::{Conn, Settle, CHUNK};
 use super::session::Reply;
 use super::state::Worker;
@@ -21,6 +19,7 @@ use crate::config::Limits;
 use crate::http::request::Request;
 use crate::http::response::DateCache;
 use crate::service::{Call, Completions, Group, Service, Ticket, Turn};
+use crate::worker::stream::NetStream;
 
 /// Bytes read from one connection before its requests are processed (then reading
 /// resumes): bounds the read buffer even when a client floods pipelined requests.
@@ -135,7 +134,7 @@ pub(super) enum Next {
 /// Rounds of read, answer every complete request, write, until the socket has nothing
 /// more for us, our output waits for it, or the round budget is spent.
 pub(super) fn drive<S: Service>(
-    c: &mut Conn<TcpStream>,
+    c: &mut Conn<NetStream>,
     owner: Ticket,
     app: &mut App<S>,
     date: &mut DateCache,
@@ -179,7 +178,7 @@ pub(super) fn drive<S: Service>(
 /// everything answered, then the same decisions as [`drive`]. Requests left unanswered
 /// (a request waiting for earlier jobs, a full group) or unread input make it go again.
 pub(super) fn resume(
-    c: &mut Conn<TcpStream>,
+    c: &mut Conn<NetStream>,
     drained: bool,
     draining: bool,
     now: Instant,
@@ -201,7 +200,7 @@ pub(super) fn resume(
 /// in the buffer, or [`READ_BATCH`] bytes. A read shorter than asked for emptied the socket: under edge-triggered epoll
 /// any byte arriving after it raises a new event, so the extra `read` that would only
 /// say `WouldBlock` is skipped (nginx's `ngx_unix_recv` does the same).
-fn read_burst(c: &mut Conn<TcpStream>, now: Instant) -> io::Result<bool> {
+fn read_burst(c: &mut Conn<NetStream>, now: Instant) -> io::Result<bool> {
     let mut total = 0;
     // A request already waiting in the buffer is taken first: reading on would let one
     // connection's buffer grow by a burst per request answered.

@@ -30,7 +30,6 @@ use std::io::{self, ErrorKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
@@ -43,8 +42,10 @@ use super::state::{Stop, Worker};
 use super::timers::Timers;
 use crate::config::Limits;
 use crate::http::response::DateCache;
+use crate::listener::Listener;
 use crate::peer::Peer;
 use crate::service::{Completions, Role, Service, SourceId, Sources, Ticket, WorkerInfo};
+use crate::worker::stream::{Listeners, NetStream};
 
 /// The listening socket.
 const LISTENER: Token = Token(0);
@@ -67,7 +68,7 @@ const EVENTS: usize = 1024;
 
 /// One connection in the slab.
 struct Entry {
-    conn: Conn<TcpStream>,
+    conn: Conn<NetStream>,
     /// Distinguishes this connection from a later one reusing its slab key (timers).
     serial: u64,
     /// The time of this connection's authoritative timer entry.
@@ -84,9 +85,9 @@ struct Entry {
 /// The event loop's state.
 struct EvLoop<S: Service> {
     poll: Poll,
-    /// `None` once draining: the listener is deregistered and our copy closed (the master
-    /// keeps the socket, so connections queued on it wait for the next worker).
-    listener: Option<TcpListener>,
+    /// `None` once draining: the listeners are deregistered and our copies closed (the
+    /// master keeps the sockets, so connections queued on them wait for the next worker).
+    listeners: Option<Listeners>,
     /// Whether and when to accept (the connection cap, descriptor backoff).
     gate: Gate,
     conns: Slab<Entry>,
@@ -119,7 +120,7 @@ enum Flow {
 /// should exit 0.
 pub(super) fn run<S: Service>(
     worker: Worker,
-    listener: std::net::TcpListener,
+    listeners: Vec<Listener>,
     service: Arc<S>,
 ) -> Result<(), WorkerError> {
     let info = WorkerInfo {
@@ -128,7 +129,7 @@ pub(super) fn run<S: Service>(
         counters: worker.counters,
     };
     let cx = service.context(info)?;
-    let mut ev = EvLoop::new(worker, listener, service, cx)?;
+    let mut ev = EvLoop::new(worker, listeners, service, cx)?;
     Ok(ev.serve()?)
 }
 
@@ -166,15 +167,13 @@ impl<S: Service> EvLoop<S> {
 
     fn new(
         mut worker: Worker,
-        listener: std::net::TcpListener,
+        listeners: Vec<Listener>,
         service: Arc<S>,
         mut cx: S::Context,
     ) -> io::Result<EvLoop<S>> {
         let poll = Poll::new()?;
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut listeners = Listeners::new(listeners)?;
+        listeners.register(poll.registry(), LISTENER)?;
         poll.registry()
             .register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
         let sources = Sources {
@@ -191,7 +190,7 @@ impl<S: Service> EvLoop<S> {
             limits: config.limits,
             timeouts: Timeouts::of(config),
             poll,
-            listener: Some(listener),
+            listeners: Some(listeners),
             conns: Slab::new(),
             timers: Timers::default(),
             next_serial: 0,
@@ -234,16 +233,16 @@ impl<S: Service> EvLoop<S> {
     /// A listener event (one may stand for many connections): accepts under the
     /// rule of [`super::accept`], which stops at the cap or on running out of descriptors.
     fn accept_all(&mut self, now: Instant) {
-        let Some(listener) = self.listener.take() else {
+        let Some(mut listeners) = self.listeners.take() else {
             return;
         };
         let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
-        let next = || listener.accept();
+        let next = || listeners.accept();
         gate.accept(self.conns.len(), now, next, |(stream, peer)| {
-            self.add(stream, Peer::from(peer))
+            self.add(stream, peer)
         });
         self.gate = gate;
-        self.listener = Some(listener);
+        self.listeners = Some(listeners);
     }
 
     /// Accepts again when an earlier burst stopped short and may now go on (a
@@ -255,9 +254,8 @@ impl<S: Service> EvLoop<S> {
     }
 
     /// Registers a new connection and starts its read clock.
-    fn add(&mut self, mut stream: TcpStream, peer: Peer) {
-        // Every response is written in one go; Nagle would only hold back its tail.
-        let _ = stream.set_nodelay(true);
+    fn add(&mut self, mut stream: NetStream, peer: Peer) {
+        let _ = stream.set_nodelay();
         let vacant = self.conns.vacant_entry();
         let key = vacant.key();
         let registry = self.poll.registry();
@@ -555,8 +553,8 @@ impl<S: Service> EvLoop<S> {
         // Take what the kernel already queued on this listener first: when the master
         // has closed its copy (TTOU), dropping ours would reset those connections.
         self.accept_all(now);
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
+        if let Some(mut listeners) = self.listeners.take() {
+            listeners.deregister(self.poll.registry());
         }
         // Drive each connection once: bytes that already arrived count as a started
         // request, and every connection's timer is re-armed for the drain grace.

@@ -27,6 +27,7 @@ mod rules;
 pub mod session;
 mod state;
 mod stats;
+pub mod stream;
 mod threads;
 mod timers;
 

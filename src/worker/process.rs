@@ -2,7 +2,6 @@
 //! mode the configuration names with the service, and turn the outcome into an exit
 //! status. The master's view of a service, type-erased, is [`App`].
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,6 +9,7 @@ use super::error::WorkerError;
 use super::state::{Lifeline, Quota, Signals, Worker};
 use super::{evloop, threads};
 use crate::config::{Config, Mode};
+use crate::listener::Listener;
 use crate::scoreboard::{Board, Counters, Heartbeat};
 use crate::service::Service;
 
@@ -17,8 +17,9 @@ use crate::service::Service;
 pub struct WorkerSpec {
     /// Listener slot index (also the worker's number in logs).
     pub slot: usize,
-    /// This slot's listener (or the shared one), inherited across fork.
-    pub listener: TcpListener,
+    /// Where it accepts, inherited across fork: this slot's own socket (or the primary
+    /// shared one), then every listener all workers share.
+    pub listeners: Vec<Listener>,
     /// The validated configuration.
     pub config: Config,
     /// Recycle after this many requests (jitter already applied); `None`: never.
@@ -98,7 +99,7 @@ fn run<S: Service>(spec: WorkerSpec, service: Arc<S>) -> Result<(), WorkerError>
         config: spec.config,
     };
     match worker.config.mode {
-        Mode::Evloop => evloop::run(worker, spec.listener, service),
-        Mode::Threads => threads::run(worker, spec.listener, service),
+        Mode::Evloop => evloop::run(worker, spec.listeners, service),
+        Mode::Threads => threads::run(worker, spec.listeners, service),
     }
 }

@@ -3,22 +3,21 @@
 //! the request threads, expires the ones past their deadline, and runs the drain.
 
 use std::io::{self, ErrorKind};
-use std::net::TcpListener as StdListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::client::{Client, Tally};
 use super::shared::{Threads, TICK};
 use crate::http::response::DateCache;
-use crate::peer::Peer;
+use crate::listener::Listener;
 use crate::worker::accept::Gate;
 use crate::worker::conn::Timeouts;
 use crate::worker::state::{Stop, Worker};
+use crate::worker::stream::Listeners;
 
 /// The listening socket in the acceptor's poll.
 const LISTENER: Token = Token(0);
@@ -39,8 +38,8 @@ const EVENTS: usize = 1024;
 struct Acceptor<'a> {
     worker: &'a mut Worker,
     poll: Poll,
-    /// `None` once draining: dropped, the master keeps the socket for the next worker.
-    listener: Option<TcpListener>,
+    /// `None` once draining: dropped, the master keeps the sockets for the next worker.
+    listeners: Option<Listeners>,
     gate: Gate,
     queue: &'a Sender<Client>,
     returns: Receiver<Client>,
@@ -59,21 +58,20 @@ struct Acceptor<'a> {
 pub(super) fn run(
     worker: &mut Worker,
     poll: Poll,
-    listener: StdListener,
+    listeners: Vec<Listener>,
     (queue, returns): (&Sender<Client>, Receiver<Client>),
     threads: &Threads,
     (timeouts, tally): (Timeouts, Arc<Tally>),
 ) -> io::Result<()> {
-    listener.set_nonblocking(true)?;
-    let mut listener = TcpListener::from_std(listener);
+    let mut listeners = Listeners::new(listeners)?;
     let registry = poll.registry();
-    registry.register(&mut listener, LISTENER, Interest::READABLE)?;
+    listeners.register(registry, LISTENER)?;
     registry.register(&mut worker.signals.wake, SIGNAL, Interest::READABLE)?;
     let mut me = Acceptor {
         gate: Gate::new(tally.cap()),
         worker,
         poll,
-        listener: Some(listener),
+        listeners: Some(listeners),
         queue,
         returns,
         waiting: Slab::new(),
@@ -152,21 +150,20 @@ impl Acceptor<'_> {
 
     /// Accepts under the gate's rule; every new connection waits until readable.
     fn accept(&mut self, now: Instant) {
-        let Some(listener) = self.listener.take() else {
+        let Some(mut listeners) = self.listeners.take() else {
             return;
         };
         let mut gate = std::mem::replace(&mut self.gate, Gate::new(0));
-        let next = || listener.accept();
+        let next = || listeners.accept();
         gate.accept(self.tally.open(), now, next, |(stream, peer)| {
             self.worker.counters.connection();
-            // Every response is written in one go; Nagle would only hold back its tail.
-            let _ = stream.set_nodelay(true);
+            let _ = stream.set_nodelay();
             let counters = self.worker.counters;
-            let client = Client::new(stream, Peer::from(peer), &self.tally, now, counters);
+            let client = Client::new(stream, peer, &self.tally, now, counters);
             self.wait(client);
         });
         self.gate = gate;
-        self.listener = Some(listener);
+        self.listeners = Some(listeners);
     }
 
     /// Puts a connection in the poll until it is readable. Registration reports input
@@ -252,8 +249,8 @@ impl Acceptor<'_> {
         }
         self.drain_deadline = Some(now + self.worker.config.graceful_timeout);
         self.accept(now);
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
+        if let Some(mut listeners) = self.listeners.take() {
+            listeners.deregister(self.poll.registry());
         }
         self.next_sweep = now;
     }

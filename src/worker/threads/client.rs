@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::Waker;
 
 use crate::peer::Peer;
 use crate::scoreboard::Counters;
 use crate::worker::conn::Conn;
+use crate::worker::stream::NetStream;
 
 /// Connections open in this worker, wherever they are.
 pub(super) struct Tally {
@@ -63,7 +63,7 @@ impl Drop for Ticket {
 /// A connection of the thread pool: the stream with its session, counted.
 pub(super) struct Client {
     /// The connection (non-blocking socket).
-    pub conn: Conn<TcpStream>,
+    pub conn: Conn<NetStream>,
     _ticket: Ticket,
 }
 
@@ -71,7 +71,7 @@ impl Client {
     /// A connection from `peer` accepted at `now`, counted in `tally`, metered on the
     /// worker's `counters`.
     pub(super) fn new(
-        stream: TcpStream,
+        stream: NetStream,
         peer: Peer,
         tally: &Arc<Tally>,
         now: Instant,

@@ -36,7 +36,6 @@ mod pool;
 mod shared;
 mod startup;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -48,6 +47,7 @@ use super::conn::Timeouts;
 use super::error::WorkerError;
 use super::state::{Stop, Worker};
 use crate::config::Config;
+use crate::listener::Listener;
 use crate::service::Service;
 use client::Tally;
 use committer::Inbox;
@@ -90,7 +90,7 @@ fn start_committers<S: Service>(
 /// Serves until stopped; returns when the worker should exit.
 pub(super) fn run<S: Service>(
     mut worker: Worker,
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     service: Arc<S>,
 ) -> Result<(), WorkerError> {
     // Room for one readable connection per thread; beyond that they wait in the
@@ -123,7 +123,7 @@ pub(super) fn run<S: Service>(
     let result = acceptor::run(
         &mut worker,
         poll,
-        listener,
+        listeners,
         (&tx, park_rx),
         &threads,
         (shared.timeouts, tally),

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::client::Client;
@@ -23,6 +22,7 @@ use crate::worker::conn::{is_timeout, Conn, Settle};
 use crate::worker::error::WorkerError;
 use crate::worker::session::Reply;
 use crate::worker::state::{Stop, Worker};
+use crate::worker::stream::NetStream;
 use crate::worker::{builtin, rules};
 
 /// Longest wait of a request thread on an idle keep-alive connection: how late it
@@ -115,7 +115,7 @@ fn serve<S: Service>(
 /// Before each read: false if the connection is to be dropped (immediate stop, or its
 /// deadline passed: then a 408 is written first when due).
 fn check<S: Service>(
-    conn: &mut Conn<TcpStream>,
+    conn: &mut Conn<NetStream>,
     date: &mut DateCache,
     sh: &Shared<S>,
     now: Instant,
@@ -135,7 +135,7 @@ fn check<S: Service>(
 /// once: the thread never waits on a client mid-request, so slow and idle clients cost
 /// no thread. A connection between requests stays while nobody else waits for a
 /// thread, and once the worker drains, closes after the drain grace (the shared rule).
-fn when_idle<S: Service>(conn: &Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> Idle {
+fn when_idle<S: Service>(conn: &Conn<NetStream>, sh: &Shared<S>, now: Instant) -> Idle {
     let session = &conn.session;
     let draining = sh.flags.get().is_some();
     if session.idle_since().is_none() {
@@ -161,7 +161,7 @@ fn park<S: Service>(client: Client, sh: &Shared<S>) {
 /// Writes all output, waiting for room in the socket up to the read timeout (the
 /// shared [`Conn::flush_and_settle`] decision, blocking); false when the connection is
 /// done (or the write failed or timed out).
-fn flush_fully<S: Service>(conn: &mut Conn<TcpStream>, sh: &Shared<S>, now: Instant) -> bool {
+fn flush_fully<S: Service>(conn: &mut Conn<NetStream>, sh: &Shared<S>, now: Instant) -> bool {
     let deadline = now + sh.timeouts.read;
     let draining = sh.flags.get().is_some();
     loop {
@@ -182,7 +182,7 @@ fn flush_fully<S: Service>(conn: &mut Conn<TcpStream>, sh: &Shared<S>, now: Inst
 
 /// Blocks until the socket is ready for `events`, or `timeout` passes, or a signal
 /// interrupts; the caller looks again either way.
-fn wait_for(stream: &TcpStream, events: PollFlags, timeout: Duration) {
+fn wait_for(stream: &NetStream, events: PollFlags, timeout: Duration) {
     let mut fds = [PollFd::new(stream.as_fd(), events)];
     let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
     let _ = poll(&mut fds, timeout);
