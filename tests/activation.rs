@@ -9,7 +9,8 @@ use std::net::{TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{assert_created, get, post_form, Server, TestDb};
+use support::http::exchange_unix;
+use support::{assert_created, form_request, get, post_form, Server, Signal, TestDb};
 
 /// A port nobody listens on now (bound to port 0, then released for the activator).
 fn free_port() -> u16 {
@@ -90,10 +91,66 @@ fn a_udp_socket_is_refused() {
     let status = server.wait_exit(Duration::from_secs(20));
     assert_eq!(status.code(), Some(1), "{:?}", server.lines());
     let refusal = server
-        .find_line(|l| l.contains("descriptor 3 from LISTEN_FDS is not a listening TCP socket"))
+        .find_line(|l| {
+            l.contains("descriptor 3 from LISTEN_FDS is not a listening TCP or Unix stream socket")
+        })
         .unwrap_or_else(|| panic!("no refusal in {:?}", server.lines()));
     assert!(refusal.contains("ListenStream="), "{refusal}");
     assert!(server
         .find_line(|l| l.contains("listening on http://"))
         .is_none());
+}
+
+/// A Unix socket passed by the activator (`ListenStream=/path` in a .socket unit): the
+/// POST that starts prefork and the next ones get 201s over it, both workers share it,
+/// and prefork leaves the file alone at exit (it is the activator's).
+fn serves_on_a_passed_unix_socket(mode: &str) {
+    let db = TestDb::fresh();
+    let dir = support::scratch_dir("activation");
+    let path = dir.join("passed.sock");
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.arg("-l")
+        .arg(&path)
+        .arg(env!("CARGO_BIN_EXE_prefork"))
+        .args([
+            "--database-url",
+            &db.url(),
+            "--mode",
+            mode,
+            "--workers",
+            "2",
+        ])
+        .env_remove("DATABASE_URL");
+    let mut server = Server::spawn(cmd);
+    server.wait_for_line(|l| l.starts_with("Listening on "), Duration::from_secs(10));
+    let post = |title: &str| {
+        let resp = exchange_unix(&path, &form_request(title, "d")).expect("POST over the socket");
+        assert_created(&resp, title, "d")
+    };
+    post("woke it up");
+    let line = server.wait_for_line(
+        |l| l.contains("prefork: listening on "),
+        Duration::from_secs(20),
+    );
+    assert!(line.contains(&format!("unix:{}", path.display())), "{line}");
+    assert!(line.contains("accept shared"), "{line}");
+    for i in 0..20 {
+        post(&format!("after {i}"));
+    }
+    assert_eq!(db.count_rows(), 21);
+    support::signal_pid(server.pid(), Signal::SIGTERM);
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+    assert!(server
+        .find_line(|l| l.contains("exiting with status 0"))
+        .is_some());
+}
+
+#[test]
+fn evloop_serves_on_a_passed_unix_socket() {
+    serves_on_a_passed_unix_socket("evloop");
+}
+
+#[test]
+fn threads_serves_on_a_passed_unix_socket() {
+    serves_on_a_passed_unix_socket("threads");
 }

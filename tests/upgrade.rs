@@ -14,9 +14,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use support::http::exchange_unix;
 use support::load::{join_keepalive_clients, keepalive_client};
 use support::server::WorkerEvent;
-use support::{pid_gone, poll_until, signal_pid, Server, Signal, TestDb};
+use support::{
+    assert_created, form_request, pid_gone, poll_until, signal_pid, Server, Signal, TestDb,
+};
 
 /// Keep-alive clients posting during the whole run.
 const CLIENTS: usize = 16;
@@ -85,13 +88,18 @@ fn upgrade_loses_nothing(mode: &str) {
         "removed by the old master"
     );
     load.wait_for_more_rows(&db, 200);
+    // The old master left the Unix socket's file to the new one, which serves on it.
+    let resp = exchange_unix(&binary.socket(), &form_request("after", "the old master"))
+        .expect("the Unix socket still answers");
+    assert_created(&resp, "after", "the old master");
 
-    load.finish(&db);
+    load.finish_plus(&db, 1);
     new.stop();
     assert!(
         binary.pid_file_names().is_none(),
         "removed by the new master"
     );
+    assert!(!binary.socket().exists(), "removed by the new master");
 }
 
 /// The binary on disk is broken when USR2 comes: the new master exits at once, the old
@@ -172,6 +180,8 @@ impl Binary {
     fn start(&self, db: &TestDb, mode: &str) -> Server {
         let mut cmd = Command::new(&self.path);
         cmd.args(["--bind", "127.0.0.1:0", "--workers", "2", "--mode", mode])
+            .arg("--bind")
+            .arg(format!("unix:{}", self.socket().display()))
             .args(["--threads", "4", "--database-url", &db.url()])
             .arg("--pid")
             .arg(self.pid_file())
@@ -190,6 +200,11 @@ impl Binary {
         std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
         std::fs::set_permissions(&staged, permissions).unwrap();
         std::fs::rename(&staged, &self.path).expect("install the broken build");
+    }
+
+    /// The Unix socket it also listens on.
+    fn socket(&self) -> PathBuf {
+        self.dir.join("prefork.sock")
     }
 
     fn pid_file(&self) -> PathBuf {
@@ -306,11 +321,16 @@ impl Load {
     /// Lets the run reach its length, stops the clients, and checks: no failure, one
     /// row per 201.
     fn finish(self, db: &TestDb) {
+        self.finish_plus(db, 0);
+    }
+
+    /// [`Load::finish`] when the test created `others` rows of its own besides.
+    fn finish_plus(self, db: &TestDb, others: i64) {
         // The run's length is the schedule, not a wait for readiness.
         std::thread::sleep((self.started + self.run).saturating_duration_since(Instant::now()));
         self.stop.store(true, Ordering::SeqCst);
         let created = join_keepalive_clients(self.clients);
         assert!(created > 0);
-        assert_eq!(db.count_rows(), created, "one row per 201");
+        assert_eq!(db.count_rows(), created + others, "one row per 201");
     }
 }

@@ -95,6 +95,34 @@ fn typed_values() {
     assert_eq!(on.sources.get("pin-cpus"), Source::Flag);
 }
 
+/// `bind` takes one address or an array of them (Unix sockets included), and
+/// `--check-config` prints the array so that it reads back; a flag replaces the file's
+/// whole list; an array of something else is refused.
+#[test]
+fn bind_takes_an_array() {
+    let text = "bind = [\"127.0.0.1:0\", \"unix:/run/p.sock\"]\nsocket-mode = \"600\"\n";
+    let loaded = with_file(text, &[]).unwrap();
+    assert_eq!(loaded.cli.bind, vec!["127.0.0.1:0", "unix:/run/p.sock"]);
+    let config = Config::from_cli(loaded.cli).unwrap();
+    let printed = report::render(&config, &loaded.sources, None);
+    let table: toml::Table = printed.parse().unwrap_or_else(|e| panic!("{e}: {printed}"));
+    let binds: Vec<&str> = table["bind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(binds, ["127.0.0.1:0", "unix:/run/p.sock"]);
+    assert_eq!(table["socket-mode"].as_str(), Some("600"));
+    let flag = with_file(text, &["--bind", "127.0.0.1:9"]).unwrap();
+    assert_eq!(flag.cli.bind, vec!["127.0.0.1:9"]);
+    let e = file_error("bind = [8000]\n", &[]);
+    assert!(
+        e.to_string().contains("a string or an array of strings"),
+        "{e}"
+    );
+}
+
 #[test]
 fn unknown_keys_are_refused_with_a_suggestion() {
     let e = file_error("wokers = 3\n", &[]);

@@ -297,6 +297,27 @@ pub fn exchange(port: u16, request: &[u8]) -> io::Result<Response> {
     conn.read_response()
 }
 
+/// [`exchange`] over the Unix socket at `path`: one request on a fresh connection, one
+/// final response.
+pub fn exchange_unix(path: &std::path::Path, request: &[u8]) -> io::Result<Response> {
+    let mut stream = std::os::unix::net::UnixStream::connect(path)?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.write_all(request)?;
+    let mut buf = Vec::new();
+    loop {
+        if let Some((resp, _)) = parse_response(&buf).map_err(io::Error::other)? {
+            if resp.status >= 200 {
+                return Ok(resp);
+            }
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        match stream.read(&mut chunk)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 /// [`exchange`], panicking on I/O errors.
 pub fn must_exchange(port: u16, request: &[u8]) -> Response {
     exchange(port, request).unwrap_or_else(|e| {

@@ -44,11 +44,24 @@ pub enum NginxError {
     Server(#[from] ServerError),
 }
 
+/// Where nginx forwards requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// `127.0.0.1:port`.
+    Tcp(u16),
+    /// A Unix socket at this path.
+    Unix(PathBuf),
+}
+
 /// The reference configuration listening on `listen` and proxying to `backend`.
-pub fn config_text(reference: &str, listen: u16, backend: u16) -> Result<String, NginxError> {
+pub fn config_text(reference: &str, listen: u16, backend: &Upstream) -> Result<String, NginxError> {
+    let server = match backend {
+        Upstream::Tcp(port) => format!("server 127.0.0.1:{port};"),
+        Upstream::Unix(path) => format!("server unix:{};", path.display()),
+    };
     let mut text = reference.to_string();
     for (from, to) in [
-        (UPSTREAM, format!("server 127.0.0.1:{backend};")),
+        (UPSTREAM, server),
         (LISTEN, format!("listen 127.0.0.1:{listen}")),
     ] {
         if text.matches(from).count() != 1 {
@@ -70,10 +83,10 @@ pub struct Nginx {
 }
 
 /// What nginx serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// A proxy to `127.0.0.1:port`, ready when the backend's `/health` answers through it.
-    Proxy(u16),
+    /// A proxy to the backend, ready when its `/health` answers through nginx.
+    Proxy(Upstream),
     /// Its own `return 200` only, ready when [`RETURN_200`] answers; the upstream points
     /// at `unused`, a port nothing listens on, and is never asked.
     Alone {
@@ -93,8 +106,8 @@ pub fn start(
 ) -> Result<Nginx, NginxError> {
     let program = find_nginx().ok_or(NginxError::NotFound)?;
     let (backend, ready) = match role {
-        Role::Proxy(port) => (port, "/health"),
-        Role::Alone { unused } => (unused, RETURN_200),
+        Role::Proxy(upstream) => (upstream, "/health"),
+        Role::Alone { unused } => (Upstream::Tcp(unused), RETURN_200),
     };
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -107,7 +120,7 @@ pub fn start(
     let logs = prefix.join("logs");
     std::fs::create_dir_all(&logs).map_err(io(&logs))?;
     let conf = prefix.join("nginx.conf");
-    let text = config_text(&reference, port, backend)?;
+    let text = config_text(&reference, port, &backend)?;
     std::fs::write(&conf, text).map_err(io(&conf))?;
     let launch = Launch {
         program,
@@ -141,9 +154,12 @@ mod tests {
     fn rewrites_reference() {
         let reference = std::fs::read_to_string(crate::cli::workspace_root().join("nginx.conf"))
             .expect("top-level nginx.conf");
-        let text = config_text(&reference, 21001, 21002).unwrap();
+        let text = config_text(&reference, 21001, &Upstream::Tcp(21002)).unwrap();
         assert!(text.contains("listen 127.0.0.1:21001 "));
         assert!(text.contains("server 127.0.0.1:21002;"));
+        let unix = Upstream::Unix(PathBuf::from("/tmp/p.sock"));
+        let text = config_text(&reference, 21001, &unix).unwrap();
+        assert!(text.contains("    server unix:/tmp/p.sock;"), "{text}");
         assert!(text.contains("keepalive 128;") && text.contains("daemon off;"));
         assert!(!text.contains("listen 127.0.0.1:8080"));
         assert!(text.contains(&format!(
@@ -154,7 +170,7 @@ mod tests {
     /// A configuration without the expected lines is refused, not half-rewritten.
     #[test]
     fn refuses_other_shapes() {
-        let err = config_text("events {}\n", 1, 2).unwrap_err();
+        let err = config_text("events {}\n", 1, &Upstream::Tcp(2)).unwrap_err();
         assert!(matches!(err, NginxError::Shape(UPSTREAM)));
     }
 

@@ -138,7 +138,8 @@ pub fn accept_workers(quick: bool) -> u32 {
 /// - The HTTP ceilings beside group commit at one worker per core.
 /// - The axum peer (one INSERT, one commit per request) beside them, at pool sizes 8, 16
 ///   (its default, the seed rounds' and `--quick`'s) and 32.
-/// - Each system's saturation at its best run mode, direct and through nginx.
+/// - Each system's saturation at its best run mode, direct and through nginx; prefork's
+///   also through nginx over a Unix socket.
 pub const MATRIX: &[Spec] = &[
     seed(plain(Evloop, 1), Full),
     seed(plain(Evloop, 2), Always),
@@ -196,8 +197,10 @@ pub const MATRIX: &[Spec] = &[
     ceiling(plain(Evloop, 2)),
     best(System::PreforkEvloop, Route::Direct),
     best(System::PreforkEvloop, Route::Nginx),
+    best(System::PreforkEvloop, Route::NginxUnix),
     best(System::PreforkThreads, Route::Direct),
     best(System::PreforkThreads, Route::Nginx),
+    best(System::PreforkThreads, Route::NginxUnix),
     best(System::Express, Route::Direct),
     best(System::Express, Route::Nginx),
     best(System::Django, Route::Direct),
@@ -242,7 +245,7 @@ impl Spec {
             Full => !cfg.quick,
             Quick => cfg.quick,
         };
-        let nginx = self.route == Route::Nginx || self.pick == Pick::Fixed(Variant::NginxReturn);
+        let nginx = self.route != Route::Direct || self.pick == Pick::Fixed(Variant::NginxReturn);
         runs && (cfg.nginx || !nginx)
     }
 
@@ -401,8 +404,10 @@ mod tests {
                 "sat-direct-hello-threads-2",
                 "sat-direct-nginx-return-200",
                 "sat-nginx-evloop-2",
+                "sat-nginx-unix-evloop-2",
                 "sat-direct-threads-2",
                 "sat-nginx-threads-2",
+                "sat-nginx-unix-threads-2",
                 "sat-direct-pm2-cluster-2",
                 "sat-nginx-pm2-cluster-2",
                 "sat-direct-sync-2",

@@ -21,7 +21,7 @@ use crate::launch;
 use crate::loadgen::{self, LoadError, LoadSpec, Report, Request, Stop};
 use crate::model::{Balance, Cell, Load, Route, RunRecord, Usage, Variant, WorkerStats};
 use crate::net;
-use crate::nginx::{self, NginxError, Role};
+use crate::nginx::{self, NginxError, Role, Upstream};
 use crate::pgbench::{self, PgbenchError};
 use crate::procs::Sampler;
 use crate::server::{Server, ServerError};
@@ -82,7 +82,19 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
         .join("logs")
         .join(format!("{}-{rep}.log", cell.key()));
     let port = net::free_port().map_err(RunError::Port)?;
-    let launch = launch::launch(&cell.variant, port, &ctx.env);
+    let mut launch = launch::launch(&cell.variant, port, &ctx.env);
+    // nginx over a Unix socket: prefork listens on one too (nginx's workers may run as
+    // another user, so anyone may connect; the bench is on loopback only).
+    let socket = unix_socket_path(cell);
+    if let (Some(launch), Some(path)) = (&mut launch, &socket) {
+        let _ = std::fs::remove_file(path);
+        launch.args.extend([
+            "--bind".to_string(),
+            format!("unix:{}", path.display()),
+            "--socket-mode".to_string(),
+            "666".to_string(),
+        ]);
+    }
     let mut server = match &launch {
         Some(launch) => {
             let mut server = Server::start(&cell.variant.label(), launch, &log)?;
@@ -93,7 +105,8 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
     };
     let role = match (cell.route, &server) {
         (Route::Direct, Some(_)) => None,
-        (Route::Nginx, Some(_)) => Some(Role::Proxy(port)),
+        (Route::Nginx, Some(_)) => Some(Role::Proxy(Upstream::Tcp(port))),
+        (Route::NginxUnix, Some(_)) => socket.clone().map(|path| Role::Proxy(Upstream::Unix(path))),
         (_, None) => Some(Role::Alone { unused: port }),
     };
     let proxy = match role {
@@ -155,6 +168,13 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
 }
 
 /// The workers' balance since the `before` reading of the prefork on `port`.
+/// Where prefork's Unix socket goes for a cell through nginx over one: a short path
+/// (a Unix socket path has at most 107 bytes), private to this bench process.
+fn unix_socket_path(cell: &Cell) -> Option<std::path::PathBuf> {
+    (cell.route == Route::NginxUnix && cell.prefork().is_some())
+        .then(|| std::env::temp_dir().join(format!("prefork-bench-{}.sock", std::process::id())))
+}
+
 fn balance_since(
     before: Result<Vec<WorkerStats>, StatsError>,
     port: u16,

@@ -167,7 +167,7 @@ fn saturation_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
             let label = match (system, r.cell.route) {
                 (System::Pgbench, _) => "ceiling (tps)".to_string(),
                 (_, Route::Direct) => r.cell.variant.label(),
-                (_, Route::Nginx) => format!("{}, via nginx", r.cell.variant.label()),
+                (_, route) => format!("{},{}", r.cell.variant.label(), route.via()),
             };
             rows.push(bar(r, label, color(system)));
         }

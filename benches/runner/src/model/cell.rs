@@ -74,12 +74,26 @@ impl Tag {
 
 /// How the client reaches the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Route {
     /// loadgen → server.
     Direct,
     /// loadgen → nginx → server (upstream keep-alive).
     Nginx,
+    /// loadgen → nginx → server over a Unix socket (prefork's `--bind unix:PATH`;
+    /// upstream keep-alive): how nginx usually reaches an app server on its own host.
+    NginxUnix,
+}
+
+impl Route {
+    /// ` via nginx`, ` via nginx over a Unix socket`, or nothing for direct.
+    pub fn via(self) -> &'static str {
+        match self {
+            Route::Direct => "",
+            Route::Nginx => " via nginx",
+            Route::NginxUnix => " via nginx over a Unix socket",
+        }
+    }
 }
 
 /// Which part of the report a cell was planned for (a measurement shared by two parts
@@ -225,7 +239,7 @@ impl Cell {
         };
         let route = match self.route {
             Route::Direct => Tag::Direct,
-            Route::Nginx => Tag::Nginx,
+            Route::Nginx | Route::NginxUnix => Tag::Nginx,
         };
         [Some(phase), Some(route), self.section.tag()]
             .into_iter()
@@ -282,10 +296,7 @@ impl Cell {
                 s.duration.as_secs_f64()
             ),
         };
-        let via = match self.route {
-            Route::Direct => "",
-            Route::Nginx => " via nginx",
-        };
+        let via = self.route.via();
         format!(
             "{} {}, {load}{via}",
             self.system().title(),
@@ -299,6 +310,9 @@ impl Cell {
             (Load::Seed(_), _) => format!("seed-{}", self.variant.key()),
             (Load::Saturation(_), Route::Direct) => format!("sat-direct-{}", self.variant.key()),
             (Load::Saturation(_), Route::Nginx) => format!("sat-nginx-{}", self.variant.key()),
+            (Load::Saturation(_), Route::NginxUnix) => {
+                format!("sat-nginx-unix-{}", self.variant.key())
+            }
         }
     }
 }

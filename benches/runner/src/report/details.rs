@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::table::{spread, status_text, table_head, table_row};
-use crate::model::{CellResult, Load, Route, Status};
+use crate::model::{CellResult, Load, Status};
 use crate::summary::Summary;
 
 /// Appends the table of every cell and its notes.
@@ -48,8 +48,7 @@ fn detail_row(r: &CellResult) -> Vec<String> {
     let c = &r.cell;
     let load = match (c.load, c.route) {
         (Load::Seed(s), _) => format!("{}×{} close", s.users, s.loops),
-        (Load::Saturation(s), Route::Direct) => format!("{} keep-alive", s.connections),
-        (Load::Saturation(s), Route::Nginx) => format!("{} keep-alive via nginx", s.connections),
+        (Load::Saturation(s), route) => format!("{} keep-alive{}", s.connections, route.via()),
     };
     let mut row = vec![c.system().title().to_string(), c.variant.label(), load];
     let status = match r.status {

@@ -33,6 +33,7 @@ pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> Stri
     }
     if results.iter().any(|r| !r.cell.is_seed()) {
         saturation::markdown(&mut out, results, cfg);
+        saturation::unix_socket_markdown(&mut out, results);
     }
     sections::group_commit_table(&mut out, results, cfg);
     one_commit::markdown(&mut out, results, cfg);

@@ -70,6 +70,69 @@ pub fn markdown(out: &mut String, results: &[CellResult], cfg: &Config) {
     );
 }
 
+/// Appends the comparison of nginx's two ways to reach prefork on the same host — TCP on
+/// loopback and a Unix socket — when the bench measured the second.
+pub fn unix_socket_markdown(out: &mut String, results: &[CellResult]) {
+    let through = |system, route| {
+        let best = best_variant(results, system);
+        results
+            .iter()
+            .find(|r| !r.cell.is_seed() && r.cell.variant == best && r.cell.route == route)
+    };
+    let systems = [System::PreforkEvloop, System::PreforkThreads];
+    if systems
+        .iter()
+        .all(|&s| through(s, Route::NginxUnix).is_none())
+    {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Through nginx: upstream over loopback TCP vs a Unix socket (prefork `--bind unix:PATH`)\n"
+    );
+    let head = [
+        "system",
+        "run mode",
+        "nginx → TCP req/s",
+        "p99 ms",
+        "nginx → Unix socket req/s",
+        "p99 ms",
+        "Unix ÷ TCP",
+    ];
+    table_head(out, &head.map(String::from));
+    for system in systems {
+        let (tcp, unix) = (
+            through(system, Route::Nginx),
+            through(system, Route::NginxUnix),
+        );
+        let Some(any) = unix.or(tcp) else {
+            continue;
+        };
+        let [tcp_rps, _, tcp_p99] = saturation_cols(tcp);
+        let [unix_rps, _, unix_p99] = saturation_cols(unix);
+        let ratio = match (tcp.and_then(Summary::of), unix.and_then(Summary::of)) {
+            (Some(t), Some(u)) if t.rps > 0.0 => format!("{:.2}×", u.rps / t.rps),
+            _ => "—".to_string(),
+        };
+        let mode = any.cell.variant.label();
+        let row = [
+            system.title().to_string(),
+            mode,
+            tcp_rps,
+            tcp_p99,
+            unix_rps,
+            unix_p99,
+            ratio,
+        ];
+        table_row(out, &row);
+    }
+    let _ = writeln!(
+        out,
+        "\nSame nginx.conf, same keep-alive to the upstream; only its `server` line differs. \
+         Every run's rows are checked against its 201s.\n"
+    );
+}
+
 fn saturation_cols(r: Option<&CellResult>) -> [String; 3] {
     let Some(r) = r else {
         return ["—".into(), "—".into(), "—".into()];
