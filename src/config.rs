@@ -210,6 +210,13 @@ pub struct Cli {
     #[arg(long)]
     pub pin_cpus: bool,
 
+    /// Write an access log line per response to FILE (appended; `-`: standard output):
+    /// the Common Log Format plus the request time in microseconds and the worker's
+    /// number, buffered per worker (written at 64 KiB, after 1 s, at exit); SIGUSR1
+    /// reopens the file. Default: none
+    #[arg(long, value_name = "FILE|-")]
+    pub access_log: Option<String>,
+
     /// Write the master's pid to FILE (replaced atomically; removed at exit), for scripts
     /// and init systems; refused while FILE names another running process. Default: none
     #[arg(long = "pid", value_name = "FILE")]
@@ -315,6 +322,9 @@ pub enum ConfigError {
     /// Bad `--socket-mode`.
     #[error("--socket-mode {0}")]
     SocketMode(String),
+    /// `--access-log` names a path that cannot be made absolute.
+    #[error("--access-log {0:?}: {1}")]
+    AccessLog(String, String),
     /// Bad `--socket-owner`.
     #[error("--socket-owner {0:?}: {1}")]
     SocketOwner(String, String),
@@ -417,6 +427,8 @@ pub struct Config {
     pub init_db: bool,
     /// Where the master writes its pid (`--pid`).
     pub pid_file: Option<PathBuf>,
+    /// Where the access log goes (`--access-log`), if anywhere.
+    pub access_log: Option<crate::access_log::Target>,
     /// Flags that were accepted but have no effect here, for the start-up log.
     pub warnings: Vec<String>,
 }
@@ -500,6 +512,13 @@ impl Config {
             });
         }
         let binds = resolve_binds(&cli.bind)?;
+        let access_log = match cli.access_log.as_deref() {
+            None | Some("") => None,
+            Some(value) => Some(
+                crate::access_log::Target::parse(value)
+                    .map_err(|e| ConfigError::AccessLog(value.to_string(), e.to_string()))?,
+            ),
+        };
         let socket_mode = parse_mode(&cli.socket_mode).map_err(ConfigError::SocketMode)?;
         let socket_owner = match &cli.socket_owner {
             Some(value) => Some(
@@ -551,6 +570,7 @@ impl Config {
             run_as,
             init_db: cli.init_db,
             pid_file: cli.pid_file.filter(|p| !p.as_os_str().is_empty()),
+            access_log,
             warnings,
         })
     }

@@ -22,6 +22,7 @@
 //! - [`tasks`]: the task API service: routes, bodies, validation, the PostgreSQL client.
 //! - [`hello`]: a fixed answer on every path (the HTTP ceiling, no I/O).
 //! - [`http`]: HTTP/1.1 request parsing with limits, response encoding, form and JSON bodies.
+//! - [`access_log`]: `--access-log`: one line per response, buffered per worker, reopened on USR1.
 //! - [`log`]: log lines written whole, so the master's and workers' lines never interleave.
 //! - [`peer`]: the remote end of a connection, as the access log names it.
 //! - [`privileges`]: `--user`/`--group`: the account workers switch to after fork.
@@ -29,6 +30,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod access_log;
 pub mod activation;
 pub mod config;
 pub mod config_file;

@@ -7,7 +7,7 @@
 //! Gunicorn's signal queue) instead of being folded into one.
 //!
 //! Every other signal an operator might send whose default action would kill the
-//! process ([`unused_signals`]: USR1, ALRM, real-time signals …) is
+//! process ([`unused_signals`]: ALRM, PWR, real-time signals …) is
 //! caught, logged and ignored ([`SignalAction::Ignore`]), so that a habit from another
 //! server never takes this one down — nor leaves its private database running. Signals
 //! that report a fault of the program itself (SEGV, BUS, ILL, FPE, ABRT) keep their
@@ -48,16 +48,17 @@ pub enum SignalAction {
     /// `SIGWINCH`: stop every worker gracefully but keep the master (after an upgrade,
     /// the old master's step before it exits; `HUP` starts its workers again).
     StopWorkers,
+    /// `SIGUSR1`: reopen the access log (master, then every worker), for logrotate.
+    ReopenLogs,
     /// A signal prefork has no use for (see [`unused_signals`]): log it, keep serving.
     Ignore(libc::c_int),
 }
 
 /// Catchable signals whose default action would end the master, and that prefork does
-/// not use: USR1, ALRM, VTALRM, PROF, IO, PWR, STKFLT, XCPU, XFSZ, and every real-time
+/// not use: ALRM, VTALRM, PROF, IO, PWR, STKFLT, XCPU, XFSZ, and every real-time
 /// signal.
 pub fn unused_signals() -> Vec<libc::c_int> {
     let mut signals = vec![
-        libc::SIGUSR1,
         libc::SIGALRM,
         libc::SIGVTALRM,
         libc::SIGPROF,
@@ -83,7 +84,7 @@ pub fn signal_name(signal: libc::c_int) -> String {
 /// Signals the master watches, in the order their actions are returned when several
 /// arrive at once: reaping first so the worker table is current, then stops (which end
 /// the loop), then the rest.
-const WATCHED: [Signal; 9] = [
+const WATCHED: [Signal; 10] = [
     Signal::SIGCHLD,
     Signal::SIGQUIT,
     Signal::SIGTERM,
@@ -93,6 +94,7 @@ const WATCHED: [Signal; 9] = [
     Signal::SIGTTOU,
     Signal::SIGUSR2,
     Signal::SIGWINCH,
+    Signal::SIGUSR1,
 ];
 
 /// The action for a signal, `None` for signals the master does not handle.
@@ -106,6 +108,7 @@ pub fn action_for(signal: Signal) -> Option<SignalAction> {
         Signal::SIGTTOU => Some(SignalAction::RemoveWorker),
         Signal::SIGUSR2 => Some(SignalAction::Upgrade),
         Signal::SIGWINCH => Some(SignalAction::StopWorkers),
+        Signal::SIGUSR1 => Some(SignalAction::ReopenLogs),
         _ => None,
     }
 }
@@ -285,18 +288,19 @@ mod tests {
             (Signal::SIGTTOU, RemoveWorker),
             (Signal::SIGUSR2, Upgrade),
             (Signal::SIGWINCH, StopWorkers),
+            (Signal::SIGUSR1, ReopenLogs),
         ];
         for (signal, action) in table {
             assert_eq!(action_for(signal), Some(action), "{signal}");
         }
-        assert_eq!(action_for(Signal::SIGUSR1), None);
+        assert_eq!(action_for(Signal::SIGALRM), None);
     }
 
     /// The unused set holds the operators' habits and no signal with a job or a fault.
     #[test]
     fn unused_signals_exclude_handled_and_fault_signals() {
         let unused = unused_signals();
-        for habit in [libc::SIGUSR1, libc::SIGPWR, libc::SIGRTMIN()] {
+        for habit in [libc::SIGALRM, libc::SIGPWR, libc::SIGRTMIN()] {
             assert!(unused.contains(&habit), "{}", signal_name(habit));
         }
         let kept = WATCHED.iter().map(|&s| s as libc::c_int);

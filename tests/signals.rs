@@ -12,9 +12,9 @@ use support::{assert_created, pid_alive, poll_until, post_form, Server, Signal, 
 
 /// Signals prefork has no use for (a real-time one is sent by name too: nix has no
 /// real-time signals).
-const HABITS: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGPWR];
+const HABITS: [Signal; 2] = [Signal::SIGALRM, Signal::SIGPWR];
 
-/// USR1, PWR and a real-time signal to the master (evloop): logged, ignored, still serving with the same workers; USR2 (binary upgrade) refused with the private cluster, saying why; SIGTERM then stops the private cluster it started.
+/// ALRM, PWR and a real-time signal to the master (evloop): logged, ignored, still serving with the same workers; USR2 (binary upgrade) refused with the private cluster, saying why; SIGTERM then stops the private cluster it started.
 #[test]
 fn unused_signals_are_ignored_evloop() {
     unused_signals_are_ignored("evloop", &["--workers", "2"]);
@@ -118,6 +118,15 @@ fn unused_signals_are_ignored(mode: &str, extra: &[&str]) {
             Duration::from_secs(10),
         );
     }
+    // Sent to a worker, they are ignored too: once delivered, the worker still runs.
+    let worker = *workers.keys().next().expect("a worker");
+    for signal in HABITS {
+        support::signal_pid(worker, signal);
+        poll_until(Duration::from_secs(10), "the signal delivered", || {
+            delivered_or_gone(worker)
+        });
+        assert!(pid_alive(worker), "{signal} killed worker {worker}");
+    }
     let rt = Command::new("kill")
         .args(["-s", "RTMIN+3", &server.pid().to_string()])
         .status()
@@ -185,4 +194,20 @@ impl Drop for PrivateCluster {
     fn drop(&mut self) {
         support::db::remove_cluster(&self.0);
     }
+}
+
+/// Whether `pid` has no signal pending any more (or is gone): `ShdPnd` in its status.
+fn delivered_or_gone(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    let zombie = status
+        .lines()
+        .any(|l| l.starts_with("State:") && l.contains('Z'));
+    let pending = status
+        .lines()
+        .find(|l| l.starts_with("ShdPnd:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .is_some_and(|mask| !mask.trim_start_matches('0').is_empty());
+    zombie || !pending
 }

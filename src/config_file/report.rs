@@ -102,6 +102,10 @@ fn effective(key: &str, c: &Config) -> Option<Effective> {
         "max-in-flight" => size(c.max_in_flight),
         "batch" => size(c.batch),
         "pin-cpus" => Value(c.pin_cpus.to_string()),
+        "access-log" => match &c.access_log {
+            Some(target) => Value(quote(&target.to_string())),
+            None => Unset("no access log"),
+        },
         "pid" => match &c.pid_file {
             Some(path) => Value(quote(&path.display().to_string())),
             None => Unset("no pid file"),

@@ -4,6 +4,9 @@ use std::io;
 
 use crate::worker::EXIT_BOOT_FAILURE;
 
+/// Exit status for a setting that cannot work here (as for a bad command line).
+const EXIT_CONFIG: i32 = 2;
+
 /// Why the master could not start or keep running.
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
@@ -34,6 +37,14 @@ pub enum MasterError {
     /// The passed sockets do not fit the worker slots.
     #[error("cannot serve on the sockets passed by socket activation (LISTEN_FDS)")]
     Adopt(#[source] io::Error),
+    /// `--access-log FILE` cannot be opened for appending.
+    #[error("cannot open the access log {target}: check that its directory exists and that prefork may write there (or use --access-log - for the standard output)")]
+    AccessLog {
+        /// The `--access-log`.
+        target: crate::access_log::Target,
+        /// What the OS said.
+        source: io::Error,
+    },
     /// `--pid FILE` could not be written.
     #[error(transparent)]
     PidFile(#[from] super::pidfile::PidFileError),
@@ -50,10 +61,12 @@ pub enum MasterError {
 
 impl MasterError {
     /// The process exit status for this failure: [`EXIT_BOOT_FAILURE`] when the
-    /// configuration cannot work (the database check), 1 otherwise.
+    /// database cannot work (the database check), [`EXIT_CONFIG`] for a setting that
+    /// cannot work (the access log), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             MasterError::DatabaseCheck { .. } => EXIT_BOOT_FAILURE,
+            MasterError::AccessLog { .. } => EXIT_CONFIG,
             _ => 1,
         }
     }

@@ -12,6 +12,7 @@ use super::announce::log_listening;
 use super::apps::Prepared;
 use super::cpu::pin_worker;
 use super::error::MasterError;
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::listener::Listener;
 use crate::net;
@@ -30,6 +31,15 @@ pub(super) fn run(
     prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
 ) -> Result<i32, MasterError> {
     let descriptors = net::raise_descriptor_limit(&config);
+    let access_log = match super::logs::open_access_log(&config)? {
+        Some(log) => log
+            .for_worker(SLOT)
+            .map_err(|source| MasterError::AccessLog {
+                target: log.target().clone(),
+                source,
+            })?,
+        None => AccessLog::off(),
+    };
     let listening = super::listen::listen(&mut config, 1, passed, upgraded)?;
     // Removed when this function returns, like the master's.
     let _socket_files = listening.files;
@@ -62,6 +72,7 @@ pub(super) fn run(
         heartbeat: scoreboard.heartbeat(cell),
         counters: scoreboard.counters(cell),
         board: scoreboard.board(),
+        access_log,
     };
     crate::signals::ignore_in_foreground().map_err(MasterError::Signals)?;
     // `serve` expects what a forked child has: every signal blocked until the worker's

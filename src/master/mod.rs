@@ -13,6 +13,7 @@
 //!
 //! The pieces live in `spawn` (fork, and what the child does before `worker::boot`),
 //! `foreground` (`--no-fork`: one worker in this very process, for profilers),
+//! `logs` (`--access-log`: opened here, reopened on `USR1`),
 //! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
 //! (which listener gets new connections while the pool shrinks).
 
@@ -26,6 +27,7 @@ mod foreground;
 mod group;
 mod jitter;
 mod listen;
+mod logs;
 pub mod pidfile;
 mod reap;
 mod scale;
@@ -41,6 +43,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pgtmp::Cluster;
 
+use crate::access_log::LogFile;
 use crate::config::{AcceptMode, Config};
 use crate::listener::Listener;
 use crate::net;
@@ -138,6 +141,8 @@ pub struct Master {
     also: Vec<Listener>,
     /// Unix socket files to remove at exit (left alone when a new master took them over).
     socket_files: Vec<SocketFile>,
+    /// `--access-log`: the open file every worker inherits (reopened on `USR1`).
+    access_log: Option<LogFile>,
     /// The order of the slots' sockets in the kernel's reuseport group.
     group: Group,
     /// Whether new connections can be steered between slots (reuseport mode, and the
@@ -211,6 +216,8 @@ impl Master {
             run_as.check_possible()?;
         }
         let signals = MasterSignals::install().map_err(MasterError::Signals)?;
+        // Before binding anything: a log the master cannot open is a configuration error.
+        let access_log = logs::open_access_log(&config)?;
         let workers = config.workers;
         let listening = listen::listen(&mut config, workers, passed, upgraded)?;
         let pid_file = match &config.pid_file {
@@ -236,6 +243,7 @@ impl Master {
             shared,
             also: listening.shared,
             socket_files: listening.files,
+            access_log,
             group,
             steering: config.accept == AcceptMode::Reuseport && listening.addr.is_some(),
             workers: Vec::new(),
@@ -264,6 +272,7 @@ impl Master {
                     SignalAction::Reload => self.reload(),
                     SignalAction::Upgrade => self.begin_upgrade(),
                     SignalAction::StopWorkers => self.park(),
+                    SignalAction::ReopenLogs => self.reopen_logs(),
                     SignalAction::AddWorker => self.add_worker(),
                     SignalAction::RemoveWorker => self.remove_worker(),
                     SignalAction::Ignore(signal) => crate::say!(

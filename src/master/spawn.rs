@@ -10,6 +10,7 @@ use nix::unistd::{ForkResult, Pid};
 
 use super::cpu::pin_worker;
 use super::{Master, Worker};
+use crate::access_log::AccessLog;
 use crate::listener::Listener;
 use crate::scoreboard::Cell;
 use crate::sys;
@@ -92,6 +93,10 @@ impl Master {
             heartbeat: self.scoreboard.heartbeat(cell),
             counters: self.scoreboard.counters(cell),
             board: self.scoreboard.board(),
+            access_log: match &self.access_log {
+                Some(log) => log.for_worker(slot)?,
+                None => AccessLog::off(),
+            },
         })
     }
 

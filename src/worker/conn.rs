@@ -9,6 +9,7 @@ use std::net::Shutdown;
 use std::time::Instant;
 
 pub use super::session::{Session, Timeouts, HIGH_WATER};
+use crate::access_log::AccessLog;
 use crate::peer::Peer;
 use crate::scoreboard::Counters;
 
@@ -46,11 +47,16 @@ impl<S: Stream> Conn<S> {
     }
 
     /// A connection from `peer` accepted at `now`, metered on the worker's `counters`
-    /// (bytes, responses, its close; see [`Session::counted`]).
-    pub fn counted(stream: S, peer: Peer, now: Instant, counters: Counters) -> Conn<S> {
+    /// (bytes, responses, its close; see [`Session::counted`]) and logged on `log`.
+    pub fn counted(
+        stream: S,
+        peer: Peer,
+        now: Instant,
+        (counters, log): (Counters, AccessLog),
+    ) -> Conn<S> {
         Conn {
             stream,
-            session: Session::counted(now, counters, peer),
+            session: Session::counted(now, counters, peer, log),
         }
     }
 

@@ -223,7 +223,8 @@ impl<S: Service> EvLoop<S> {
             return Duration::ZERO;
         }
         let backoff = self.gate.wake_at(now);
-        [self.timers.next(), self.drain_deadline, backoff]
+        let log = self.app.worker.access_log.next_flush();
+        [self.timers.next(), self.drain_deadline, backoff, log]
             .into_iter()
             .flatten()
             .map(|at| at.saturating_duration_since(now))
@@ -265,8 +266,8 @@ impl<S: Service> EvLoop<S> {
         {
             return; // dropping the stream closes it: the client sees a reset, nobody else does
         }
-        let counters = self.app.worker.counters;
-        let conn = Conn::counted(stream, peer, Instant::now(), counters);
+        let meters = (self.app.worker.counters, self.app.worker.access_log.clone());
+        let conn = Conn::counted(stream, peer, Instant::now(), meters);
         self.next_serial += 1;
         let serial = self.next_serial;
         vacant.insert(Entry {
@@ -493,6 +494,7 @@ impl<S: Service> EvLoop<S> {
     /// Stop checks, due deadlines and the drain's end, once per iteration.
     fn housekeeping(&mut self, now: Instant) -> Flow {
         let worker = &mut self.app.worker;
+        worker.tend_access_log(now);
         match worker.signals.flags.get() {
             Some(Stop::Immediate) => return Flow::Exit,
             Some(Stop::Graceful) => self.begin_drain(now),

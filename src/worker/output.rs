@@ -85,6 +85,11 @@ impl Output {
         self.holes.iter().find(|h| h.seq == seq).map(|h| h.since)
     }
 
+    /// Whether hole `seq` answers a `HEAD` request (its body will be dropped).
+    pub(super) fn answers_head(&self, seq: u64) -> bool {
+        self.holes.iter().any(|h| h.seq == seq && h.head)
+    }
+
     /// The name of the oldest hole, if any.
     pub(super) fn oldest(&self) -> Option<u64> {
         self.holes.front().map(|h| h.seq)

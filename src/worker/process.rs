@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::error::WorkerError;
 use super::state::{Lifeline, Quota, Signals, Worker};
 use super::{evloop, threads};
+use crate::access_log::AccessLog;
 use crate::config::{Config, Mode};
 use crate::listener::Listener;
 use crate::scoreboard::{Board, Counters, Heartbeat};
@@ -30,6 +31,8 @@ pub struct WorkerSpec {
     pub counters: Counters,
     /// Every worker's cell, read by `GET /stats`.
     pub board: Board,
+    /// Its access log (its own descriptor on the master's file), or none.
+    pub access_log: AccessLog,
 }
 
 /// A service ready to run in forked workers, its type erased for the master: it
@@ -88,6 +91,7 @@ fn run<S: Service>(spec: WorkerSpec, service: Arc<S>) -> Result<(), WorkerError>
     // Handlers before unblocking: a SIGTERM queued since fork must hit ours, not the default.
     let signals = Signals::install().map_err(WorkerError::Signals)?;
     crate::sys::unblock_all_signals().map_err(|e| WorkerError::Signals(e.into()))?;
+    let access_log = spec.access_log.clone();
     let worker = Worker {
         slot: spec.slot,
         board: spec.board,
@@ -97,9 +101,13 @@ fn run<S: Service>(spec: WorkerSpec, service: Arc<S>) -> Result<(), WorkerError>
         signals,
         lifeline,
         config: spec.config,
+        access_log: spec.access_log,
     };
-    match worker.config.mode {
+    let served = match worker.config.mode {
         Mode::Evloop => evloop::run(worker, spec.listeners, service),
         Mode::Threads => threads::run(worker, spec.listeners, service),
-    }
+    };
+    // Whatever the way out: the lines still buffered go to the file.
+    access_log.flush();
+    served
 }

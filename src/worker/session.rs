@@ -12,9 +12,13 @@
 //! A session also meters its connection on the worker's [`Counters`] (`/metrics`):
 //! every response encoded, by status, with its latency — from the `now` of the pass
 //! that found its request complete to the moment its response is encoded (one clock
-//! read per response) — and its own closing, when it is dropped.
+//! read per response) — and its own closing, when it is dropped. With an access log,
+//! each response is also a line there (the same latency; for the parser's own errors
+//! and timeouts, measured from the request's first byte).
 
 use std::time::{Duration, Instant};
+
+use crate::access_log::{body_bytes, AccessLog, Entry};
 
 use crate::config::{Config, Limits};
 use crate::http::request::{parse, Method, Progress, Request};
@@ -122,6 +126,10 @@ pub struct Session {
     meter: Counters,
     /// The remote end, for the access log.
     peer: Peer,
+    /// The worker's access log ([`AccessLog::off`]: none).
+    log: AccessLog,
+    /// With an access log: the request lines of the answers still owed, by hole.
+    owed_lines: Vec<(u64, Box<[u8]>)>,
 }
 
 impl Drop for Session {
@@ -133,12 +141,13 @@ impl Drop for Session {
 impl Session {
     /// A session for a connection accepted at `now`, counted nowhere (tests).
     pub fn new(now: Instant) -> Session {
-        Session::counted(now, Counters::discarded(), Peer::Unix)
+        Session::counted(now, Counters::discarded(), Peer::Unix, AccessLog::off())
     }
 
     /// A session for a connection accepted at `now`, metered on `meter` (the worker's
-    /// counters; the connection's acceptance is counted by whoever accepted it).
-    pub fn counted(now: Instant, meter: Counters, peer: Peer) -> Session {
+    /// counters; the connection's acceptance is counted by whoever accepted it), its
+    /// responses logged on `log`.
+    pub fn counted(now: Instant, meter: Counters, peer: Peer, log: AccessLog) -> Session {
         Session {
             rbuf: Vec::new(),
             out: Output::default(),
@@ -153,6 +162,8 @@ impl Session {
             holds_request: false,
             meter,
             peer,
+            log,
+            owed_lines: Vec::new(),
         }
     }
 
@@ -224,21 +235,26 @@ impl Session {
                 Ok(Progress::Complete { request, consumed }) => {
                     match handler(&request, self.out.holes() > 0, self.out.next_seq()) {
                         Reply::Now(resp) => {
+                            let at = self.out.buf().len();
                             self.respond(&request, &resp, date);
-                            self.meter.answered(resp.status, now.elapsed());
+                            let elapsed = now.elapsed();
+                            self.meter.answered(resp.status, elapsed);
+                            self.log_answer(start, at, resp.status, elapsed);
                         }
                         Reply::Done { done, close } => {
                             let keep_alive = request.keep_alive && !close;
                             let at = self.out.buf().len();
                             encode_done(&done, keep_alive, date, self.out.buf());
                             let status = status_of(&self.out.buf()[at..]);
-                            self.meter.answered(status, now.elapsed());
+                            let elapsed = now.elapsed();
+                            self.meter.answered(status, elapsed);
                             if request.method == Method::Head {
                                 strip_body(self.out.buf(), at);
                             }
+                            self.log_answer(start, at, status, elapsed);
                             self.answered(keep_alive);
                         }
-                        Reply::Later { close } => self.reserve(&request, close, now),
+                        Reply::Later { close } => self.reserve(&request, start, close, now),
                         Reply::Retry => {
                             self.holds_request = true;
                             break;
@@ -257,7 +273,7 @@ impl Session {
                 }
                 Err(err) => {
                     // The rest of the stream cannot be framed any more: answer and close.
-                    self.fail(err.status(), &err.to_string(), date);
+                    self.fail(err.status(), &err.to_string(), start, date);
                     start = self.rbuf.len();
                 }
             }
@@ -290,13 +306,33 @@ impl Session {
         self.answered(keep_alive);
     }
 
-    /// Reserves the place of a response that [`Session::fill`] provides later.
-    fn reserve(&mut self, req: &Request, close: bool, since: Instant) {
+    /// Reserves the place of a response that [`Session::fill`] provides later; its
+    /// request starts at `rbuf[start..]` (its line is kept for the access log).
+    fn reserve(&mut self, req: &Request, start: usize, close: bool, since: Instant) {
         let keep_alive = req.keep_alive && !close;
-        let _ = self
+        let seq = self
             .out
             .reserve(keep_alive, req.method == Method::Head, since);
+        if self.log.is_on() {
+            let line = crate::access_log::request_line(&self.rbuf[start..]);
+            self.owed_lines.push((seq, line.into()));
+        }
         self.answered(keep_alive);
+    }
+
+    /// Logs the response just encoded at `out[at..]` to the request at `rbuf[start..]`.
+    fn log_answer(&mut self, start: usize, at: usize, status: u16, elapsed: Duration) {
+        if !self.log.is_on() {
+            return;
+        }
+        let body_bytes = body_bytes(&self.out.buf()[at..]);
+        self.log.record(&Entry {
+            peer: self.peer,
+            request: &self.rbuf[start..],
+            status,
+            body_bytes,
+            elapsed,
+        });
     }
 
     fn answered(&mut self, keep_alive: bool) {
@@ -336,14 +372,37 @@ impl Session {
             return false;
         };
         let mut status = 0;
+        let mut body = 0;
+        let measure_body = self.log.is_on() && !self.out.answers_head(seq);
         let filled = self.out.fill_seq(seq, |keep_alive, buf| {
             let at = buf.len();
             encode(keep_alive, buf);
             status = status_of(&buf[at..]);
+            if measure_body {
+                body = body_bytes(&buf[at..]);
+            }
         });
-        self.meter
-            .answered(status, now.saturating_duration_since(since));
+        let elapsed = now.saturating_duration_since(since);
+        self.meter.answered(status, elapsed);
+        if self.log.is_on() {
+            self.log_filled(seq, status, body, elapsed);
+        }
         filled
+    }
+
+    /// Logs the answer filled into hole `seq` with the request line kept for it.
+    fn log_filled(&mut self, seq: u64, status: u16, body_bytes: usize, elapsed: Duration) {
+        let Some(i) = self.owed_lines.iter().position(|(s, _)| *s == seq) else {
+            return;
+        };
+        let (_, line) = self.owed_lines.swap_remove(i);
+        self.log.record(&Entry {
+            peer: self.peer,
+            request: &line,
+            status,
+            body_bytes,
+            elapsed,
+        });
     }
 
     /// Answers still owed ([`Reply::Later`] not filled in yet).
@@ -352,15 +411,20 @@ impl Session {
     }
 
     /// Answers with an error status and closes after it (the parser's own answers:
-    /// malformed requests, read timeouts).
-    fn fail(&mut self, status: u16, message: &str, date: &mut DateCache) {
+    /// malformed requests, read timeouts); the request starts at `rbuf[start..]`.
+    fn fail(&mut self, status: u16, message: &str, start: usize, date: &mut DateCache) {
         self.meter.rejected(status);
+        let at = self.out.buf().len();
         encode(
             &Response::error(status, message),
             false,
             date,
             self.out.buf(),
         );
+        let since = match self.phase {
+            Phase::Fresh(at) | Phase::Reading(at) | Phase::Idle(at) => at,
+        };
+        self.log_answer(start, at, status, since.elapsed());
         self.closing = true;
         self.linger = true;
     }
@@ -404,7 +468,7 @@ impl Session {
             && waiting_for_request
             && self.out.is_empty()
         {
-            self.fail(408, "timed out reading the request", date);
+            self.fail(408, "timed out reading the request", 0, date);
         } else {
             self.dead = true;
         }

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
 use nix::unistd::{getppid, Pid};
-use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM, SIGUSR1};
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::scoreboard::{Board, Counters, Heartbeat};
 
@@ -32,6 +33,30 @@ pub(crate) struct Worker {
     pub signals: Signals,
     /// Notices the master's death.
     pub lifeline: Lifeline,
+    /// `--access-log` ([`AccessLog::off`] without one).
+    pub access_log: AccessLog,
+}
+
+impl Worker {
+    /// The access log's turn in a poll loop: reopens it after `SIGUSR1`, writes lines
+    /// that have waited long enough.
+    pub(crate) fn tend_access_log(&self, now: Instant) {
+        if self.signals.reopen.swap(false, Ordering::SeqCst) && self.access_log.is_on() {
+            let target = self.access_log.target();
+            let target = target.map_or(String::new(), |t| t.to_string());
+            let (slot, pid) = (self.slot, std::process::id());
+            match self.access_log.reopen() {
+                Ok(()) => crate::say!(
+                    "prefork: worker {slot} pid {pid}: reopened the access log {target}"
+                ),
+                Err(e) => crate::say!(
+                    "prefork: worker {slot} pid {pid}: cannot reopen the access log {target}: {e}; \
+                     still writing to the old file"
+                ),
+            }
+        }
+        self.access_log.flush_if_due(now);
+    }
 }
 
 /// How a worker was asked to stop.
@@ -78,12 +103,16 @@ pub(crate) struct Signals {
     pub flags: StopFlags,
     /// Read end of the self-pipe; readable after any of our signals.
     pub wake: UnixStream,
+    /// Set by `SIGUSR1`: reopen the access log.
+    pub reopen: Arc<AtomicBool>,
 }
 
 impl Signals {
-    /// Installs the handlers: SIGTERM graceful, SIGQUIT and SIGINT immediate.
+    /// Installs the handlers: SIGTERM graceful, SIGQUIT and SIGINT immediate, SIGUSR1
+    /// reopens the access log, the master's unused signals are ignored.
     pub(crate) fn install() -> io::Result<Signals> {
         let flags = StopFlags::default();
+        let reopen = Arc::new(AtomicBool::new(false));
         let (wake, notify) = std::os::unix::net::UnixStream::pair()?;
         // Non-blocking on both ends: the handler must never block, the loop drains until empty.
         wake.set_nonblocking(true)?;
@@ -93,12 +122,20 @@ impl Signals {
         for signal in [SIGQUIT, SIGINT] {
             signal_hook::flag::register(signal, Arc::clone(&flags.immediate))?;
         }
-        for signal in [SIGTERM, SIGQUIT, SIGINT] {
+        signal_hook::flag::register(SIGUSR1, Arc::clone(&reopen))?;
+        // The master's unused signals are a worker's too: caught and forgotten, so an
+        // operator's habit sent to a worker's pid never kills it.
+        let ignored = Arc::new(AtomicBool::new(false));
+        for signal in crate::signals::unused_signals() {
+            signal_hook::flag::register(signal, Arc::clone(&ignored))?;
+        }
+        for signal in [SIGTERM, SIGQUIT, SIGINT, SIGUSR1] {
             signal_hook::low_level::pipe::register(signal, notify.try_clone()?)?;
         }
         Ok(Signals {
             flags,
             wake: UnixStream::from_std(wake),
+            reopen,
         })
     }
 

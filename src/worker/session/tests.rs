@@ -220,7 +220,7 @@ fn retry_keeps_the_request_and_says_so() {
 fn responses_are_metered_with_status_and_latency() {
     let meter = Counters::detached();
     let t0 = Instant::now();
-    let mut s = Session::counted(t0, meter, crate::peer::Peer::Unix);
+    let mut s = Session::counted(t0, meter, crate::peer::Peer::Unix, AccessLog::off());
     let three = b"GET /now HTTP/1.1\r\nHost: h\r\n\r\nGET /done HTTP/1.1\r\nHost: h\r\n\r\n\
                   GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
     s.received(three, t0);
@@ -271,3 +271,85 @@ fn responses_are_metered_with_status_and_latency() {
 
 /// The bucket of a 3 s latency: above the 2.5 s bound, within the 5 s one.
 const LATENCY_SLOW_BUCKET: usize = 12;
+
+/// With an access log every response is a line, in the order answers are encoded:
+/// answered now, done on the spot, owed ones (with the request line kept for them)
+/// filled out of order, and the parser's own error with the bad request's line.
+#[test]
+fn responses_are_logged_with_their_request_lines() {
+    use crate::access_log::{LogFile, Target};
+    let dir = std::env::temp_dir().join(format!("prefork-session-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("access.log");
+    let log = LogFile::open(Target::File(path.clone()))
+        .unwrap()
+        .for_worker(5)
+        .unwrap();
+    let t0 = Instant::now();
+    let peer = crate::peer::Peer::Ip("10.1.2.3".parse().unwrap());
+    let mut s = Session::counted(t0, Counters::detached(), peer, log.clone());
+    let four = b"GET /now HTTP/1.1\r\nHost: h\r\n\r\nGET /done HTTP/1.1\r\nHost: h\r\n\r\n\
+                 GET /later/1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /later/2 HTTP/1.1\r\nHost: h\r\n\r\n";
+    s.received(four, t0);
+    let (limits, mut date) = (Limits::default(), DateCache::default());
+    let handler = |req: &Request, _: bool, _: u64| match req.path.as_str() {
+        "/now" => Reply::Now(Response::error(404, "no")),
+        "/done" => Reply::Done {
+            done: 201u16,
+            close: false,
+        },
+        _ => Reply::Later { close: false },
+    };
+    let encode_done = |status: &u16, keep: bool, date: &mut DateCache, out: &mut Vec<u8>| {
+        encode(&Response::json(*status, b"{}".to_vec()), keep, date, out)
+    };
+    s.process_replies(&limits, &mut date, t0, handler, encode_done);
+    let json = |status: u16, body: &'static [u8]| {
+        move |keep: bool, out: &mut Vec<u8>| {
+            encode(
+                &Response::json(status, body.to_vec()),
+                keep,
+                &mut DateCache::default(),
+                out,
+            )
+        }
+    };
+    assert!(s.fill_seq(1, t0, json(200, b"[1,2,3]")));
+    assert!(s.fill_seq(0, t0, json(503, b"{}")));
+    s.received(b"GET /x\x1b\" HTTP/1.1\r\n\r\n", t0);
+    s.process(&limits, &mut date, t0, echo);
+    log.flush();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let fields: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|line| {
+            let request = line.split('"').nth(1).unwrap();
+            let tail = line.rsplit('"').next().unwrap().trim();
+            (request, tail)
+        })
+        .collect();
+    assert_eq!(fields.len(), 5, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("10.1.2.3 - - [") && l.ends_with(" 5")),
+        "{text}"
+    );
+    assert_eq!(fields[0].0, "GET /now HTTP/1.1");
+    assert!(fields[0].1.starts_with("404 "), "{text}");
+    assert_eq!(fields[1].0, "GET /done HTTP/1.1");
+    assert!(fields[1].1.starts_with("201 2 "), "{text}");
+    assert_eq!(fields[2].0, "HEAD /later/2 HTTP/1.1");
+    assert!(
+        fields[2].1.starts_with("200 - "),
+        "a HEAD answer has no body: {text}"
+    );
+    assert_eq!(fields[3].0, "GET /later/1 HTTP/1.1");
+    assert!(fields[3].1.starts_with("503 2 "), "{text}");
+    assert!(
+        lines[4].contains("\"GET /x\\x1b\\x22 HTTP/1.1\" 400 "),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

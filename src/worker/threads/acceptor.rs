@@ -100,6 +100,7 @@ impl Acceptor<'_> {
             self.worker.heartbeat.beat();
             self.worker.signals.drain();
             let now = Instant::now();
+            self.worker.tend_access_log(now);
             match should_stop(self.worker) {
                 Some(Stop::Immediate) => return Ok(()),
                 Some(Stop::Graceful) => self.begin_drain(now),
@@ -122,7 +123,8 @@ impl Acceptor<'_> {
     /// deadlines or the accept backoff runs.
     fn timeout(&self, now: Instant) -> Duration {
         let sweep = (!self.waiting.is_empty()).then_some(self.next_sweep);
-        [sweep, self.gate.wake_at(now)]
+        let log = self.worker.access_log.next_flush();
+        [sweep, self.gate.wake_at(now), log]
             .into_iter()
             .flatten()
             .map(|at| at.saturating_duration_since(now))
@@ -158,8 +160,8 @@ impl Acceptor<'_> {
         gate.accept(self.tally.open(), now, next, |(stream, peer)| {
             self.worker.counters.connection();
             let _ = stream.set_nodelay();
-            let counters = self.worker.counters;
-            let client = Client::new(stream, peer, &self.tally, now, counters);
+            let meters = (self.worker.counters, self.worker.access_log.clone());
+            let client = Client::new(stream, peer, &self.tally, now, meters);
             self.wait(client);
         });
         self.gate = gate;

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use mio::Waker;
 
+use crate::access_log::AccessLog;
 use crate::peer::Peer;
 use crate::scoreboard::Counters;
 use crate::worker::conn::Conn;
@@ -69,17 +70,17 @@ pub(super) struct Client {
 
 impl Client {
     /// A connection from `peer` accepted at `now`, counted in `tally`, metered on the
-    /// worker's `counters`.
+    /// worker's counters and logged on its access log (`meters`).
     pub(super) fn new(
         stream: NetStream,
         peer: Peer,
         tally: &Arc<Tally>,
         now: Instant,
-        counters: Counters,
+        meters: (Counters, AccessLog),
     ) -> Client {
         tally.open.fetch_add(1, Ordering::SeqCst);
         Client {
-            conn: Conn::counted(stream, peer, now, counters),
+            conn: Conn::counted(stream, peer, now, meters),
             _ticket: Ticket(Arc::clone(tally)),
         }
     }

@@ -1,0 +1,160 @@
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::line::{clf_time, escape_into, first_line, format};
+use super::*;
+
+fn entry(request: &[u8]) -> Entry<'_> {
+    Entry {
+        peer: Peer::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        request,
+        status: 201,
+        body_bytes: 57,
+        elapsed: Duration::from_micros(812),
+    }
+}
+
+use crate::peer::Peer;
+
+#[test]
+fn clf_time_of_known_instants() {
+    assert_eq!(&clf_time(0), b"01/Jan/1970:00:00:00 +0000");
+    // RFC 9110's example date, and a leap day.
+    assert_eq!(&clf_time(784_111_777), b"06/Nov/1994:08:49:37 +0000");
+    assert_eq!(&clf_time(951_782_400), b"29/Feb/2000:00:00:00 +0000");
+    assert_eq!(&clf_time(1_796_282_999), b"03/Dec/2026:07:29:59 +0000");
+}
+
+#[test]
+fn a_line_has_every_field() {
+    let mut out = Vec::new();
+    format(
+        &mut out,
+        &entry(b"POST /tasks HTTP/1.1\r\nHost: x\r\n\r\n"),
+        b"03/Dec/2026:07:10:00 +0000",
+        3,
+    );
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "127.0.0.1 - - [03/Dec/2026:07:10:00 +0000] \"POST /tasks HTTP/1.1\" 201 57 812 3\n"
+    );
+}
+
+#[test]
+fn empty_body_and_unix_client_are_dashes() {
+    let mut out = Vec::new();
+    let e = Entry {
+        peer: Peer::Unix,
+        body_bytes: 0,
+        ..entry(b"HEAD / HTTP/1.1\r\n\r\n")
+    };
+    format(&mut out, &e, b"t", 0);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "- - - [t] \"HEAD / HTTP/1.1\" 201 - 812 0\n"
+    );
+}
+
+#[test]
+fn request_line_skips_leading_empty_lines_and_stops_at_lf() {
+    assert_eq!(
+        first_line(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n"),
+        b"GET / HTTP/1.1"
+    );
+    assert_eq!(first_line(b"GET / HTTP/1.1\nHost: a\n"), b"GET / HTTP/1.1");
+    assert_eq!(first_line(b"GET /partial"), b"GET /partial");
+    assert_eq!(first_line(b"\r\n"), b"");
+}
+
+#[test]
+fn hostile_bytes_are_escaped() {
+    let mut out = Vec::new();
+    escape_into(&mut out, b"GET /\"x\\\x1b[31m\x7f\xff HTTP/1.1");
+    assert_eq!(out, b"GET /\\x22x\\x5c\\x1b[31m\\x7f\\xff HTTP/1.1");
+    let mut empty = Vec::new();
+    escape_into(&mut empty, b"");
+    assert_eq!(empty, b"-");
+}
+
+#[test]
+fn a_long_request_line_is_cut_and_says_so() {
+    let long = vec![b'a'; line::MAX_REQUEST_LINE + 10];
+    let mut out = Vec::new();
+    escape_into(&mut out, &long);
+    assert_eq!(out.len(), line::MAX_REQUEST_LINE + 3);
+    assert!(out.ends_with(b"a..."));
+}
+
+#[test]
+fn body_bytes_of_encoded_responses() {
+    assert_eq!(
+        body_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        2
+    );
+    assert_eq!(body_bytes(b"HTTP/1.1 204 No Content\r\n\r\n"), 0);
+}
+
+/// Lines stay in the buffer until a flush, which writes them all at once.
+#[test]
+fn lines_wait_for_the_flush() {
+    let dir = std::env::temp_dir().join(format!("prefork-access-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.log");
+    let target = Target::File(path.clone());
+    let master = LogFile::open(target).unwrap();
+    let log = master.for_worker(7).unwrap();
+    log.record(&entry(b"GET / HTTP/1.1\r\n"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    assert!(log.next_flush().is_some());
+    log.flush_if_due(Instant::now() + FLUSH_EVERY);
+    let mut text = String::new();
+    File::open(&path)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.ends_with("\"GET / HTTP/1.1\" 201 57 812 7\n"),
+        "{text}"
+    );
+    assert!(log.next_flush().is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A full buffer is written without waiting for the timer.
+#[test]
+fn a_full_buffer_is_written_at_once() {
+    let dir = std::env::temp_dir().join(format!("prefork-access-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.log");
+    let log = LogFile::open(Target::File(path.clone()))
+        .unwrap()
+        .for_worker(0)
+        .unwrap();
+    let lines = FLUSH_AT / 60 + 1;
+    for _ in 0..lines {
+        log.record(&entry(b"GET / HTTP/1.1\r\n"));
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() >= FLUSH_AT as u64);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A reopen writes what is buffered to the old file, then writes to the path's new one.
+#[test]
+fn reopen_moves_to_the_new_file() {
+    let dir = std::env::temp_dir().join(format!("prefork-access-reopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.log");
+    let mut master = LogFile::open(Target::File(path.clone())).unwrap();
+    let log = master.for_worker(0).unwrap();
+    log.record(&entry(b"GET /old HTTP/1.1\r\n"));
+    std::fs::rename(&path, dir.join("a.log.1")).unwrap();
+    master.reopen(None).unwrap();
+    log.reopen().unwrap();
+    log.record(&entry(b"GET /new HTTP/1.1\r\n"));
+    log.flush();
+    let old = std::fs::read_to_string(dir.join("a.log.1")).unwrap();
+    let new = std::fs::read_to_string(&path).unwrap();
+    assert!(old.contains("/old") && !old.contains("/new"), "{old}");
+    assert!(new.contains("/new") && !new.contains("/old"), "{new}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
