@@ -84,6 +84,17 @@ impl std::fmt::Display for Target {
     }
 }
 
+/// The access log cannot be opened (at start: the master stops, exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the access log {target}: check that its directory exists and that prefork may write there (or use --access-log - for the standard output)")]
+pub struct OpenError {
+    /// The `--access-log`.
+    pub target: Target,
+    /// What the OS said.
+    #[source]
+    pub source: io::Error,
+}
+
 /// The master's side: the open file workers inherit.
 #[derive(Debug)]
 pub struct LogFile {
@@ -93,9 +104,11 @@ pub struct LogFile {
 
 impl LogFile {
     /// Opens `target` (at start: an error stops the master).
-    pub fn open(target: Target) -> io::Result<LogFile> {
-        let file = target.open()?;
-        Ok(LogFile { target, file })
+    pub fn open(target: Target) -> Result<LogFile, OpenError> {
+        match target.open() {
+            Ok(file) => Ok(LogFile { target, file }),
+            Err(source) => Err(OpenError { target, source }),
+        }
     }
 
     /// Where it writes.

@@ -38,13 +38,8 @@ pub enum MasterError {
     #[error("cannot serve on the sockets passed by socket activation (LISTEN_FDS)")]
     Adopt(#[source] io::Error),
     /// `--access-log FILE` cannot be opened for appending.
-    #[error("cannot open the access log {target}: check that its directory exists and that prefork may write there (or use --access-log - for the standard output)")]
-    AccessLog {
-        /// The `--access-log`.
-        target: crate::access_log::Target,
-        /// What the OS said.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    AccessLog(#[from] crate::access_log::OpenError),
     /// `--pid FILE` could not be written.
     #[error(transparent)]
     PidFile(#[from] super::pidfile::PidFileError),
@@ -66,7 +61,7 @@ impl MasterError {
     pub fn exit_code(&self) -> i32 {
         match self {
             MasterError::DatabaseCheck { .. } => EXIT_BOOT_FAILURE,
-            MasterError::AccessLog { .. } => EXIT_CONFIG,
+            MasterError::AccessLog(_) => EXIT_CONFIG,
             _ => 1,
         }
     }

@@ -12,7 +12,7 @@ use super::announce::log_listening;
 use super::apps::Prepared;
 use super::cpu::pin_worker;
 use super::error::MasterError;
-use crate::access_log::AccessLog;
+use crate::access_log::{AccessLog, LogFile, OpenError};
 use crate::config::Config;
 use crate::listener::Listener;
 use crate::net;
@@ -31,13 +31,13 @@ pub(super) fn run(
     prepare: impl FnOnce(&Config) -> Result<Prepared, MasterError>,
 ) -> Result<i32, MasterError> {
     let descriptors = net::raise_descriptor_limit(&config);
-    let access_log = match super::logs::open_access_log(&config)? {
-        Some(log) => log
-            .for_worker(SLOT)
-            .map_err(|source| MasterError::AccessLog {
+    let access_log = match config.access_log.clone().map(LogFile::open).transpose()? {
+        Some(log) => log.for_worker(SLOT).map_err(|source| {
+            MasterError::AccessLog(OpenError {
                 target: log.target().clone(),
                 source,
-            })?,
+            })
+        })?,
         None => AccessLog::off(),
     };
     let listening = super::listen::listen(&mut config, 1, passed, upgraded)?;

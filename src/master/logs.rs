@@ -1,25 +1,9 @@
-//! The master's side of `--access-log`: opening the file before anything is bound,
-//! and `SIGUSR1` (reopen, then tell every worker to).
+//! The master's side of `--access-log` after start: `SIGUSR1` (reopen, then tell every
+//! worker to).
 
 use nix::sys::signal::Signal;
 
-use super::error::MasterError;
 use super::Master;
-use crate::access_log::LogFile;
-use crate::config::Config;
-
-/// Opens `--access-log` (if any) for the workers to inherit.
-pub(super) fn open_access_log(config: &Config) -> Result<Option<LogFile>, MasterError> {
-    let Some(target) = &config.access_log else {
-        return Ok(None);
-    };
-    LogFile::open(target.clone())
-        .map(Some)
-        .map_err(|source| MasterError::AccessLog {
-            target: target.clone(),
-            source,
-        })
-}
 
 impl Master {
     /// `USR1`: reopens the access log by its path (logrotate moved the old file away),

@@ -13,7 +13,7 @@
 //!
 //! The pieces live in `spawn` (fork, and what the child does before `worker::boot`),
 //! `foreground` (`--no-fork`: one worker in this very process, for profilers),
-//! `logs` (`--access-log`: opened here, reopened on `USR1`),
+//! `logs` (`--access-log` reopened on `USR1`),
 //! `reap` (exits, backoff, hung workers), `scale` (HUP, TTIN, TTOU) and `steer`
 //! (which listener gets new connections while the pool shrinks).
 
@@ -217,7 +217,7 @@ impl Master {
         }
         let signals = MasterSignals::install().map_err(MasterError::Signals)?;
         // Before binding anything: a log the master cannot open is a configuration error.
-        let access_log = logs::open_access_log(&config)?;
+        let access_log = config.access_log.clone().map(LogFile::open).transpose()?;
         let workers = config.workers;
         let listening = listen::listen(&mut config, workers, passed, upgraded)?;
         let pid_file = match &config.pid_file {

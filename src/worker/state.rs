@@ -109,7 +109,8 @@ pub(crate) struct Signals {
 
 impl Signals {
     /// Installs the handlers: SIGTERM graceful, SIGQUIT and SIGINT immediate, SIGUSR1
-    /// reopens the access log, the master's unused signals are ignored.
+    /// reopens the access log. (The master's unused signals stay ignored: its handlers,
+    /// inherited across fork and unregistered, do nothing.)
     pub(crate) fn install() -> io::Result<Signals> {
         let flags = StopFlags::default();
         let reopen = Arc::new(AtomicBool::new(false));
@@ -123,12 +124,6 @@ impl Signals {
             signal_hook::flag::register(signal, Arc::clone(&flags.immediate))?;
         }
         signal_hook::flag::register(SIGUSR1, Arc::clone(&reopen))?;
-        // The master's unused signals are a worker's too: caught and forgotten, so an
-        // operator's habit sent to a worker's pid never kills it.
-        let ignored = Arc::new(AtomicBool::new(false));
-        for signal in crate::signals::unused_signals() {
-            signal_hook::flag::register(signal, Arc::clone(&ignored))?;
-        }
         for signal in [SIGTERM, SIGQUIT, SIGINT, SIGUSR1] {
             signal_hook::low_level::pipe::register(signal, notify.try_clone()?)?;
         }
