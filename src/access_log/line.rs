@@ -10,7 +10,6 @@
 //! printable ASCII, `"` and `\` become `\xHH` (nginx's rule). A client cannot end a
 //! line early, forge a field or send terminal escapes to whoever reads the log.
 
-use std::io::Write;
 use std::time::Duration;
 
 use crate::peer::Peer;
@@ -35,21 +34,57 @@ pub struct Entry<'a> {
     pub elapsed: Duration,
 }
 
-/// Appends the line for `entry` to `out`; `time`: the CLF timestamp without brackets.
-pub(super) fn format(out: &mut Vec<u8>, entry: &Entry<'_>, time: &[u8], worker: usize) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{} - - [", entry.peer);
+/// Appends the line for `entry` to `out`; `host`: its peer as text ([`host`]),
+/// `time`: the CLF timestamp without brackets. No `core::fmt` on this path: it runs
+/// once per response.
+pub(super) fn format(
+    out: &mut Vec<u8>,
+    entry: &Entry<'_>,
+    host: &[u8],
+    time: &[u8],
+    worker: usize,
+) {
+    out.extend_from_slice(host);
+    out.extend_from_slice(b" - - [");
     out.extend_from_slice(time);
     out.extend_from_slice(b"] \"");
     escape_into(out, first_line(entry.request));
     out.extend_from_slice(b"\" ");
-    let _ = write!(out, "{} ", entry.status);
+    push_decimal(out, u64::from(entry.status));
+    out.push(b' ');
     if entry.body_bytes == 0 {
-        out.extend_from_slice(b"- ");
+        out.push(b'-');
     } else {
-        let _ = write!(out, "{} ", entry.body_bytes);
+        push_decimal(out, entry.body_bytes as u64);
     }
-    let _ = writeln!(out, "{} {worker}", entry.elapsed.as_micros());
+    out.push(b' ');
+    push_decimal(
+        out,
+        u64::try_from(entry.elapsed.as_micros()).unwrap_or(u64::MAX),
+    );
+    out.push(b' ');
+    push_decimal(out, worker as u64);
+    out.push(b'\n');
+}
+
+/// The host field for `peer` (formatted once per peer: see the caller's cache).
+pub(super) fn host(peer: Peer) -> Vec<u8> {
+    peer.to_string().into_bytes()
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// The request line at the start of `request`: up to the first LF (a CR before it

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::unistd::Uid;
 
+use crate::peer::Peer;
+
 pub use line::{body_bytes, first_line as request_line, Entry};
 
 /// A worker writes its buffered lines once they reach this many bytes.
@@ -171,6 +173,8 @@ struct State {
     time: [u8; 26],
     /// A write failed and it was said; cleared by the next write that works.
     failing: bool,
+    /// The last peer seen and its host field (clients mostly come from few addresses).
+    host: Option<(Peer, Vec<u8>)>,
 }
 
 impl AccessLog {
@@ -188,6 +192,7 @@ impl AccessLog {
             second: None,
             time: [b' '; 26],
             failing: false,
+            host: None,
         };
         AccessLog {
             sink: Some(Arc::new(Sink {
@@ -207,15 +212,23 @@ impl AccessLog {
     pub fn record(&self, entry: &Entry<'_>) {
         let Some(sink) = &self.sink else { return };
         let mut state = sink.lock();
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = unix_seconds();
         if state.second != Some(secs) {
             state.time = line::clf_time(secs);
             state.second = Some(secs);
         }
-        let State { buf, time, .. } = &mut *state;
-        line::format(buf, entry, time.trim_ascii_end(), sink.worker);
+        if state
+            .host
+            .as_ref()
+            .is_none_or(|(peer, _)| *peer != entry.peer)
+        {
+            state.host = Some((entry.peer, line::host(entry.peer)));
+        }
+        let State {
+            buf, time, host, ..
+        } = &mut *state;
+        let host = host.as_ref().map_or(&b"-"[..], |(_, text)| text);
+        line::format(buf, entry, host, time.trim_ascii_end(), sink.worker);
         if state.buf.len() >= FLUSH_AT {
             state.write_out(&sink.target);
         }
@@ -261,6 +274,17 @@ impl AccessLog {
     /// What it writes to, if anything (for messages).
     pub fn target(&self) -> Option<&Target> {
         self.sink.as_ref().map(|sink| &sink.target)
+    }
+}
+
+/// The wall clock's seconds since the Unix epoch, read from the kernel's coarse clock
+/// (a few nanoseconds, no counter read: a second's resolution is all a line needs).
+fn unix_seconds() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME_COARSE) {
+        Ok(now) => u64::try_from(now.tv_sec()).unwrap_or(0),
+        Err(_) => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
     }
 }
 

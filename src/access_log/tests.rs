@@ -1,7 +1,7 @@
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::line::{clf_time, escape_into, first_line, format};
+use super::line::{self, clf_time, escape_into, first_line, format};
 use super::*;
 
 fn entry(request: &[u8]) -> Entry<'_> {
@@ -13,8 +13,6 @@ fn entry(request: &[u8]) -> Entry<'_> {
         elapsed: Duration::from_micros(812),
     }
 }
-
-use crate::peer::Peer;
 
 #[test]
 fn clf_time_of_known_instants() {
@@ -28,15 +26,34 @@ fn clf_time_of_known_instants() {
 #[test]
 fn a_line_has_every_field() {
     let mut out = Vec::new();
+    let e = entry(b"POST /tasks HTTP/1.1\r\nHost: x\r\n\r\n");
     format(
         &mut out,
-        &entry(b"POST /tasks HTTP/1.1\r\nHost: x\r\n\r\n"),
+        &e,
+        &line::host(e.peer),
         b"03/Dec/2026:07:10:00 +0000",
         3,
     );
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "127.0.0.1 - - [03/Dec/2026:07:10:00 +0000] \"POST /tasks HTTP/1.1\" 201 57 812 3\n"
+    );
+}
+
+#[test]
+fn numbers_at_their_extremes() {
+    let mut out = Vec::new();
+    let e = Entry {
+        status: 100,
+        body_bytes: usize::MAX,
+        elapsed: Duration::ZERO,
+        ..entry(b"GET / HTTP/1.1")
+    };
+    format(&mut out, &e, b"h", b"t", 0);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.ends_with(&format!("\" 100 {} 0 0\n", usize::MAX)),
+        "{text}"
     );
 }
 
@@ -48,7 +65,7 @@ fn empty_body_and_unix_client_are_dashes() {
         body_bytes: 0,
         ..entry(b"HEAD / HTTP/1.1\r\n\r\n")
     };
-    format(&mut out, &e, b"t", 0);
+    format(&mut out, &e, &line::host(e.peer), b"t", 0);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "- - - [t] \"HEAD / HTTP/1.1\" 201 - 812 0\n"
