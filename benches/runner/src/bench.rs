@@ -145,13 +145,18 @@ struct Interrupted;
 /// A cell being measured: its progress heading, its runs so far, and why it failed if
 /// it did (a failed cell runs no more).
 struct Measuring {
+    /// What is measured.
     cell: Cell,
+    /// `bench: [3/8] prefork evloop …`, printed before each run.
     head: String,
+    /// Its runs so far, failed ones included.
     runs: Vec<RunRecord>,
+    /// Why it failed, if it did.
     failed: Option<String>,
 }
 
 impl Measuring {
+    /// `cell`, with no run yet.
     fn new(cell: Cell, head: String) -> Measuring {
         Measuring {
             cell,
