@@ -71,42 +71,52 @@ impl Bench<'_> {
         self.results.iter().any(|r| r.cell.same_measurement(cell))
     }
 
-    /// Runs (or skips) one cell `--repeat` times and records it; a measurement another
-    /// section already made is not repeated.
+    /// Runs (or skips) one cell `--repeat` times and records it — together with its
+    /// access-log partner ([`plan::access_log_partner`]), taking turns run by run, when
+    /// the plan pairs one with it; a measurement another section already made is not
+    /// repeated.
     fn cell(&mut self, ctx: &mut Ctx, cell: Cell) {
         if !self.cfg.filter.selects(cell.system(), &cell.tags()) || self.measured(&cell) {
             return;
         }
-        self.done += 1;
-        let head = format!("bench: [{}/{}] {}", self.done, self.total, cell.describe());
-        if ctx.interrupted.load(Ordering::Relaxed) {
-            return;
-        }
-        if let Some(reason) = self.skip_reason(ctx, &cell.variant) {
-            eprintln!("{head}: skipped ({reason})");
-            return self.push(cell, Status::Skipped, Some(reason), vec![]);
-        }
-        let mut runs = Vec::new();
-        for rep in 1..=self.cfg.repeat {
-            eprintln!("{head}{} …", repeat_tag(rep, self.cfg.repeat));
-            match run::run_once(ctx, &cell, rep) {
-                Ok(record) => {
-                    eprintln!("{}", progress_line(&record));
-                    let failure = record.failure.clone();
-                    runs.push(record);
-                    if let Some(why) = failure {
-                        eprintln!("bench: FAIL {}: {why}", cell.describe());
-                        return self.push(cell, Status::Fail, Some(why), runs);
-                    }
+        let partner = plan::access_log_partner(self.cfg, &cell).filter(|p| !self.measured(p));
+        let mut group = Vec::new();
+        for cell in std::iter::once(cell).chain(partner) {
+            self.done += 1;
+            let head = format!("bench: [{}/{}] {}", self.done, self.total, cell.describe());
+            if ctx.interrupted.load(Ordering::Relaxed) {
+                return;
+            }
+            match self.skip_reason(ctx, &cell.variant) {
+                Some(reason) => {
+                    eprintln!("{head}: skipped ({reason})");
+                    self.push(cell, Status::Skipped, Some(reason), vec![]);
                 }
-                Err(e) if e.is_interrupt() => return,
-                Err(e) => {
-                    eprintln!("bench: FAIL {}: {e}", cell.describe());
-                    return self.push(cell, Status::Fail, Some(e.to_string()), runs);
-                }
+                None => group.push(Measuring::new(cell, head)),
             }
         }
-        self.push(cell, Status::Ok, None, runs);
+        if self.measure(ctx, &mut group).is_err() {
+            return;
+        }
+        for m in group {
+            let status = if m.failed.is_some() {
+                Status::Fail
+            } else {
+                Status::Ok
+            };
+            self.push(m.cell, status, m.failed, m.runs);
+        }
+    }
+
+    /// Runs every cell of `group` `--repeat` times, one run of each in turn (so the runs
+    /// of a pair are made back to back); Err on Ctrl-C.
+    fn measure(&self, ctx: &mut Ctx, group: &mut [Measuring]) -> Result<(), Interrupted> {
+        for rep in 1..=self.cfg.repeat {
+            for m in group.iter_mut() {
+                m.run(ctx, rep, self.cfg.repeat)?;
+            }
+        }
+        Ok(())
     }
 
     fn push(&mut self, cell: Cell, status: Status, note: Option<String>, runs: Vec<RunRecord>) {
@@ -126,6 +136,55 @@ impl Bench<'_> {
             Variant::Pgbench => pgbench::find().err().map(|e| e.to_string()),
             _ => launch::unavailable(variant, &ctx.env),
         }
+    }
+}
+
+/// Ctrl-C arrived during a run.
+struct Interrupted;
+
+/// A cell being measured: its progress heading, its runs so far, and why it failed if
+/// it did (a failed cell runs no more).
+struct Measuring {
+    /// What is measured.
+    cell: Cell,
+    /// `bench: [3/8] prefork evloop …`, printed before each run.
+    head: String,
+    /// Its runs so far, failed ones included.
+    runs: Vec<RunRecord>,
+    /// Why it failed, if it did.
+    failed: Option<String>,
+}
+
+impl Measuring {
+    /// `cell`, with no run yet.
+    fn new(cell: Cell, head: String) -> Measuring {
+        Measuring {
+            cell,
+            head,
+            runs: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Its run `rep` of `of`, unless it has failed already; Err on Ctrl-C.
+    fn run(&mut self, ctx: &mut Ctx, rep: usize, of: usize) -> Result<(), Interrupted> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        eprintln!("{}{} …", self.head, repeat_tag(rep, of));
+        match run::run_once(ctx, &self.cell, rep) {
+            Ok(record) => {
+                eprintln!("{}", progress_line(&record));
+                self.failed = record.failure.clone();
+                self.runs.push(record);
+            }
+            Err(e) if e.is_interrupt() => return Err(Interrupted),
+            Err(e) => self.failed = Some(e.to_string()),
+        }
+        if let Some(why) = &self.failed {
+            eprintln!("bench: FAIL {}: {why}", self.cell.describe());
+        }
+        Ok(())
     }
 }
 
@@ -157,8 +216,14 @@ fn progress_line(r: &RunRecord) -> String {
         (None, Some(e)) => format!("; {e}"),
         (None, None) => String::new(),
     };
+    let access_log = r.access_log.map_or(String::new(), |a| {
+        format!(
+            "; access log: {} lines ({} bytes) for {} answered",
+            a.lines, a.bytes, a.answered
+        )
+    });
     format!(
-        "bench:   {:.0} req/s answered, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}{workers}",
+        "bench:   {:.0} req/s answered, {} requests in {:.2} s, p50 {:.2} ms, p99 {:.2} ms, {} rows{errors}{workers}{access_log}",
         r.rps, r.requests, r.elapsed_s, r.latency_ms.p50, r.latency_ms.p99, r.rows
     )
 }

@@ -27,7 +27,8 @@ pub struct Cli {
     /// prefork-threads, express, django, axum, pgbench (the ceiling row); seed, saturation, direct,
     /// nginx, group-commit (pgbench, prefork --batch 1 vs group commit, axum's pool sizes), accept
     /// (--accept reuseport vs shared), ceilings (prefork --app hello and nginx's
-    /// return 200 beside group commit). Default: everything
+    /// return 200 beside group commit), access-log (prefork without and with
+    /// --access-log FILE, each pair run alternately: its cost). Default: everything
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 
@@ -90,7 +91,7 @@ pub struct Cli {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// An `--only` word that names no system and no phase.
-    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, axum, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept, ceilings)")]
+    #[error("--only: unknown word `{0}` (systems: prefork, prefork-evloop, prefork-threads, express, django, axum, pgbench; phases: seed, saturation, direct, nginx, group-commit, accept, ceilings, access-log)")]
     UnknownOnly(String),
     /// A count that must be at least one.
     #[error("{0} must be at least 1")]
@@ -297,8 +298,11 @@ mod tests {
             config(&["--repeat", "0"]),
             Err(ConfigError::Zero(_))
         ));
-        let sections = config(&["--only", "accept,batch"]).unwrap();
-        assert_eq!(sections.filter.tags, [Tag::Accept, Tag::GroupCommit]);
+        let sections = config(&["--only", "accept,batch,access-log"]).unwrap();
+        assert_eq!(
+            sections.filter.tags,
+            [Tag::Accept, Tag::GroupCommit, Tag::AccessLog]
+        );
     }
 
     /// `--pin-cpus` and `--backlog` become the knobs passed to prefork.

@@ -73,7 +73,7 @@ pub fn launch(variant: &Variant, port: u16, env: &Env) -> Option<Launch> {
     Some(match *variant {
         Variant::Pgbench | Variant::NginxReturn => return None,
         Variant::Prefork(p) => prefork(&p, port, env),
-        Variant::Hello { mode, workers } => hello(mode, workers, port, env),
+        Variant::Hello { mode, workers, .. } => hello(mode, workers, port, env),
         Variant::Pm2Fork => pm2(&[], port, env),
         Variant::Pm2Cluster { instances } => pm2(&["-i", &instances.to_string()], port, env),
         Variant::GunicornSync { workers } => gunicorn_cmd(&[], workers, port, env),
@@ -99,6 +99,9 @@ pub fn unavailable(variant: &Variant, env: &Env) -> Option<String> {
     match variant.system() {
         System::PreforkEvloop | System::PreforkThreads => missing(&env.prefork(), "run bin/setup")
             .or_else(|| match variant {
+                v if v.keeps_access_log() && !has_flag(&env.prefork(), "--access-log") => {
+                    Some("this prefork has no `--access-log` (rebuild it: bin/setup)".into())
+                }
                 Variant::Hello { .. } if !has_flag(&env.prefork(), "--app") => {
                     Some("this prefork has no `--app hello` (rebuild it: bin/setup)".into())
                 }
@@ -170,6 +173,11 @@ fn prefork(p: &Prefork, port: u16, env: &Env) -> Launch {
         .args
         .extend(["--database-url".to_string(), env.db_url.to_string()]);
     launch
+}
+
+/// `--access-log PATH`: prefork's flags for an access log in the file `path`.
+pub fn access_log_args(path: &Path) -> [String; 2] {
+    ["--access-log".to_string(), path.display().to_string()]
 }
 
 /// `prefork … --app hello [knobs]`: no database.
@@ -305,6 +313,7 @@ mod tests {
             Variant::Hello {
                 mode: Mode::Threads,
                 workers: 2,
+                access_log: false,
             },
             20004,
         );

@@ -208,6 +208,7 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Pgb
         command: None,
         balance: None,
         stats_error: None,
+        access_log: None,
     })
 }
 

@@ -8,7 +8,9 @@ use crate::summary::Summary;
 /// A measured cell and its summary.
 pub type Best<'a> = (&'a CellResult, Summary);
 
-/// The ok direct saturation cell with the highest median rate among those `keep` keeps.
+/// The ok direct saturation cell with the highest median rate among those `keep` keeps
+/// (never one with an access log: the access-log section measures its cost, not a run
+/// mode to compare).
 pub fn best_saturation<'a>(
     results: &'a [CellResult],
     keep: impl Fn(&CellResult) -> bool,
@@ -16,6 +18,7 @@ pub fn best_saturation<'a>(
     results
         .iter()
         .filter(|r| r.status == Status::Ok && !r.cell.is_seed() && r.cell.route == Route::Direct)
+        .filter(|r| !r.cell.variant.keeps_access_log())
         .filter(|r| keep(r))
         .filter_map(|r| Some((r, Summary::of(r)?)))
         .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))

@@ -80,6 +80,7 @@ const fn pf(mode: Mode, workers: u32, threads: Option<u32>, batch: u32, accept: 
         batch,
         accept,
         db: Db::Sync,
+        access_log: false,
     })
 }
 
@@ -136,6 +137,10 @@ pub fn accept_workers(quick: bool) -> u32 {
 ///   its default connections. `--quick` keeps the best guess for each batch and db.
 /// - The accept comparison under the saturation load.
 /// - The HTTP ceilings beside group commit at one worker per core.
+/// - The access log's cost: prefork `--app hello` and the task endpoint (evloop; full
+///   runs also threads), 2 workers, without and with `--access-log FILE`. The bench runs
+///   each pair alternately ([`access_log_partner`]), so the "without" cell — the ceiling
+///   or group-commit cell, when those run — is measured once, beside its partner.
 /// - The axum peer (one INSERT, one commit per request) beside them, at pool sizes 8, 16
 ///   (its default, the seed rounds' and `--quick`'s) and 32.
 /// - Each system's saturation at its best run mode, direct and through nginx; prefork's
@@ -195,6 +200,14 @@ pub const MATRIX: &[Spec] = &[
     ceiling(hello(Threads)),
     ceiling(Variant::NginxReturn),
     ceiling(plain(Evloop, 2)),
+    access_log(hello(Evloop), Always),
+    access_log(logged(hello(Evloop)), Always),
+    access_log(plain(Evloop, 2), Always),
+    access_log(logged(plain(Evloop, 2)), Always),
+    access_log(hello(Threads), Full),
+    access_log(logged(hello(Threads)), Full),
+    access_log(plain(Threads, 2), Full),
+    access_log(logged(plain(Threads, 2)), Full),
     best(System::PreforkEvloop, Route::Direct),
     best(System::PreforkEvloop, Route::Nginx),
     best(System::PreforkEvloop, Route::NginxUnix),
@@ -230,11 +243,27 @@ const fn group(variant: Variant, runs: Runs) -> Spec {
 
 /// prefork `--app hello`, one worker per core of the 2-core machine.
 const fn hello(mode: Mode) -> Variant {
-    Variant::Hello { mode, workers: 2 }
+    Variant::Hello {
+        mode,
+        workers: 2,
+        access_log: false,
+    }
 }
 
 const fn ceiling(variant: Variant) -> Spec {
     spec(Section::Ceilings, variant, Model::Saturation, Always)
+}
+
+const fn access_log(variant: Variant, runs: Runs) -> Spec {
+    spec(Section::AccessLog, variant, Model::Saturation, runs)
+}
+
+/// The prefork run mode `variant` with `--access-log FILE`.
+const fn logged(variant: Variant) -> Variant {
+    match variant.with_access_log() {
+        Some(v) => v,
+        None => panic!("only prefork keeps an access log"),
+    }
 }
 
 impl Spec {
@@ -305,16 +334,40 @@ pub fn ran_in_section<'r>(
         .collect()
 }
 
-/// The cells of `cells` that `--only` selects, each measurement once.
+/// The cells of `cells` that `--only` selects, each measurement once, in the order the
+/// bench runs them: an access-log partner ([`access_log_partner`]) right after the cell
+/// it pairs with.
 pub fn planned(cfg: &Config, cells: Vec<Cell>) -> Vec<Cell> {
     let mut out: Vec<Cell> = Vec::new();
     for c in cells {
-        if cfg.filter.selects(c.system(), &c.tags()) && !out.iter().any(|o| o.same_measurement(&c))
-        {
-            out.push(c);
+        if !cfg.filter.selects(c.system(), &c.tags()) {
+            continue;
+        }
+        for c in std::iter::once(c).chain(access_log_partner(cfg, &c)) {
+            if !out.iter().any(|o| o.same_measurement(&c)) {
+                out.push(c);
+            }
         }
     }
     out
+}
+
+/// The access-log section's cell that pairs with `cell` — the same run mode, load and
+/// route with `--access-log FILE` — when `cell` keeps no log and the configuration plans
+/// and selects that partner. The bench runs such a pair alternately, run by run, so each
+/// ratio with ÷ without is of two runs made back to back.
+pub fn access_log_partner(cfg: &Config, cell: &Cell) -> Option<Cell> {
+    if cell.variant.keeps_access_log() {
+        return None;
+    }
+    let logged = Cell {
+        variant: cell.variant.with_access_log()?,
+        ..*cell
+    };
+    section_cells(cfg, Section::AccessLog)
+        .into_iter()
+        .find(|c| c.same_measurement(&logged))
+        .filter(|c| cfg.filter.selects(c.system(), &c.tags()))
 }
 
 /// The experiment's round 2 (two workers each; the axum peer at its default pool): the
@@ -398,9 +451,11 @@ mod tests {
                 "sat-direct-evloop-2-ev16-b1",
                 "sat-direct-evloop-2-ev4",
                 "sat-direct-evloop-2",
+                "sat-direct-evloop-2-alog",
                 "sat-direct-axum-pool16",
                 "sat-direct-evloop-2-shared",
                 "sat-direct-hello-evloop-2",
+                "sat-direct-hello-evloop-2-alog",
                 "sat-direct-hello-threads-2",
                 "sat-direct-nginx-return-200",
                 "sat-nginx-evloop-2",
@@ -423,12 +478,12 @@ mod tests {
 
     /// The full plan: 18 published seed cells and axum's, evented's two and pgbench's,
     /// the accept pairs, the ceiling, twelve prefork group-commit rows and axum's three
-    /// pool sizes, the HTTP ceilings and the per-system saturation cells, shared cells
-    /// once; `--no-nginx` drops nginx's cells.
+    /// pool sizes, the HTTP ceilings, four cells with an access log and the per-system
+    /// saturation cells, shared cells once; `--no-nginx` drops nginx's cells.
     #[test]
     fn full_plan() {
         let keys = plan(&config(&["--no-nginx"]));
-        assert_eq!(keys.len(), 22 + 2 + 1 + 12 + 3 + 2 + 2 + 2);
+        assert_eq!(keys.len(), 22 + 2 + 1 + 12 + 3 + 2 + 2 + 2 + 4);
         assert_eq!(
             keys[8..13],
             [
@@ -595,5 +650,60 @@ mod tests {
         assert_eq!(best_variant(&[], System::Axum), axum(AXUM_POOL));
         let second = second_stage(&cfg, &|s| best_variant(&results, s));
         assert!(keys(&second).contains(&"sat-direct-axum-pool32".to_string()));
+    }
+
+    /// `--only access-log` plans the pairs, each "without" cell right before its partner,
+    /// keys distinct; `--quick` keeps evloop's two pairs; only the partners keep a log;
+    /// the "without" cells are the ceiling and group-commit measurements.
+    #[test]
+    fn access_log_pairs() {
+        let full = plan(&config(&["--only", "access-log"]));
+        assert_eq!(
+            full,
+            [
+                "sat-direct-hello-evloop-2",
+                "sat-direct-hello-evloop-2-alog",
+                "sat-direct-evloop-2",
+                "sat-direct-evloop-2-alog",
+                "sat-direct-hello-threads-2",
+                "sat-direct-hello-threads-2-alog",
+                "sat-direct-threads-2",
+                "sat-direct-threads-2-alog",
+            ]
+        );
+        let mut distinct = full.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), full.len());
+        assert_eq!(
+            plan(&config(&["--quick", "--only", "alog"])),
+            [
+                "sat-direct-hello-evloop-2",
+                "sat-direct-hello-evloop-2-alog",
+                "sat-direct-evloop-2",
+                "sat-direct-evloop-2-alog",
+            ]
+        );
+        let cfg = config(&[]);
+        let cells = section_cells(&cfg, Section::AccessLog);
+        assert!(cells
+            .iter()
+            .all(|c| c.tags() == [Tag::Saturation, Tag::Direct, Tag::AccessLog]));
+        let logged: Vec<bool> = cells.iter().map(|c| c.variant.keeps_access_log()).collect();
+        assert_eq!(logged, [false, true, false, true, false, true, false, true]);
+        let ceilings = section_cells(&cfg, Section::Ceilings);
+        assert!(cells[0].same_measurement(&ceilings[0]));
+        let group = section_cells(&cfg, Section::GroupCommit);
+        assert!(cells[6].same_measurement(&group[6]));
+        // The ceiling's hello cell pairs with its partner, unless `--only` leaves it out.
+        let partner = access_log_partner(&cfg, &ceilings[0]).unwrap();
+        assert_eq!(
+            (partner.key(), partner.section),
+            ("sat-direct-hello-evloop-2-alog".into(), Section::AccessLog)
+        );
+        assert!(access_log_partner(&cfg, &partner).is_none());
+        assert!(access_log_partner(&config(&["--only", "ceilings"]), &ceilings[0]).is_none());
+        assert!(access_log_partner(&cfg, &ceilings[2]).is_none());
+        assert_eq!(Tag::parse("access-log"), Some(Tag::AccessLog));
     }
 }

@@ -1,11 +1,12 @@
-//! `results.json`: the machine, the configuration, the acceptance verdicts, every cell
-//! with its summary and runs, and the published numbers.
+//! `results.json`: the machine, the configuration, the acceptance verdicts, the access
+//! log's cost, every cell with its summary and runs, and the published numbers.
 
 use serde_json::{json, Value};
 
 use crate::cli::Config;
 use crate::machine::Machine;
 use crate::model::{CellResult, Load, Round, Status};
+use crate::report;
 use crate::summary::Summary;
 use crate::targets;
 use crate::verdict;
@@ -36,6 +37,7 @@ pub fn results_json(
             "prefork_knobs": cfg.knobs,
         },
         "acceptance": verdict::verdicts(results, cfg),
+        "access_log_cost": report::access_log::costs(cfg, results),
         "interrupted": interrupted,
         "failed_cells": failed,
         "cells": cells,

@@ -13,13 +13,17 @@
 //! same way with `GET` requests and `200` expected, and touch no database.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::ctx::Ctx;
 use crate::db::{Db, DbError};
-use crate::launch;
+use crate::launch::{self, Launch};
 use crate::loadgen::{self, LoadError, LoadSpec, Report, Request, Stop};
-use crate::model::{Balance, Cell, Load, Route, RunRecord, Usage, Variant, WorkerStats};
+use crate::model::{
+    AccessLogCheck, Balance, Cell, Load, Route, RunRecord, Usage, Variant, WorkerStats,
+};
 use crate::net;
 use crate::nginx::{self, NginxError, Role, Upstream};
 use crate::pgbench::{self, PgbenchError};
@@ -82,19 +86,19 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
         .join("logs")
         .join(format!("{}-{rep}.log", cell.key()));
     let port = net::free_port().map_err(RunError::Port)?;
-    let mut launch = launch::launch(&cell.variant, port, &ctx.env);
-    // nginx over a Unix socket: prefork listens on one too (nginx's workers may run as
-    // another user, so anyone may connect; the bench is on loopback only).
     let socket = unix_socket_path(cell);
-    if let (Some(launch), Some(path)) = (&mut launch, &socket) {
+    if let Some(path) = &socket {
         let _ = std::fs::remove_file(path);
-        launch.args.extend([
-            "--bind".to_string(),
-            format!("unix:{}", path.display()),
-            "--socket-mode".to_string(),
-            "666".to_string(),
-        ]);
     }
+    // Removed when this run ends, however it ends.
+    let access_log = AccessLogFile::for_run(&log, cell);
+    let launch = server_launch(
+        cell,
+        port,
+        &ctx.env,
+        socket.as_deref(),
+        access_log.as_ref().map(AccessLogFile::path),
+    );
     let mut server = match &launch {
         Some(launch) => {
             let mut server = Server::start(&cell.variant.label(), launch, &log)?;
@@ -160,14 +164,110 @@ pub fn run_once(ctx: &mut Ctx, cell: &Cell, rep: usize) -> Result<RunRecord, Run
     if let Some(server) = server.as_mut() {
         server.stop();
     }
+    // Read once the server has stopped: its workers write what they hold at exit.
+    let access_log = access_log.map(|file| file.check(report.responses));
     let mut record = record(&spec, warmup_rps, report, rows, &mut usage, &log);
     record.command = command;
     record.balance = balance;
     record.stats_error = stats_error;
+    record.access_log = access_log;
+    if let Some(short) = access_log.and_then(|check| check.failure()) {
+        record.failure = Some(match record.failure.take() {
+            Some(why) => format!("{why}; {short}"),
+            None => short,
+        });
+    }
     Ok(record)
 }
 
-/// The workers' balance since the `before` reading of the prefork on `port`.
+/// How to start the server of `cell` on `port`: also on the Unix socket `socket` (nginx
+/// over a Unix socket: nginx's workers may run as another user, so anyone may connect;
+/// the bench is on loopback only), and writing its access log to `access_log`.
+fn server_launch(
+    cell: &Cell,
+    port: u16,
+    env: &launch::Env,
+    socket: Option<&Path>,
+    access_log: Option<&Path>,
+) -> Option<Launch> {
+    let mut cmd = launch::launch(&cell.variant, port, env)?;
+    if let Some(path) = socket {
+        cmd.args.extend([
+            "--bind".to_string(),
+            format!("unix:{}", path.display()),
+            "--socket-mode".to_string(),
+            "666".to_string(),
+        ]);
+    }
+    if let Some(path) = access_log {
+        cmd.args.extend(launch::access_log_args(path));
+    }
+    Some(cmd)
+}
+
+/// The access log of one run of a cell that keeps one: a file beside the run's server
+/// log in the bench's output directory, removed (it can be large) when this is dropped.
+struct AccessLogFile {
+    path: PathBuf,
+}
+
+impl AccessLogFile {
+    /// The file for the run logging to `server_log`, if `cell` keeps an access log; any
+    /// file left there by an interrupted bench is removed first (prefork appends).
+    fn for_run(server_log: &Path, cell: &Cell) -> Option<AccessLogFile> {
+        if !cell.variant.keeps_access_log() {
+            return None;
+        }
+        let path = access_log_path(server_log);
+        let _ = std::fs::remove_file(&path);
+        Some(AccessLogFile { path })
+    }
+
+    /// Where prefork writes it.
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size and lines beside the `answered` responses of the measured run; a
+    /// missing or unreadable file counts as empty.
+    fn check(self, answered: u64) -> AccessLogCheck {
+        let (bytes, lines) = count_lines(&self.path).unwrap_or((0, 0));
+        AccessLogCheck {
+            bytes,
+            lines,
+            answered,
+        }
+    }
+}
+
+impl Drop for AccessLogFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// `…/logs/sat-direct-evloop-2-alog-1.access.log` beside `…/logs/sat-direct-evloop-2-alog-1.log`,
+/// absolute (prefork runs in another directory than the bench may).
+fn access_log_path(server_log: &Path) -> PathBuf {
+    let path = server_log.with_extension("access.log");
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+/// A file's size in bytes and its count of newlines.
+fn count_lines(path: &Path) -> std::io::Result<(u64, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut bytes, mut lines) = (0u64, 0u64);
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok((bytes, lines));
+        }
+        bytes += n as u64;
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
 /// Where prefork's Unix socket goes for a cell through nginx over one: a short path
 /// (a Unix socket path has at most 107 bytes), private to this bench process.
 fn unix_socket_path(cell: &Cell) -> Option<std::path::PathBuf> {
@@ -175,6 +275,7 @@ fn unix_socket_path(cell: &Cell) -> Option<std::path::PathBuf> {
         .then(|| std::env::temp_dir().join(format!("prefork-bench-{}.sock", std::process::id())))
 }
 
+/// The workers' balance since the `before` reading of the prefork on `port`.
 fn balance_since(
     before: Result<Vec<WorkerStats>, StatsError>,
     port: u16,
@@ -317,6 +418,7 @@ fn record(
         command: None,
         balance: None,
         stats_error: None,
+        access_log: None,
     }
 }
 
@@ -395,5 +497,58 @@ mod tests {
         assert_eq!(saturation_loops(6400.0, ten, 64), 1000);
         assert_eq!(saturation_loops(100.5, ten, 64), 16);
         assert_eq!(saturation_loops(0.0, ten, 64), 1);
+    }
+
+    /// Only the cells with an access log get `--access-log PATH`, a path beside their
+    /// server log; the file is counted, then removed with its guard.
+    #[test]
+    fn access_log_launch() {
+        use clap::Parser;
+        let cfg =
+            crate::cli::Config::from_cli(crate::cli::Cli::parse_from(["prefork-bench"])).unwrap();
+        let root = PathBuf::from("/repo");
+        let env = launch::Env {
+            root: &root,
+            bin_dir: &root.join("target/release"),
+            pg_dir: &root.join("target/pg/bench"),
+            db_url: "host=/x",
+            pm2_home: &root.join("target/bench/pm2"),
+            knobs: crate::model::Knobs::default(),
+        };
+        let dir = std::env::temp_dir().join(format!("prefork-bench-alog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cells = crate::plan::section_cells(&cfg, crate::model::Section::AccessLog);
+        assert_eq!(cells.len(), 8);
+        for cell in &cells {
+            let server_log = dir.join(format!("{}-1.log", cell.key()));
+            let file = AccessLogFile::for_run(&server_log, cell);
+            assert_eq!(file.is_some(), cell.variant.keeps_access_log());
+            let path = file.as_ref().map(AccessLogFile::path);
+            let args = server_launch(cell, 20001, &env, None, path).unwrap().args;
+            let at = args.iter().position(|a| a == "--access-log");
+            match path {
+                Some(path) => {
+                    let expected = dir.join(format!("{}-1.access.log", cell.key()));
+                    assert_eq!(path, expected);
+                    assert_eq!(args[at.unwrap() + 1], expected.display().to_string());
+                }
+                None => assert_eq!(at, None, "{args:?}"),
+            }
+        }
+        let logged = cells.iter().find(|c| c.variant.keeps_access_log()).unwrap();
+        let file = AccessLogFile::for_run(&dir.join("x-1.log"), logged).unwrap();
+        std::fs::write(file.path(), "a\nbb\nccc\n").unwrap();
+        let path = file.path().to_path_buf();
+        let check = file.check(3);
+        assert_eq!(
+            check,
+            AccessLogCheck {
+                bytes: 9,
+                lines: 3,
+                answered: 3
+            }
+        );
+        assert!(check.complete() && !path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -142,10 +142,12 @@ fn published_secs(r: &CellResult) -> Option<f64> {
 }
 
 fn saturation_panel(results: &[CellResult], cfg: &Config) -> Option<Panel> {
-    // The task endpoint's cells: the HTTP ceilings (no database) are the report's.
+    // The task endpoint's cells: the HTTP ceilings (no database) and the access log's
+    // cost are the report's.
     let sat: Vec<&CellResult> = results
         .iter()
         .filter(|r| !r.cell.is_seed() && r.cell.variant.inserts())
+        .filter(|r| !r.cell.variant.keeps_access_log())
         .collect();
     if sat.is_empty() {
         return None;

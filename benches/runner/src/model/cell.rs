@@ -54,6 +54,8 @@ pub enum Tag {
     Accept,
     /// The HTTP ceilings: prefork `--app hello` and nginx `return 200` beside group commit.
     Ceilings,
+    /// The access-log section: prefork without and with `--access-log FILE`.
+    AccessLog,
 }
 
 impl Tag {
@@ -67,6 +69,7 @@ impl Tag {
             "group-commit" | "batch" => Tag::GroupCommit,
             "accept" => Tag::Accept,
             "ceilings" | "hello" => Tag::Ceilings,
+            "access-log" | "alog" => Tag::AccessLog,
             _ => return None,
         })
     }
@@ -109,6 +112,8 @@ pub enum Section {
     Accept,
     /// prefork `--app hello` and nginx `return 200` beside prefork's group commit.
     Ceilings,
+    /// prefork without and with `--access-log FILE`, at the saturation load: its cost.
+    AccessLog,
 }
 
 impl Section {
@@ -119,6 +124,7 @@ impl Section {
             Section::GroupCommit => Some(Tag::GroupCommit),
             Section::Accept => Some(Tag::Accept),
             Section::Ceilings => Some(Tag::Ceilings),
+            Section::AccessLog => Some(Tag::AccessLog),
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod system;
 
 pub use self::cell::{Cell, Load, Round, Route, SaturationLoad, Section, SeedLoad, Tag};
 pub use self::result::{
-    Balance, CellResult, Latency, RunRecord, Spread, Status, Usage, WorkerStats,
+    AccessLogCheck, Balance, CellResult, Latency, RunRecord, Spread, Status, Usage, WorkerStats,
 };
 pub use self::system::{
     Accept, Db, Knobs, Mode, Prefork, System, Variant, AXUM_POOL, DEFAULT_BATCH, EVENTED_CONNS,

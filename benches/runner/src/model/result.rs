@@ -75,6 +75,36 @@ pub struct Balance {
     pub per_worker: Vec<WorkerStats>,
 }
 
+/// What a run's access log (`--access-log FILE`) held once the server had stopped, beside
+/// what loadgen counted: a sanity check that a line was written per response.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct AccessLogCheck {
+    /// The file's size, bytes.
+    pub bytes: u64,
+    /// Its lines (one per response: the warm-up's and `/health`'s and `/stats`' too).
+    pub lines: u64,
+    /// Responses loadgen counted in the measured run.
+    pub answered: u64,
+}
+
+impl AccessLogCheck {
+    /// Whether every response of the measured run can have its line: lines ≥ answered
+    /// (the warm-up and the bench's own probes add lines, so not equal).
+    pub fn complete(&self) -> bool {
+        self.lines >= self.answered
+    }
+
+    /// Why the run fails the bench, if lines are missing.
+    pub fn failure(&self) -> Option<String> {
+        (!self.complete()).then(|| {
+            format!(
+                "access log short: {} lines for {} responses in the measured run",
+                self.lines, self.answered
+            )
+        })
+    }
+}
+
 /// One measured run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunRecord {
@@ -119,6 +149,8 @@ pub struct RunRecord {
     pub balance: Option<Balance>,
     /// Why a prefork run has no [`RunRecord::balance`].
     pub stats_error: Option<String>,
+    /// The access log's size and lines (prefork run with `--access-log FILE`).
+    pub access_log: Option<AccessLogCheck>,
 }
 
 /// How a cell ended.
@@ -181,6 +213,7 @@ impl RunRecord {
             command: None,
             balance: None,
             stats_error: None,
+            access_log: None,
         }
     }
 }

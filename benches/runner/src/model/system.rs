@@ -176,6 +176,9 @@ pub struct Prefork {
     pub accept: Accept,
     /// `--db` (and `--db-conns`).
     pub db: Db,
+    /// `--access-log FILE`: one line per response (the access-log section measures its
+    /// cost; off everywhere else).
+    pub access_log: bool,
 }
 
 impl Prefork {
@@ -188,6 +191,7 @@ impl Prefork {
             batch: DEFAULT_BATCH,
             accept: Accept::Reuseport,
             db: Db::Sync,
+            access_log: false,
         }
     }
 
@@ -199,8 +203,8 @@ impl Prefork {
         }
     }
 
-    /// Whether threads, batch, accept and db are the defaults (a published round's run
-    /// mode).
+    /// Whether threads, batch, accept, db and the access log are the defaults (a
+    /// published round's run mode).
     pub fn is_plain(&self) -> bool {
         *self == Prefork::plain(self.mode, self.workers)
     }
@@ -215,8 +219,8 @@ impl Prefork {
     }
 
     /// `2 workers, batch 256`, `2 workers × 32 threads, batch 1`, `4 workers, batch 256,
-    /// shared accept`, `2 workers, evented ×8, batch 1`: the batch always shows, now that
-    /// it is what the bench varies.
+    /// shared accept`, `2 workers, evented ×8, batch 1`, `2 workers, batch 256, access
+    /// log`: the batch always shows, now that it is what the bench varies.
     pub fn label(&self) -> String {
         let mut label = workers_label(self.workers);
         if let Some(t) = self.threads {
@@ -229,11 +233,14 @@ impl Prefork {
         if self.accept != Accept::Reuseport {
             label.push_str(&format!(", {} accept", self.accept.name()));
         }
+        if self.access_log {
+            label.push_str(", access log");
+        }
         label
     }
 
-    /// `evloop-2`, `threads-2-t32-b1`, `evloop-4-shared`, `evloop-2-ev8-b1`: the
-    /// published rounds keep their keys.
+    /// `evloop-2`, `threads-2-t32-b1`, `evloop-4-shared`, `evloop-2-ev8-b1`,
+    /// `evloop-2-alog`: the published rounds keep their keys.
     pub fn key(&self) -> String {
         let mut key = format!("{}-{}", self.mode.name(), self.workers);
         if let Some(t) = self.threads {
@@ -247,6 +254,9 @@ impl Prefork {
         }
         if self.accept != Accept::Reuseport {
             key.push_str(&format!("-{}", self.accept.name()));
+        }
+        if self.access_log {
+            key.push_str("-alog");
         }
         key
     }
@@ -307,6 +317,8 @@ pub enum Variant {
         mode: Mode,
         /// Worker processes.
         workers: u32,
+        /// `--access-log FILE` (the access-log section measures its cost).
+        access_log: bool,
     },
     /// nginx alone answering `return 200 "ok"`: the machine's HTTP ceiling.
     NginxReturn,
@@ -360,12 +372,50 @@ impl Variant {
         !matches!(self, Variant::Hello { .. } | Variant::NginxReturn)
     }
 
+    /// Whether the server writes an access log (`--access-log FILE`).
+    pub fn keeps_access_log(&self) -> bool {
+        matches!(
+            self,
+            Variant::Prefork(Prefork {
+                access_log: true,
+                ..
+            }) | Variant::Hello {
+                access_log: true,
+                ..
+            }
+        )
+    }
+
+    /// The same prefork run mode with `--access-log FILE` (None for the other systems,
+    /// which the bench runs without one).
+    pub const fn with_access_log(self) -> Option<Variant> {
+        match self {
+            Variant::Prefork(p) => Some(Variant::Prefork(Prefork {
+                access_log: true,
+                ..p
+            })),
+            Variant::Hello { mode, workers, .. } => Some(Variant::Hello {
+                mode,
+                workers,
+                access_log: true,
+            }),
+            _ => None,
+        }
+    }
+
     /// A short human label: `2 workers`, `cluster -i -1`, `gevent 1000×9`, `1 process,
     /// pool 16`.
     pub fn label(&self) -> String {
         match *self {
             Variant::Prefork(p) => p.label(),
-            Variant::Hello { workers, .. } => format!("{}, --app hello", workers_label(workers)),
+            Variant::Hello {
+                workers,
+                access_log,
+                ..
+            } => {
+                let log = if access_log { ", access log" } else { "" };
+                format!("{}, --app hello{log}", workers_label(workers))
+            }
             Variant::NginxReturn => "return 200 \"ok\"".into(),
             Variant::Pm2Fork => "fork".into(),
             Variant::Pm2Cluster { instances } => format!("cluster -i {instances}"),
@@ -384,7 +434,14 @@ impl Variant {
     pub fn key(&self) -> String {
         match *self {
             Variant::Prefork(p) => p.key(),
-            Variant::Hello { mode, workers } => format!("hello-{}-{workers}", mode.name()),
+            Variant::Hello {
+                mode,
+                workers,
+                access_log,
+            } => {
+                let log = if access_log { "-alog" } else { "" };
+                format!("hello-{}-{workers}{log}", mode.name())
+            }
             Variant::NginxReturn => "nginx-return-200".into(),
             Variant::Pm2Fork => "pm2-fork".into(),
             Variant::Pm2Cluster { instances } if instances < 0 => {
@@ -431,6 +488,7 @@ mod tests {
         let h = Variant::Hello {
             mode: Mode::Threads,
             workers: 2,
+            access_log: false,
         };
         assert_eq!(
             (h.label(), h.key(), h.system(), h.inserts()),
@@ -442,6 +500,27 @@ mod tests {
             )
         );
         assert!(!Variant::NginxReturn.inserts() && p.inserts());
+        let hl = h.with_access_log().unwrap();
+        assert_eq!(
+            (hl.label(), hl.key(), hl.keeps_access_log()),
+            (
+                "2 workers, --app hello, access log".into(),
+                "hello-threads-2-alog".into(),
+                true
+            )
+        );
+        let pl = p.with_access_log().unwrap();
+        assert_eq!(
+            (pl.label(), pl.key(), pl.system()),
+            (
+                "1 worker, batch 256, access log".into(),
+                "threads-1-alog".into(),
+                System::PreforkThreads
+            )
+        );
+        assert!(pl.keeps_access_log() && !p.keeps_access_log() && !h.keeps_access_log());
+        assert_eq!(Variant::NginxReturn.with_access_log(), None);
+        assert!(!matches!(pl, Variant::Prefork(q) if q.is_plain() || q.is_round()));
         let a = Variant::Axum { pool: 32 };
         assert_eq!(
             (a.label(), a.key(), a.system(), a.inserts()),

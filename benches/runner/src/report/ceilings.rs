@@ -94,6 +94,7 @@ mod tests {
         let hello = Variant::Hello {
             mode: Mode::Evloop,
             workers: 2,
+            access_log: false,
         };
         let grouped = Variant::Prefork(Prefork::plain(Mode::Evloop, 2));
         let results = [

@@ -1,11 +1,11 @@
 //! The markdown printed on stdout: the seed rounds in the published table's shape with
 //! the published numbers beside ours, the saturation rounds, the group-commit, HTTP
-//! ceilings and accept comparisons, one commit per request against pgbench, the
-//! acceptance verdicts, and every cell in detail.
+//! ceilings and accept comparisons, the access log's cost, one commit per request against
+//! pgbench, the acceptance verdicts, and every cell in detail.
 //!
 //! - [`table`]: rows, status texts and other building blocks of every table.
-//! - [`seed`], [`saturation`], [`sections`], [`one_commit`], [`ceilings`], [`details`]:
-//!   one part each.
+//! - [`seed`], [`saturation`], [`sections`], [`one_commit`], [`ceilings`],
+//!   [`access_log`], [`details`]: one part each.
 
 use std::fmt::Write as _;
 
@@ -14,6 +14,7 @@ use crate::machine::Machine;
 use crate::model::CellResult;
 use crate::verdict;
 
+pub mod access_log;
 pub mod ceilings;
 pub mod details;
 pub mod one_commit;
@@ -38,6 +39,7 @@ pub fn markdown(results: &[CellResult], machine: &Machine, cfg: &Config) -> Stri
     sections::group_commit_table(&mut out, results, cfg);
     one_commit::markdown(&mut out, results, cfg);
     ceilings::markdown(&mut out, results, cfg);
+    access_log::markdown(&mut out, results, cfg);
     sections::accept_table(&mut out, results, cfg);
     sections::verdict_lines(&mut out, &verdict::verdicts(results, cfg));
     details::markdown(&mut out, results);

@@ -11,8 +11,8 @@ use crate::plan;
 use crate::summary::Summary;
 use crate::verdict::Verdict;
 
-/// prefork's direct saturation cells with reuseport and the axum peer's pool sizes, in
-/// run order, after the ceiling.
+/// prefork's direct saturation cells with reuseport (without an access log) and the axum
+/// peer's pool sizes, in run order, after the ceiling.
 pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config) {
     let ceiling = results
         .iter()
@@ -20,6 +20,7 @@ pub fn group_commit_table(out: &mut String, results: &[CellResult], cfg: &Config
     let rows: Vec<&CellResult> = results
         .iter()
         .filter(|r| !r.cell.is_seed() && r.cell.route == Route::Direct)
+        .filter(|r| !r.cell.variant.keeps_access_log())
         .filter(|r| {
             r.cell.system() == System::Axum
                 || r.cell
