@@ -241,6 +241,65 @@ fn evented_and_pgbench_seed() {
     assert!(num(cell, "summary.elapsed_s") > 0.0);
 }
 
+/// `--only access-log`: each pair's cells run in turn, `--access-log` only on the
+/// "with" side, every response of a measured run has its line, and the cost table and
+/// `access_log_cost` report one ratio per pair of runs.
+#[test]
+fn access_log_pairs() {
+    let work = Workdir::new();
+    let (stdout, json) = work.run(&[
+        "--quick",
+        "--no-nginx",
+        "--only",
+        "access-log",
+        "--duration",
+        "1s",
+        "--warmup",
+        "300ms",
+        "--repeat",
+        "2",
+    ]);
+    assert!(stdout.contains("## Access log cost"), "{stdout}");
+    assert_eq!(json["failed_cells"], 0, "{stdout}");
+    let costs = json["access_log_cost"].as_array().expect("access_log_cost");
+    assert_eq!(
+        costs.len(),
+        2,
+        "hello and the task endpoint, evloop: {costs:#?}"
+    );
+    let cells = json["cells"].as_array().expect("cells");
+    for cost in costs {
+        assert_eq!(cost["pairs"], 2, "{cost:#}");
+        assert!(num(cost, "ratio") > 0.0, "{cost:#}");
+        assert!(
+            num(cost, "log.lines") >= num(cost, "log.answered"),
+            "{cost:#}"
+        );
+        assert!(num(cost, "log.answered") > 0.0, "{cost:#}");
+        for (key, logged) in [(&cost["without_key"], false), (&cost["with_key"], true)] {
+            let cell = cells
+                .iter()
+                .find(|c| c["key"] == *key)
+                .unwrap_or_else(|| panic!("no cell {key}"));
+            for run in cell["runs"].as_array().unwrap() {
+                let command = run["command"].as_str().unwrap();
+                assert_eq!(command.contains("--access-log "), logged, "{command}");
+                assert_eq!(run["access_log"].is_object(), logged, "{run:#}");
+            }
+        }
+    }
+    // The log files are removed after each run.
+    let logs = work.out.join("logs");
+    let left: Vec<_> = std::fs::read_dir(&logs)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|p| !p.to_string_lossy().ends_with(".access.log")),
+        "{left:?}"
+    );
+}
+
 /// A bad `--only` word is a usage error (exit 2) before anything starts.
 #[test]
 fn rejects_unknown_system() {

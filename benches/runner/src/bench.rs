@@ -109,11 +109,19 @@ impl Bench<'_> {
     }
 
     /// Runs every cell of `group` `--repeat` times, one run of each in turn (so the runs
-    /// of a pair are made back to back); Err on Ctrl-C.
+    /// of a pair are made back to back), in the opposite order every other repetition
+    /// (A B, B A, A B …): whichever side runs first in a session (a colder database, a
+    /// quieter neighbour) does not always favour the same side. Err on Ctrl-C.
     fn measure(&self, ctx: &mut Ctx, group: &mut [Measuring]) -> Result<(), Interrupted> {
         for rep in 1..=self.cfg.repeat {
-            for m in group.iter_mut() {
-                m.run(ctx, rep, self.cfg.repeat)?;
+            if rep % 2 == 0 {
+                for m in group.iter_mut().rev() {
+                    m.run(ctx, rep, self.cfg.repeat)?;
+                }
+            } else {
+                for m in group.iter_mut() {
+                    m.run(ctx, rep, self.cfg.repeat)?;
+                }
             }
         }
         Ok(())

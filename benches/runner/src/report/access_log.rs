@@ -1,7 +1,7 @@
 //! The access log's cost: prefork at the saturation load without and with
 //! `--access-log FILE`, pair by pair. The bench runs each pair's cells alternately
-//! (`bench.rs`), so each ratio with ÷ without is of two runs made back to back on this
-//! machine, and the table reports the median over the pairs.
+//! (`bench.rs`: A B, then B A, …), so each ratio with ÷ without is of two runs made
+//! back to back on this machine, and the table reports the median over the pairs.
 
 use std::fmt::Write as _;
 
@@ -27,7 +27,7 @@ pub struct Cost {
     pub without_key: String,
     /// The cell with the log.
     pub with_key: String,
-    /// Pairs of clean runs made back to back (without, then with).
+    /// Pairs of clean runs made back to back (without then with, or the reverse).
     pub pairs: usize,
     /// Median rate of those pairs' runs without the log, req/s.
     pub rps_without: Option<f64>,
@@ -181,8 +181,8 @@ fn note(costs: &[Cost], cfg: &Config) -> String {
     };
     format!(
         "Each ratio is the median, over {over} on this machine, of with ÷ without: the two \
-         cells of a pair run back to back (without, then with, each with a fresh server), \
-         taking turns over `--repeat {}`; the req/s columns are the medians of the same \
+         cells of a pair run back to back, each with a fresh server, without first in odd \
+         repetitions and with first in even ones (`--repeat {}`); the req/s columns are the medians of the same \
          runs, and with two pairs or more the ratio column also gives their range. Cost = \
          (1 − ratio) × 100, against the goal of under {GOAL_PCT:.0} % of the throughput; a \
          negative cost is noise. The log is a file in the bench's output directory \
