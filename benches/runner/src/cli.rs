@@ -174,6 +174,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration `prefork-bench ARGS` makes (tests).
+    #[cfg(test)]
+    pub fn parsed(args: &[&str]) -> Config {
+        let all = std::iter::once("prefork-bench").chain(args.iter().copied());
+        Config::from_cli(<Cli as clap::Parser>::parse_from(all)).unwrap()
+    }
+
     /// Validates the command line.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         let loops = cli.loops.unwrap_or(if cli.quick { 100 } else { 1000 });

@@ -413,13 +413,6 @@ fn picks_best(cell: &Cell) -> bool {
 mod tests {
     use super::*;
     use crate::model::{Round, Tag};
-    use clap::Parser;
-
-    fn config(args: &[&str]) -> Config {
-        let mut all = vec!["prefork-bench"];
-        all.extend(args);
-        Config::from_cli(crate::cli::Cli::parse_from(all)).unwrap()
-    }
 
     fn plan(cfg: &Config) -> Vec<String> {
         let cells = first_stage(cfg)
@@ -437,7 +430,7 @@ mod tests {
     #[test]
     fn quick_plan() {
         assert_eq!(
-            plan(&config(&["--quick"])),
+            plan(&Config::parsed(&["--quick"])),
             [
                 "seed-evloop-2",
                 "seed-threads-2",
@@ -471,7 +464,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan(&config(&["--quick", "--no-nginx", "--only", "axum"])),
+            plan(&Config::parsed(&[
+                "--quick",
+                "--no-nginx",
+                "--only",
+                "axum"
+            ])),
             ["seed-axum-pool16", "sat-direct-axum-pool16"]
         );
     }
@@ -482,7 +480,7 @@ mod tests {
     /// saturation cells, shared cells once; `--no-nginx` drops nginx's cells.
     #[test]
     fn full_plan() {
-        let keys = plan(&config(&["--no-nginx"]));
+        let keys = plan(&Config::parsed(&["--no-nginx"]));
         assert_eq!(keys.len(), 22 + 2 + 1 + 12 + 3 + 2 + 2 + 2 + 4);
         assert_eq!(
             keys[8..13],
@@ -504,7 +502,7 @@ mod tests {
         );
         assert!(!keys.iter().any(|k| k.contains("nginx")));
         assert_eq!(
-            plan(&config(&["--only", "accept"])),
+            plan(&Config::parsed(&["--only", "accept"])),
             [
                 "seed-evloop-4",
                 "seed-evloop-4-shared",
@@ -513,7 +511,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan(&config(&["--only", "ceilings"])),
+            plan(&Config::parsed(&["--only", "ceilings"])),
             [
                 "sat-direct-hello-evloop-2",
                 "sat-direct-hello-threads-2",
@@ -534,12 +532,12 @@ mod tests {
                 .map(|c| c.variant)
                 .collect()
         };
-        let all = seeds(&config(&[]));
+        let all = seeds(&Config::parsed(&[]));
         assert_eq!(all.len(), 4 + 4 + 2 + 1 + 3 + 7 + 1);
         assert!(all
             .iter()
             .all(|v| (Round::of(v).is_some()) != (*v == Variant::Pgbench)));
-        let quick = seeds(&config(&["--quick"]));
+        let quick = seeds(&Config::parsed(&["--quick"]));
         assert_eq!(quick.len(), 6);
         assert!(quick.iter().all(|v| Round::of(v)
             == match v.system() {
@@ -558,7 +556,7 @@ mod tests {
     /// each batch and db and axum's default pool.
     #[test]
     fn group_commit() {
-        let cells = section_cells(&config(&[]), Section::GroupCommit);
+        let cells = section_cells(&Config::parsed(&[]), Section::GroupCommit);
         assert_eq!(
             keys(&cells),
             [
@@ -584,7 +582,10 @@ mod tests {
             .iter()
             .all(|c| c.tags() == [Tag::Saturation, Tag::Direct, Tag::GroupCommit]));
         assert_eq!(
-            keys(&section_cells(&config(&["--quick"]), Section::GroupCommit)),
+            keys(&section_cells(
+                &Config::parsed(&["--quick"]),
+                Section::GroupCommit
+            )),
             [
                 "sat-direct-pgbench",
                 "sat-direct-threads-2-t32-b1",
@@ -600,7 +601,7 @@ mod tests {
     /// published round 2 and the group-commit row, so they run once.
     #[test]
     fn accept_cells() {
-        let full = section_cells(&config(&[]), Section::Accept);
+        let full = section_cells(&Config::parsed(&[]), Section::Accept);
         assert_eq!(
             keys(&full),
             [
@@ -613,7 +614,7 @@ mod tests {
         let [a, b] = [full[0].prefork().unwrap(), full[1].prefork().unwrap()];
         assert_eq!((a.workers, a.batch, a.accept), (4, 256, Accept::Reuseport));
         assert_eq!((b.workers, b.batch, b.accept), (4, 256, Accept::Shared));
-        let quick_cfg = config(&["--quick"]);
+        let quick_cfg = Config::parsed(&["--quick"]);
         let quick = section_cells(&quick_cfg, Section::Accept);
         assert_eq!(quick[3].tags(), [Tag::Saturation, Tag::Direct, Tag::Accept]);
         let group = section_cells(&quick_cfg, Section::GroupCommit);
@@ -627,7 +628,7 @@ mod tests {
     /// its seed cell did; its default pool when none ran.
     #[test]
     fn axum_best_pool() {
-        let cfg = config(&["--no-nginx"]);
+        let cfg = Config::parsed(&["--no-nginx"]);
         let results: Vec<CellResult> = first_stage(&cfg)
             .into_iter()
             .filter(|c| c.system() == System::Axum)
@@ -657,7 +658,7 @@ mod tests {
     /// the "without" cells are the ceiling and group-commit measurements.
     #[test]
     fn access_log_pairs() {
-        let full = plan(&config(&["--only", "access-log"]));
+        let full = plan(&Config::parsed(&["--only", "access-log"]));
         assert_eq!(
             full,
             [
@@ -676,7 +677,7 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), full.len());
         assert_eq!(
-            plan(&config(&["--quick", "--only", "alog"])),
+            plan(&Config::parsed(&["--quick", "--only", "alog"])),
             [
                 "sat-direct-hello-evloop-2",
                 "sat-direct-hello-evloop-2-alog",
@@ -684,7 +685,7 @@ mod tests {
                 "sat-direct-evloop-2-alog",
             ]
         );
-        let cfg = config(&[]);
+        let cfg = Config::parsed(&[]);
         let cells = section_cells(&cfg, Section::AccessLog);
         assert!(cells
             .iter()
@@ -702,7 +703,9 @@ mod tests {
             ("sat-direct-hello-evloop-2-alog".into(), Section::AccessLog)
         );
         assert!(access_log_partner(&cfg, &partner).is_none());
-        assert!(access_log_partner(&config(&["--only", "ceilings"]), &ceilings[0]).is_none());
+        assert!(
+            access_log_partner(&Config::parsed(&["--only", "ceilings"]), &ceilings[0]).is_none()
+        );
         assert!(access_log_partner(&cfg, &ceilings[2]).is_none());
         assert_eq!(Tag::parse("access-log"), Some(Tag::AccessLog));
     }

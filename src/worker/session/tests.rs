@@ -212,6 +212,24 @@ fn retry_keeps_the_request_and_says_so() {
     assert_eq!(statuses(&text(&s)), ["200", "200"]);
 }
 
+/// Answers `/now` with a 404 now, `/done` with a job done on the spot (encoded as a 201
+/// by [`encode_status`]), anything else later.
+fn reply_by_path(req: &Request, _: bool, _: u64) -> Reply<u16> {
+    match req.path.as_str() {
+        "/now" => Reply::Now(Response::error(404, "no")),
+        "/done" => Reply::Done {
+            done: 201,
+            close: false,
+        },
+        _ => Reply::Later { close: false },
+    }
+}
+
+/// Encodes a job done on the spot: its status with a `{}` body.
+fn encode_status(status: &u16, keep: bool, date: &mut DateCache, out: &mut Vec<u8>) {
+    encode(&Response::json(*status, b"{}".to_vec()), keep, date, out)
+}
+
 /// The session meters every response on its counters: answered now (by status), done
 /// on the spot (status read from the encoded bytes), owed and filled later (latency
 /// from the pass that took the request to the fill); the parser's own errors count as
@@ -225,18 +243,7 @@ fn responses_are_metered_with_status_and_latency() {
                   GET /later HTTP/1.1\r\nHost: h\r\n\r\n";
     s.received(three, t0);
     let (limits, mut date) = (Limits::default(), DateCache::default());
-    let handler = |req: &Request, _: bool, _: u64| match req.path.as_str() {
-        "/now" => Reply::Now(Response::error(404, "no")),
-        "/done" => Reply::Done {
-            done: 201u16,
-            close: false,
-        },
-        _ => Reply::Later { close: false },
-    };
-    let encode_done = |status: &u16, keep: bool, date: &mut DateCache, out: &mut Vec<u8>| {
-        encode(&Response::json(*status, b"{}".to_vec()), keep, date, out)
-    };
-    s.process_replies(&limits, &mut date, t0, handler, encode_done);
+    s.process_replies(&limits, &mut date, t0, reply_by_path, encode_status);
     let got = meter.get();
     assert_eq!(
         got.responses,
@@ -292,18 +299,7 @@ fn responses_are_logged_with_their_request_lines() {
                  GET /later/1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /later/2 HTTP/1.1\r\nHost: h\r\n\r\n";
     s.received(four, t0);
     let (limits, mut date) = (Limits::default(), DateCache::default());
-    let handler = |req: &Request, _: bool, _: u64| match req.path.as_str() {
-        "/now" => Reply::Now(Response::error(404, "no")),
-        "/done" => Reply::Done {
-            done: 201u16,
-            close: false,
-        },
-        _ => Reply::Later { close: false },
-    };
-    let encode_done = |status: &u16, keep: bool, date: &mut DateCache, out: &mut Vec<u8>| {
-        encode(&Response::json(*status, b"{}".to_vec()), keep, date, out)
-    };
-    s.process_replies(&limits, &mut date, t0, handler, encode_done);
+    s.process_replies(&limits, &mut date, t0, reply_by_path, encode_status);
     let json = |status: u16, body: &'static [u8]| {
         move |keep: bool, out: &mut Vec<u8>| {
             encode(

@@ -198,13 +198,6 @@ fn note(costs: &[Cost], cfg: &Config) -> String {
 mod tests {
     use super::*;
     use crate::model::{Cell, Load, Mode, Prefork, Route, Status, Variant};
-    use clap::Parser;
-
-    fn config(args: &[&str]) -> Config {
-        let mut all = vec!["prefork-bench"];
-        all.extend(args);
-        Config::from_cli(crate::cli::Cli::parse_from(all)).unwrap()
-    }
 
     /// An ok saturation cell of `variant` planned in `section` with one run per rate.
     fn result(cfg: &Config, variant: Variant, section: Section, rates: &[f64]) -> CellResult {
@@ -237,7 +230,7 @@ mod tests {
     /// and one of hello: medians, ratio, cost and verdict; the note says the pair count.
     #[test]
     fn table() {
-        let cfg = config(&["--quick", "--repeat", "2"]);
+        let cfg = Config::parsed(&["--quick", "--repeat", "2"]);
         let plain = Variant::Prefork(Prefork::plain(Mode::Evloop, 2));
         let hello = Variant::Hello {
             mode: Mode::Evloop,
@@ -302,7 +295,7 @@ mod tests {
     /// nothing, and a short log is flagged.
     #[test]
     fn failures() {
-        let cfg = config(&["--quick"]);
+        let cfg = Config::parsed(&["--quick"]);
         let plain = Variant::Prefork(Prefork::plain(Mode::Evloop, 2));
         let without = result(&cfg, plain, Section::AccessLog, &[20_000.0]);
         let mut with = result(

@@ -1,18 +1,9 @@
 use std::time::Duration;
 
-use clap::Parser;
-
 use super::*;
-use crate::cli::Cli;
 use crate::model::{
     Cell, Mode, Prefork, Route, RunRecord, SaturationLoad, Section, SeedLoad, Variant,
 };
-
-fn config(args: &[&str]) -> Config {
-    let mut all = vec!["prefork-bench"];
-    all.extend(args);
-    Config::from_cli(Cli::parse_from(all)).unwrap()
-}
 
 fn sat() -> SaturationLoad {
     SaturationLoad {
@@ -108,7 +99,7 @@ fn bench() -> Vec<CellResult> {
 /// Each point takes the right best cell, ratio and bar.
 #[test]
 fn all_points() {
-    let v = verdicts(&bench(), &config(&[]));
+    let v = verdicts(&bench(), &Config::parsed(&[]));
     let words: Vec<&str> = v.iter().map(Verdict::word).collect();
     assert_eq!(
         words,
@@ -145,7 +136,7 @@ fn all_points() {
 fn group_commit_needs_rows() {
     let mut results = bench();
     results[5].runs[0].rows = 6;
-    let v = verdicts(&results, &config(&[]));
+    let v = verdicts(&results, &Config::parsed(&[]));
     assert_eq!(v[1].pass, Some(false));
     assert!(v[1].figure.contains("6 rows ≠ 7 201s"));
 }
@@ -157,14 +148,16 @@ fn missing_sides() {
         .into_iter()
         .filter(|r| !r.cell.system().is_peer() && r.cell.system() != System::Pgbench)
         .collect();
-    let v = verdicts(&results, &config(&["--quick"]));
+    let v = verdicts(&results, &Config::parsed(&["--quick"]));
     assert_eq!(v[0].pass, None);
     assert_eq!(v[0].figure, "the reference not measured");
     assert_eq!((v[2].pass, v[3].pass), (None, None));
     assert_eq!(v[4].pass, None, "10×100 is not the acceptance load");
     assert!(v[4].figure.contains("not the acceptance's 10×1000"));
     assert_eq!(v[5].pass, Some(true));
-    assert!(verdicts(&[], &config(&[])).iter().all(|v| v.pass.is_none()));
+    assert!(verdicts(&[], &Config::parsed(&[]))
+        .iter()
+        .all(|v| v.pass.is_none()));
 }
 
 /// The bars come from the targets data: other bars, other verdicts.
@@ -176,7 +169,7 @@ fn bars_are_data() {
         worker_rss_max_mib: 10.0,
         ..shipped
     };
-    let v = verdicts_against(&bench(), &config(&[]), &stricter);
+    let v = verdicts_against(&bench(), &Config::parsed(&[]), &stricter);
     let words: Vec<&str> = v.iter().map(Verdict::word).collect();
     assert_eq!(words[..6], ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
     assert_eq!(v[3].threshold, "≥ 80×");
@@ -221,7 +214,7 @@ fn evented_points() {
         ),
         result(evented(2, 4, 256), true, run(11_000.0, 0.9, 1, 1, 7 * 1024)),
     ];
-    let v = verdicts(&results, &config(&[]));
+    let v = verdicts(&results, &Config::parsed(&[]));
     let words: Vec<&str> = v[6..].iter().map(Verdict::word).collect();
     assert_eq!(words, ["pass", "pass", "pass", "pass", "pass", "FAIL"]);
     assert_eq!(v[6].value, Some(0.95), "K = 16 is the best batch-1 cell");
@@ -252,5 +245,5 @@ fn evented_points() {
         "sync group commit is evloop's batch 256"
     );
     results.retain(|r| !(r.cell.is_seed() && r.cell.system() == System::Pgbench));
-    assert_eq!(verdicts(&results, &config(&[]))[10].pass, None);
+    assert_eq!(verdicts(&results, &Config::parsed(&[]))[10].pass, None);
 }
