@@ -34,7 +34,7 @@ pub struct Entry<'a> {
     pub elapsed: Duration,
 }
 
-/// Appends the line for `entry` to `out`; `host`: its peer as text ([`host`]),
+/// Appends the line for `entry` to `out`; `host`: its peer as text ([`write_host`]),
 /// `time`: the CLF timestamp without brackets. No `core::fmt` on this path: it runs
 /// once per response.
 pub(super) fn format(
@@ -67,9 +67,13 @@ pub(super) fn format(
     out.push(b'\n');
 }
 
-/// The host field for `peer` (formatted once per peer: see the caller's cache).
-pub(super) fn host(peer: Peer) -> Vec<u8> {
-    peer.to_string().into_bytes()
+/// Replaces `out` with the host field for `peer` (in place: no allocation once `out`
+/// has room for an address).
+pub(super) fn write_host(out: &mut Vec<u8>, peer: Peer) {
+    use std::io::Write as _;
+    out.clear();
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{peer}");
 }
 
 /// Appends `n` in decimal.

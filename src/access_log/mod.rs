@@ -173,8 +173,10 @@ struct State {
     time: [u8; 26],
     /// A write failed and it was said; cleared by the next write that works.
     failing: bool,
-    /// The last peer seen and its host field (clients mostly come from few addresses).
-    host: Option<(Peer, Vec<u8>)>,
+    /// The last peer seen, whose host field `host` holds (clients mostly come from few
+    /// addresses: the field is formatted again only when the peer changes).
+    host_of: Option<Peer>,
+    host: Vec<u8>,
 }
 
 impl AccessLog {
@@ -192,7 +194,8 @@ impl AccessLog {
             second: None,
             time: [b' '; 26],
             failing: false,
-            host: None,
+            host_of: None,
+            host: Vec::new(),
         };
         AccessLog {
             sink: Some(Arc::new(Sink {
@@ -217,17 +220,13 @@ impl AccessLog {
             state.time = line::clf_time(secs);
             state.second = Some(secs);
         }
-        if state
-            .host
-            .as_ref()
-            .is_none_or(|(peer, _)| *peer != entry.peer)
-        {
-            state.host = Some((entry.peer, line::host(entry.peer)));
+        if state.host_of != Some(entry.peer) {
+            line::write_host(&mut state.host, entry.peer);
+            state.host_of = Some(entry.peer);
         }
         let State {
             buf, time, host, ..
         } = &mut *state;
-        let host = host.as_ref().map_or(&b"-"[..], |(_, text)| text);
         line::format(buf, entry, host, time.trim_ascii_end(), sink.worker);
         if state.buf.len() >= FLUSH_AT {
             state.write_out(&sink.target);

@@ -14,6 +14,12 @@ fn entry(request: &[u8]) -> Entry<'_> {
     }
 }
 
+fn host(peer: Peer) -> Vec<u8> {
+    let mut out = b"stale".to_vec();
+    line::write_host(&mut out, peer);
+    out
+}
+
 #[test]
 fn clf_time_of_known_instants() {
     assert_eq!(&clf_time(0), b"01/Jan/1970:00:00:00 +0000");
@@ -30,7 +36,7 @@ fn a_line_has_every_field() {
     format(
         &mut out,
         &e,
-        &line::host(e.peer),
+        &host(e.peer),
         b"03/Dec/2026:07:10:00 +0000",
         3,
     );
@@ -65,7 +71,7 @@ fn empty_body_and_unix_client_are_dashes() {
         body_bytes: 0,
         ..entry(b"HEAD / HTTP/1.1\r\n\r\n")
     };
-    format(&mut out, &e, &line::host(e.peer), b"t", 0);
+    format(&mut out, &e, &host(e.peer), b"t", 0);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "- - - [t] \"HEAD / HTTP/1.1\" 201 - 812 0\n"
@@ -173,5 +179,34 @@ fn reopen_moves_to_the_new_file() {
     let new = std::fs::read_to_string(&path).unwrap();
     assert!(old.contains("/old") && !old.contains("/new"), "{old}");
     assert!(new.contains("/new") && !new.contains("/old"), "{new}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The host field follows the peer from line to line (it is cached per peer).
+#[test]
+fn each_line_has_its_own_peer() {
+    let dir = std::env::temp_dir().join(format!("prefork-access-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.log");
+    let log = LogFile::open(Target::File(path.clone()))
+        .unwrap()
+        .for_worker(0)
+        .unwrap();
+    let v6 = Peer::Ip("::1".parse().unwrap());
+    for peer in [
+        Peer::Unix,
+        v6,
+        v6,
+        Peer::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    ] {
+        log.record(&Entry {
+            peer,
+            ..entry(b"GET / HTTP/1.1\r\n")
+        });
+    }
+    log.flush();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let hosts: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(hosts, ["-", "::1", "::1", "127.0.0.1"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
