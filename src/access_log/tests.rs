@@ -1,4 +1,3 @@
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::line::{self, clf_time, escape_into, first_line, format};
@@ -117,81 +116,94 @@ fn body_bytes_of_encoded_responses() {
     assert_eq!(body_bytes(b"HTTP/1.1 204 No Content\r\n\r\n"), 0);
 }
 
+/// A log file in a directory of its own, removed when the test ends (pass or fail).
+pub(crate) struct Scratch {
+    dir: std::path::PathBuf,
+    /// The log's path.
+    pub(crate) path: std::path::PathBuf,
+    /// The master's side of the log.
+    pub(crate) master: LogFile,
+}
+
+impl Scratch {
+    /// A fresh `access.log` under the temporary directory, named after `test`.
+    pub(crate) fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("prefork-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("access.log");
+        let master = LogFile::open(Target::File(path.clone())).unwrap();
+        Scratch { dir, path, master }
+    }
+
+    /// Worker `n`'s handle on the log.
+    pub(crate) fn worker(&self, n: usize) -> AccessLog {
+        self.master.for_worker(n).unwrap()
+    }
+
+    /// What the log file holds now.
+    pub(crate) fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Lines stay in the buffer until a flush, which writes them all at once.
 #[test]
 fn lines_wait_for_the_flush() {
-    let dir = std::env::temp_dir().join(format!("prefork-access-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("a.log");
-    let target = Target::File(path.clone());
-    let master = LogFile::open(target).unwrap();
-    let log = master.for_worker(7).unwrap();
+    let scratch = Scratch::new("access-wait");
+    let log = scratch.worker(7);
     log.record(&entry(b"GET / HTTP/1.1\r\n"));
-    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    assert_eq!(scratch.text(), "");
     assert!(log.next_flush().is_some());
     log.flush_if_due(Instant::now() + FLUSH_EVERY);
-    let mut text = String::new();
-    File::open(&path)
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    let text = scratch.text();
     assert!(
         text.ends_with("\"GET / HTTP/1.1\" 201 57 812 7\n"),
         "{text}"
     );
     assert!(log.next_flush().is_none());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A full buffer is written without waiting for the timer.
 #[test]
 fn a_full_buffer_is_written_at_once() {
-    let dir = std::env::temp_dir().join(format!("prefork-access-full-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("a.log");
-    let log = LogFile::open(Target::File(path.clone()))
-        .unwrap()
-        .for_worker(0)
-        .unwrap();
+    let scratch = Scratch::new("access-full");
+    let log = scratch.worker(0);
     let lines = FLUSH_AT / 60 + 1;
     for _ in 0..lines {
         log.record(&entry(b"GET / HTTP/1.1\r\n"));
     }
-    assert!(std::fs::metadata(&path).unwrap().len() >= FLUSH_AT as u64);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(scratch.text().len() >= FLUSH_AT);
 }
 
 /// A reopen writes what is buffered to the old file, then writes to the path's new one.
 #[test]
 fn reopen_moves_to_the_new_file() {
-    let dir = std::env::temp_dir().join(format!("prefork-access-reopen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("a.log");
-    let mut master = LogFile::open(Target::File(path.clone())).unwrap();
-    let log = master.for_worker(0).unwrap();
+    let mut scratch = Scratch::new("access-reopen");
+    let log = scratch.worker(0);
     log.record(&entry(b"GET /old HTTP/1.1\r\n"));
-    std::fs::rename(&path, dir.join("a.log.1")).unwrap();
-    master.reopen(None).unwrap();
+    let rotated = scratch.path.with_extension("log.1");
+    std::fs::rename(&scratch.path, &rotated).unwrap();
+    scratch.master.reopen(None).unwrap();
     log.reopen().unwrap();
     log.record(&entry(b"GET /new HTTP/1.1\r\n"));
     log.flush();
-    let old = std::fs::read_to_string(dir.join("a.log.1")).unwrap();
-    let new = std::fs::read_to_string(&path).unwrap();
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let new = scratch.text();
     assert!(old.contains("/old") && !old.contains("/new"), "{old}");
     assert!(new.contains("/new") && !new.contains("/old"), "{new}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The host field follows the peer from line to line (it is cached per peer).
 #[test]
 fn each_line_has_its_own_peer() {
-    let dir = std::env::temp_dir().join(format!("prefork-access-peers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("a.log");
-    let log = LogFile::open(Target::File(path.clone()))
-        .unwrap()
-        .for_worker(0)
-        .unwrap();
+    let scratch = Scratch::new("access-peers");
+    let log = scratch.worker(0);
     let v6 = Peer::Ip("::1".parse().unwrap());
     for peer in [
         Peer::Unix,
@@ -205,8 +217,7 @@ fn each_line_has_its_own_peer() {
         });
     }
     log.flush();
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = scratch.text();
     let hosts: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(hosts, ["-", "::1", "::1", "127.0.0.1"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -284,14 +284,8 @@ const LATENCY_SLOW_BUCKET: usize = 12;
 /// filled out of order, and the parser's own error with the bad request's line.
 #[test]
 fn responses_are_logged_with_their_request_lines() {
-    use crate::access_log::{LogFile, Target};
-    let dir = std::env::temp_dir().join(format!("prefork-session-log-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("access.log");
-    let log = LogFile::open(Target::File(path.clone()))
-        .unwrap()
-        .for_worker(5)
-        .unwrap();
+    let scratch = crate::access_log::tests::Scratch::new("session-log");
+    let log = scratch.worker(5);
     let t0 = Instant::now();
     let peer = crate::peer::Peer::Ip("10.1.2.3".parse().unwrap());
     let mut s = Session::counted(t0, Counters::detached(), peer, log.clone());
@@ -315,7 +309,7 @@ fn responses_are_logged_with_their_request_lines() {
     s.received(b"GET /x\x1b\" HTTP/1.1\r\n\r\n", t0);
     s.process(&limits, &mut date, t0, echo);
     log.flush();
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = scratch.text();
     let lines: Vec<&str> = text.lines().collect();
     let fields: Vec<(&str, &str)> = lines
         .iter()
@@ -347,5 +341,4 @@ fn responses_are_logged_with_their_request_lines() {
         lines[4].contains("\"GET /x\\x1b\\x22 HTTP/1.1\" 400 "),
         "{text}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
